@@ -1,0 +1,9 @@
+//! autopilot: typed policies that keep stateful applications on Kubernetes healthy.
+//!
+//! The pipeline: [`syntax`] parses `.apr` text into an AST, [`check`] turns it
+//! into the typed [`ir`], and the engine evaluates the IR every tick.
+//! ARCHITECTURE.md is the map.
+
+pub mod diagnostic;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,755 @@
+//! Source text to AST: pest pairs in, spans on every node, diagnostics out.
+//!
+//! Parsing never panics and never recurses without bound: the bracket depth
+//! is checked before pest runs, and expression trees are capped while they
+//! are built.
+
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use super::ast::{
+    self, Action, Arg, BinaryOp, By, Clause, ClauseKind, Expr, ExprKind, File, Ident, Item, Let, Metric,
+    Number, Path, Policy, Promql, Segment, Sign, Str, StrPart, Then, UnaryOp, Unit, When,
+};
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/apr.pest"]
+struct Grammar;
+
+pub use self::Rule as GrammarRule;
+
+/// Deepest nesting of `(`, `[` and `{` a file may have.
+pub const MAX_NESTING: usize = 64;
+/// Deepest expression tree (operators, calls, lists) a file may have.
+pub const MAX_EXPR_DEPTH: usize = 128;
+/// Most operands and operators in one flat expression.
+pub const MAX_EXPR_TERMS: usize = 4096;
+
+pub mod codes {
+    pub const SYNTAX: &str = "apr::parse::syntax";
+    pub const UNKNOWN_UNIT: &str = "apr::parse::unknown_unit";
+    pub const BAD_ESCAPE: &str = "apr::parse::bad_escape";
+    pub const BAD_NUMBER: &str = "apr::parse::bad_number";
+    pub const TOO_DEEP: &str = "apr::parse::too_deep";
+    pub const TOO_LONG: &str = "apr::parse::too_long";
+}
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+        .op(Op::infix(Rule::op_eq, Assoc::Left)
+            | Op::infix(Rule::op_ne, Assoc::Left)
+            | Op::infix(Rule::op_lt, Assoc::Left)
+            | Op::infix(Rule::op_le, Assoc::Left)
+            | Op::infix(Rule::op_gt, Assoc::Left)
+            | Op::infix(Rule::op_ge, Assoc::Left)
+            | Op::infix(Rule::op_in, Assoc::Left)
+            | Op::infix(Rule::op_not_in, Assoc::Left))
+        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+        .op(Op::prefix(Rule::op_neg))
+});
+
+/// Parses one file. With errors, the file holds what could be parsed.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let empty = File {
+        items: Vec::new(),
+        span: Span::new(file, 0, text.len()),
+    };
+    if let Some(at) = too_deep_at(text) {
+        let d = Diagnostic::error(
+            codes::TOO_DEEP,
+            Span::new(file, at, at + 1),
+            format!("brackets nest deeper than {MAX_NESTING} levels"),
+        )
+        .label("too deep")
+        .help("split the expression with `let` constants");
+        return (empty, vec![d]);
+    }
+    match Grammar::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let builder = Builder {
+                file,
+                diags: RefCell::new(Vec::new()),
+            };
+            let root = pairs.next().expect("pest returns the file rule");
+            let ast = builder.file(root, text.len());
+            (ast, builder.diags.into_inner())
+        }
+        Err(e) => (empty, vec![syntax_error(file, text, e)]),
+    }
+}
+
+/// Where bracket nesting first exceeds [`MAX_NESTING`], skipping strings,
+/// PromQL and comments. Keeps pest's recursion bounded.
+fn too_deep_at(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '`' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '`' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------- errors
+
+/// What a grammar rule is called in an error message, or None to leave it out.
+fn rule_words(rule: Rule) -> Option<&'static str> {
+    use Rule::*;
+    Some(match rule {
+        EOI => "end of file",
+        let_item | metric_item | policy_item | rule_item | kw_let | kw_metric | kw_policy => {
+            "`let`, `metric`, `policy` or `when`"
+        }
+        kw_when | when_clause => "`when`",
+        kw_then | then_clause => "`then`",
+        kw_for => "`for`",
+        kw_on | on_clause => "`on`",
+        kw_where => "`where`",
+        kw_cooldown | cooldown_clause => "`cooldown`",
+        kw_mode | mode_clause => "`mode`",
+        kw_no_data | no_data_clause => "`no_data`",
+        kw_window | window_clause => "`window`",
+        kw_at_most | at_most_clause => "`at_most`",
+        kw_per => "`per`",
+        kw_by | by_clause => "`by`",
+        ident | field_name => "a name",
+        expr | paren | list | call | path | quantity | boolean | op_not | op_neg | signed
+        | sign => "an expression",
+        op_or | op_and | op_in | op_not_in | op_eq | op_ne | op_ge | op_le | op_gt | op_lt
+        | op_add | op_sub | op_mul | op_div => "an operator",
+        number => "a number",
+        unit | bad_unit => "a unit",
+        string => "a string",
+        str_text | str_escape | str_brace => "the closing `\"`",
+        interp => "`{`",
+        segment => "`.`",
+        promql | promql_text => "a PromQL query in backticks",
+        action => "an action like `resize(...)`",
+        arg => "an argument",
+        _ => return None,
+    })
+}
+
+fn join_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// The token at `pos`, for "found …".
+fn found_at(text: &str, pos: usize) -> (String, usize) {
+    let rest = &text[pos.min(text.len())..];
+    let Some(first) = rest.chars().next() else {
+        return ("end of file".into(), 0);
+    };
+    if first == '\n' || first == '\r' {
+        return ("end of line".into(), 0);
+    }
+    let len = if first.is_alphanumeric() || first == '_' {
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
+    } else {
+        first.len_utf8()
+    };
+    (format!("`{}`", &rest[..len]), len)
+}
+
+fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let mut words: Vec<&str> = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| rule_words(*r)).collect()
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    words.sort_unstable();
+    words.dedup();
+    let (found, len) = found_at(text, pos);
+    let expected = if words.is_empty() {
+        "something else".to_string()
+    } else {
+        join_words(&words)
+    };
+    let span = Span::new(file, pos, pos + len.max(if pos < text.len() { 1 } else { 0 }));
+    let in_string = text[..pos.min(text.len())].ends_with('{') && words.contains(&"a name");
+    let help = if in_string {
+        "in a string, `{` starts an interpolation like `{pvc.name}`; write `{{` for a literal brace"
+            .to_string()
+    } else if words.contains(&"the closing `\"`") {
+        "strings end on the same line; write `\\n` for a line break".to_string()
+    } else if words.contains(&"`let`, `metric`, `policy` or `when`") {
+        "a file holds `let`, `metric` and `policy` items, and rules `when … then …`".to_string()
+    } else if found == "`=`" && words.contains(&"an operator") {
+        "compare with `==`".to_string()
+    } else {
+        format!("expected {expected} here")
+    };
+    Diagnostic::error(
+        codes::SYNTAX,
+        span,
+        format!("expected {expected}, found {found}"),
+    )
+    .label(format!("expected {expected}"))
+    .help(help)
+}
+
+// ---------------------------------------------------------------- building
+
+struct Builder {
+    file: FileId,
+    diags: RefCell<Vec<Diagnostic>>,
+}
+
+/// An expression and the depth of its tree.
+type Sized = (Expr, usize);
+
+impl Builder {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn error(&self, d: Diagnostic) {
+        self.diags.borrow_mut().push(d);
+    }
+
+    /// Children of a pair without the keyword tokens.
+    fn children<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+        pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
+    }
+
+    fn file(&self, pair: Pair<Rule>, len: usize) -> File {
+        let items = pair
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .map(|p| self.item(p))
+            .collect();
+        File {
+            items,
+            span: Span::new(self.file, 0, len),
+        }
+    }
+
+    fn item(&self, pair: Pair<Rule>) -> Item {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::let_item => {
+                let mut it = Self::children(pair);
+                let name = self.ident(it.next().expect("let name"));
+                let value = self.expr(it.next().expect("let value"));
+                Item::Let(Let { name, value, span })
+            }
+            Rule::metric_item => {
+                let mut it = Self::children(pair);
+                let kind = self.ident(it.next().expect("metric kind"));
+                let name = self.ident(it.next().expect("metric name"));
+                let ty = self.ident(it.next().expect("metric type"));
+                let promql = self.promql(it.next().expect("metric promql"));
+                let by = it.next().map(|p| By {
+                    span: self.span(&p),
+                    labels: Self::children(p).map(|l| self.ident(l)).collect(),
+                });
+                Item::Metric(Metric {
+                    kind,
+                    name,
+                    ty,
+                    promql,
+                    by,
+                    span,
+                })
+            }
+            Rule::policy_item => {
+                let mut it = Self::children(pair);
+                let name = self.ident(it.next().expect("policy name"));
+                let clauses = it.map(|c| self.clause(c)).collect();
+                Item::Policy(Policy {
+                    name,
+                    clauses,
+                    span,
+                })
+            }
+            Rule::rule_item => {
+                let mut it = pair.into_inner();
+                let when = self.when(it.next().expect("rule when"));
+                let then = self.then(it.next().expect("rule then"));
+                Item::Rule(ast::Rule { when, then, span })
+            }
+            other => unreachable!("grammar gives no item {other:?}"),
+        }
+    }
+
+    fn clause(&self, pair: Pair<Rule>) -> Clause {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let kind = match rule {
+            Rule::when_clause => ClauseKind::When(self.when(pair)),
+            Rule::then_clause => ClauseKind::Then(self.then(pair)),
+            _ => {
+                let mut it = Self::children(pair);
+                let mut next = || it.next().expect("grammar guarantees the clause's parts");
+                match rule {
+                    Rule::on_clause => {
+                        let kind = self.ident(next());
+                        let filter = it.next().map(|p| self.expr(p));
+                        ClauseKind::On { kind, filter }
+                    }
+                    Rule::cooldown_clause => ClauseKind::Cooldown(self.expr(next())),
+                    Rule::mode_clause => ClauseKind::Mode(self.ident(next())),
+                    Rule::no_data_clause => ClauseKind::NoData(self.ident(next())),
+                    Rule::window_clause => ClauseKind::Window(self.string(next())),
+                    Rule::at_most_clause => {
+                        let count = self.expr(next());
+                        let per = self.expr(next());
+                        ClauseKind::AtMost { count, per }
+                    }
+                    other => unreachable!("grammar gives no clause {other:?}"),
+                }
+            }
+        };
+        Clause { kind, span }
+    }
+
+    fn when(&self, pair: Pair<Rule>) -> When {
+        let span = self.span(&pair);
+        let mut it = Self::children(pair);
+        let condition = self.expr(it.next().expect("when condition"));
+        let hold = it.next().map(|p| self.expr(p));
+        When {
+            condition,
+            hold,
+            span,
+        }
+    }
+
+    fn then(&self, pair: Pair<Rule>) -> Then {
+        let span = self.span(&pair);
+        let actions = Self::children(pair).map(|a| self.action(a)).collect();
+        Then { actions, span }
+    }
+
+    fn action(&self, pair: Pair<Rule>) -> Action {
+        let span = self.span(&pair);
+        let mut it = pair.into_inner();
+        let name = self.ident(it.next().expect("action name"));
+        let args = it.map(|a| self.arg(a)).collect();
+        Action { name, args, span }
+    }
+
+    fn arg(&self, pair: Pair<Rule>) -> Arg {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut sign = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::signed => {
+                    let mut it = p.into_inner();
+                    let s = it.next().expect("sign");
+                    let which = if s.as_str() == "+" {
+                        Sign::Plus
+                    } else {
+                        Sign::Minus
+                    };
+                    sign = Some((which, self.span(&s)));
+                    value = Some(self.expr(it.next().expect("signed value")));
+                }
+                _ => value = Some(self.expr(p)),
+            }
+        }
+        Arg {
+            name,
+            sign,
+            value: value.expect("grammar guarantees an argument value"),
+            span,
+        }
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn promql(&self, pair: Pair<Rule>) -> Promql {
+        let text = pair.into_inner().next().expect("promql text");
+        Promql {
+            text: text.as_str().to_string(),
+            span: self.span(&text),
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&self, pair: Pair<Rule>) -> Expr {
+        self.sized(pair).0
+    }
+
+    fn sized(&self, pair: Pair<Rule>) -> Sized {
+        let span = self.span(&pair);
+        let terms = pair.clone().into_inner().count();
+        if terms > MAX_EXPR_TERMS {
+            self.error(
+                Diagnostic::error(
+                    codes::TOO_LONG,
+                    span,
+                    format!("expression has more than {MAX_EXPR_TERMS} terms"),
+                )
+                .label("too long")
+                .help("split the expression with `let` constants"),
+            );
+            return (error_expr(span), 0);
+        }
+        PRATT
+            .map_primary(|p| self.primary(p))
+            .map_prefix(|op, (rhs, depth)| {
+                let op_span = self.span(&op);
+                let op = match op.as_rule() {
+                    Rule::op_not => UnaryOp::Not,
+                    _ => UnaryOp::Neg,
+                };
+                let span = op_span.to(rhs.span);
+                self.deepen(
+                    Expr {
+                        kind: ExprKind::Unary {
+                            op,
+                            expr: Box::new(rhs),
+                        },
+                        span,
+                    },
+                    depth,
+                )
+            })
+            .map_infix(|(lhs, ld), op, (rhs, rd)| {
+                let op = binary_op(op.as_rule());
+                let span = lhs.span.to(rhs.span);
+                self.deepen(
+                    Expr {
+                        kind: ExprKind::Binary {
+                            op,
+                            lhs: Box::new(lhs),
+                            rhs: Box::new(rhs),
+                        },
+                        span,
+                    },
+                    ld.max(rd),
+                )
+            })
+            .parse(pair.into_inner())
+    }
+
+    /// Wraps a node one level above children of depth `depth`; past the cap
+    /// the subtree becomes an error node so that no tree grows without bound.
+    fn deepen(&self, expr: Expr, depth: usize) -> Sized {
+        if depth < MAX_EXPR_DEPTH {
+            return (expr, depth + 1);
+        }
+        if depth == MAX_EXPR_DEPTH {
+            self.error(
+                Diagnostic::error(
+                    codes::TOO_DEEP,
+                    expr.span,
+                    format!("expression nests deeper than {MAX_EXPR_DEPTH} levels"),
+                )
+                .label("too deep")
+                .help("split the expression with `let` constants"),
+            );
+        }
+        (error_expr(expr.span), MAX_EXPR_DEPTH + 1)
+    }
+
+    fn primary(&self, pair: Pair<Rule>) -> Sized {
+        let span = self.span(&pair);
+        let leaf = |kind| (Expr { kind, span }, 1);
+        match pair.as_rule() {
+            Rule::quantity => leaf(self.quantity(pair)),
+            Rule::string => leaf(ExprKind::Str(self.string(pair))),
+            Rule::boolean => leaf(ExprKind::Bool(pair.as_str() == "true")),
+            Rule::path => leaf(ExprKind::Path(self.path(pair))),
+            Rule::paren => {
+                let (inner, depth) = self.sized(pair.into_inner().next().expect("paren expr"));
+                self.deepen(
+                    Expr {
+                        kind: ExprKind::Paren(Box::new(inner)),
+                        span,
+                    },
+                    depth,
+                )
+            }
+            Rule::list => {
+                let (items, depth) = self.sized_all(pair.into_inner());
+                self.deepen(
+                    Expr {
+                        kind: ExprKind::List(items),
+                        span,
+                    },
+                    depth,
+                )
+            }
+            Rule::call => {
+                let mut it = pair.into_inner();
+                let name = self.ident(it.next().expect("call name"));
+                let (args, depth) = self.sized_all(it);
+                self.deepen(
+                    Expr {
+                        kind: ExprKind::Call { name, args },
+                        span,
+                    },
+                    depth,
+                )
+            }
+            other => unreachable!("grammar gives no primary {other:?}"),
+        }
+    }
+
+    fn sized_all<'i>(&self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> (Vec<Expr>, usize) {
+        let mut depth = 0;
+        let items = pairs
+            .map(|p| {
+                let (e, d) = self.sized(p);
+                depth = depth.max(d);
+                e
+            })
+            .collect();
+        (items, depth)
+    }
+
+    fn quantity(&self, pair: Pair<Rule>) -> ExprKind {
+        let mut it = pair.into_inner();
+        let digits = it.next().expect("quantity number");
+        let text = digits.as_str().to_string();
+        let value = text.replace('_', "").parse::<f64>().unwrap_or(f64::INFINITY);
+        if !value.is_finite() {
+            self.error(
+                Diagnostic::error(codes::BAD_NUMBER, self.span(&digits), "number is too large")
+                    .label("too large")
+                    .help("numbers must fit in a 64-bit float"),
+            );
+            return ExprKind::Error;
+        }
+        let unit = match it.next() {
+            None => None,
+            Some(u) if u.as_rule() == Rule::unit => Unit::from_suffix(u.as_str()),
+            Some(bad) => {
+                self.error(unknown_unit(bad.as_str(), self.span(&bad)));
+                return ExprKind::Error;
+            }
+        };
+        ExprKind::Number(Number { text, value, unit })
+    }
+
+    fn path(&self, pair: Pair<Rule>) -> Path {
+        let span = self.span(&pair);
+        let segments = pair
+            .into_inner()
+            .map(|p| {
+                let span = self.span(&p);
+                match p.as_rule() {
+                    Rule::ident => Segment {
+                        name: p.as_str().to_string(),
+                        quoted: false,
+                        span,
+                    },
+                    _ => {
+                        let inner = p.into_inner().next().expect("segment body");
+                        if inner.as_rule() == Rule::string {
+                            let s = self.string(inner);
+                            let name = s.as_plain().unwrap_or_else(|| {
+                                self.error(
+                                    Diagnostic::error(
+                                        codes::SYNTAX,
+                                        s.span,
+                                        "a label key cannot interpolate",
+                                    )
+                                    .label("interpolation in a key")
+                                    .help("write the key literally, `{{` for a brace"),
+                                );
+                                String::new()
+                            });
+                            Segment {
+                                name,
+                                quoted: true,
+                                span,
+                            }
+                        } else {
+                            Segment {
+                                name: inner.as_str().to_string(),
+                                quoted: false,
+                                span,
+                            }
+                        }
+                    }
+                }
+            })
+            .collect();
+        Path { segments, span }
+    }
+
+    fn string(&self, pair: Pair<Rule>) -> Str {
+        let span = self.span(&pair);
+        let mut parts: Vec<StrPart> = Vec::new();
+        let mut text = String::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::str_text => text.push_str(p.as_str()),
+                Rule::str_brace => text.push(p.as_str().chars().next().unwrap_or('{')),
+                Rule::str_escape => match &p.as_str()[1..] {
+                    "\"" => text.push('"'),
+                    "\\" => text.push('\\'),
+                    "n" => text.push('\n'),
+                    "t" => text.push('\t'),
+                    other => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_ESCAPE,
+                                self.span(&p),
+                                format!("unknown escape `\\{other}`"),
+                            )
+                            .label("unknown escape")
+                            .help("strings know `\\\"`, `\\\\`, `\\n` and `\\t`"),
+                        );
+                    }
+                },
+                Rule::interp => {
+                    if !text.is_empty() {
+                        parts.push(StrPart::Text(std::mem::take(&mut text)));
+                    }
+                    let path = p.into_inner().next().expect("interpolated path");
+                    parts.push(StrPart::Interp(self.path(path)));
+                }
+                other => unreachable!("grammar gives no string part {other:?}"),
+            }
+        }
+        if !text.is_empty() || parts.is_empty() {
+            parts.push(StrPart::Text(text));
+        }
+        Str { parts, span }
+    }
+}
+
+fn is_keyword(rule: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        rule,
+        kw_let
+            | kw_metric
+            | kw_policy
+            | kw_when
+            | kw_for
+            | kw_then
+            | kw_on
+            | kw_where
+            | kw_cooldown
+            | kw_mode
+            | kw_no_data
+            | kw_window
+            | kw_at_most
+            | kw_per
+            | kw_by
+            | kw_test
+            | kw_and
+            | kw_or
+            | kw_not
+            | kw_in
+    )
+}
+
+fn error_expr(span: Span) -> Expr {
+    Expr {
+        kind: ExprKind::Error,
+        span,
+    }
+}
+
+fn binary_op(rule: Rule) -> BinaryOp {
+    match rule {
+        Rule::op_or => BinaryOp::Or,
+        Rule::op_and => BinaryOp::And,
+        Rule::op_eq => BinaryOp::Eq,
+        Rule::op_ne => BinaryOp::Ne,
+        Rule::op_lt => BinaryOp::Lt,
+        Rule::op_le => BinaryOp::Le,
+        Rule::op_gt => BinaryOp::Gt,
+        Rule::op_ge => BinaryOp::Ge,
+        Rule::op_in => BinaryOp::In,
+        Rule::op_not_in => BinaryOp::NotIn,
+        Rule::op_add => BinaryOp::Add,
+        Rule::op_sub => BinaryOp::Sub,
+        Rule::op_mul => BinaryOp::Mul,
+        _ => BinaryOp::Div,
+    }
+}
+
+fn unknown_unit(written: &str, span: Span) -> Diagnostic {
+    let suffixes = Unit::ALL.map(|u| u.suffix());
+    let guess = match written {
+        "min" | "mins" | "minute" | "minutes" => Some("m"),
+        "sec" | "secs" | "second" | "seconds" => Some("s"),
+        "hr" | "hrs" | "hour" | "hours" => Some("h"),
+        "day" | "days" => Some("d"),
+        "KB" | "KiB" | "kb" | "Kb" => Some("Ki"),
+        "MB" | "MiB" | "mb" => Some("Mi"),
+        "GB" | "GiB" | "gb" | "g" => Some("Gi"),
+        "TB" | "TiB" | "tb" => Some("Ti"),
+        "PB" | "PiB" => Some("Pi"),
+        _ => crate::diagnostic::closest(written, suffixes.iter().copied()),
+    };
+    let units = "units: % | Ki Mi Gi Ti Pi Ei | k M G T P E | ms s m h d w";
+    let help = match guess {
+        Some(g) => format!("did you mean `{g}`? {units}"),
+        None => units.to_string(),
+    };
+    Diagnostic::error(codes::UNKNOWN_UNIT, span, format!("unknown unit `{written}`"))
+        .label("not a unit")
+        .help(help)
+}
