@@ -88,7 +88,10 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" for the closest candidate, if any is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
@@ -225,8 +228,16 @@ pub fn render(sources: &SourceMap, d: &Diagnostic, style: Style) -> String {
         .with_width(style.width)
         .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, &report(sources, d)).is_err() {
-        out = format!("{}: {} [{}]\n", sources.location(d.primary.span), d.message, d.code);
+    if handler
+        .render_report(&mut out, &report(sources, d))
+        .is_err()
+    {
+        out = format!(
+            "{}: {} [{}]\n",
+            sources.location(d.primary.span),
+            d.message,
+            d.code
+        );
     }
     out
 }

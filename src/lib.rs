@@ -4,6 +4,11 @@
 //! into the typed [`ir`], and the engine evaluates the IR every tick.
 //! ARCHITECTURE.md is the map.
 
+pub mod check;
+pub mod cli;
+pub mod compile;
 pub mod diagnostic;
+pub mod ir;
 pub mod source;
+pub mod stdlib;
 pub mod syntax;

@@ -13,8 +13,8 @@ use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::{
-    self, Action, Arg, BinaryOp, By, Clause, ClauseKind, Expr, ExprKind, File, Ident, Item, Let, Metric,
-    Number, Path, Policy, Promql, Segment, Sign, Str, StrPart, Then, UnaryOp, Unit, When,
+    self, Action, Arg, BinaryOp, By, Clause, ClauseKind, Expr, ExprKind, File, Ident, Item, Let,
+    Metric, Number, Path, Policy, Promql, Segment, Sign, Str, StrPart, Then, UnaryOp, Unit, When,
 };
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
@@ -219,7 +219,11 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     } else {
         join_words(&words)
     };
-    let span = Span::new(file, pos, pos + len.max(if pos < text.len() { 1 } else { 0 }));
+    let span = Span::new(
+        file,
+        pos,
+        pos + len.max(if pos < text.len() { 1 } else { 0 }),
+    );
     let in_string = text[..pos.min(text.len())].ends_with('{') && words.contains(&"a name");
     let help = if in_string {
         "in a string, `{` starts an interpolation like `{pvc.name}`; write `{{` for a literal brace"
@@ -568,7 +572,10 @@ impl Builder {
         let mut it = pair.into_inner();
         let digits = it.next().expect("quantity number");
         let text = digits.as_str().to_string();
-        let value = text.replace('_', "").parse::<f64>().unwrap_or(f64::INFINITY);
+        let value = text
+            .replace('_', "")
+            .parse::<f64>()
+            .unwrap_or(f64::INFINITY);
         if !value.is_finite() {
             self.error(
                 Diagnostic::error(codes::BAD_NUMBER, self.span(&digits), "number is too large")
@@ -749,7 +756,11 @@ fn unknown_unit(written: &str, span: Span) -> Diagnostic {
         Some(g) => format!("did you mean `{g}`? {units}"),
         None => units.to_string(),
     };
-    Diagnostic::error(codes::UNKNOWN_UNIT, span, format!("unknown unit `{written}`"))
-        .label("not a unit")
-        .help(help)
+    Diagnostic::error(
+        codes::UNKNOWN_UNIT,
+        span,
+        format!("unknown unit `{written}`"),
+    )
+    .label("not a unit")
+    .help(help)
 }

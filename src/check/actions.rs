@@ -1,0 +1,658 @@
+//! Actions: names, the kinds they apply to, arguments and their units.
+
+use std::collections::HashMap;
+
+use super::expr::Scope;
+use super::{Checker, codes};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::ir::{self, ActionKind, Kind, Template, TemplatePart, Type};
+use crate::source::Span;
+use crate::syntax::ast::{self, Sign};
+
+pub const NAMES: [&str; 9] = [
+    "resize",
+    "set_class",
+    "scale",
+    "evict",
+    "cordon",
+    "annotate",
+    "label",
+    "event",
+    "notify",
+];
+
+/// The kinds an action applies to; None for every kind.
+fn kinds_of(name: &str) -> Option<&'static [Kind]> {
+    match name {
+        "resize" | "set_class" => Some(&[Kind::Pvc]),
+        "scale" => Some(&[Kind::Deployment, Kind::StatefulSet]),
+        "evict" => Some(&[Kind::Pod]),
+        "cordon" => Some(&[Kind::Node]),
+        _ => None,
+    }
+}
+
+/// The one kind an action implies, for kind inference.
+pub fn only_kind(name: &str) -> Option<Kind> {
+    match kinds_of(name) {
+        Some([k]) => Some(*k),
+        _ => None,
+    }
+}
+
+/// Arguments sorted into positional and named.
+struct Args<'a> {
+    positional: Vec<&'a ast::Arg>,
+    named: HashMap<&'a str, &'a ast::Arg>,
+}
+
+const MAX_BYTES: f64 = 9.2e18;
+
+impl Checker<'_> {
+    pub(super) fn actions(
+        &mut self,
+        then: &ast::Then,
+        kind: Kind,
+        scope: &mut Scope,
+    ) -> Option<Vec<ir::Action>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for a in &then.actions {
+            match self.action(a, kind, scope) {
+                Some(x) => out.push(x),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn action(&mut self, a: &ast::Action, kind: Kind, scope: &mut Scope) -> Option<ir::Action> {
+        let name = a.name.name.as_str();
+        if !NAMES.contains(&name) {
+            let help = did_you_mean(name, NAMES)
+                .unwrap_or_else(|| format!("actions are {}", NAMES.join(", ")));
+            self.error(
+                Diagnostic::error(
+                    codes::UNKNOWN_ACTION,
+                    a.name.span,
+                    format!("unknown action `{name}`"),
+                )
+                .label("not an action")
+                .help(help),
+            );
+            return None;
+        }
+        if let Some(kinds) = kinds_of(name) {
+            if !kinds.contains(&kind) {
+                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                self.error(
+                    Diagnostic::error(
+                        codes::ACTION_KIND,
+                        a.name.span,
+                        format!("`{name}` acts on {}, not on {kind}", names.join(" and ")),
+                    )
+                    .label(format!("not for a {kind}"))
+                    .help(format!(
+                        "a {kind} policy can use: {}",
+                        actions_for(kind).join(", ")
+                    )),
+                );
+                return None;
+            }
+        }
+        let kind = match name {
+            "resize" => ActionKind::Resize(self.resize(a)?),
+            "scale" => ActionKind::Scale(self.scale(a)?),
+            "set_class" => {
+                let args = self.args(a, &["class"], &[])?;
+                let class = self.string(a, &args, 0, "class")?;
+                ActionKind::SetClass { class }
+            }
+            "evict" | "cordon" => {
+                self.args(a, &[], &[])?;
+                if name == "evict" {
+                    ActionKind::Evict
+                } else {
+                    ActionKind::Cordon
+                }
+            }
+            "annotate" | "label" => {
+                let args = self.args(a, &["key", "value"], &[])?;
+                let key = self.string(a, &args, 0, "key")?;
+                self.check_key(&key, args.positional[0].span)?;
+                let value = self.template(a, &args, 1, "value", scope)?;
+                if name == "label" {
+                    ActionKind::Label { key, value }
+                } else {
+                    ActionKind::Annotate { key, value }
+                }
+            }
+            "event" => {
+                let args = self.args(a, &["reason", "message"], &[])?;
+                let reason = self.string(a, &args, 0, "reason")?;
+                if !is_pascal(&reason) {
+                    self.error(
+                        Diagnostic::error(
+                            codes::NAME_FORMAT,
+                            args.positional[0].span,
+                            "an event reason is PascalCase",
+                        )
+                        .label("not PascalCase")
+                        .help(
+                            "e.g. `\"VolumeAlmostFull\"`: letters and digits, starting upper-case",
+                        ),
+                    );
+                    return None;
+                }
+                let message = self.template(a, &args, 1, "message", scope)?;
+                ActionKind::Event { reason, message }
+            }
+            _ => {
+                let args = self.args(a, &["receiver", "message"], &[])?;
+                let receiver = self.string(a, &args, 0, "receiver")?;
+                let message = self.template(a, &args, 1, "message", scope)?;
+                ActionKind::Notify { receiver, message }
+            }
+        };
+        Some(ir::Action { kind, span: a.span })
+    }
+
+    /// Sorts arguments; `positional` names the positional slots (all required
+    /// unless the action checks otherwise), `named` the allowed names.
+    fn args<'a>(
+        &mut self,
+        a: &'a ast::Action,
+        positional: &[&str],
+        named: &[&str],
+    ) -> Option<Args<'a>> {
+        let mut out = Args {
+            positional: Vec::new(),
+            named: HashMap::new(),
+        };
+        let mut ok = true;
+        let name = &a.name.name;
+        for arg in &a.args {
+            match &arg.name {
+                None => {
+                    if !out.named.is_empty() {
+                        self.error(
+                            Diagnostic::error(
+                                codes::ARGUMENTS,
+                                arg.span,
+                                "positional argument after a named one",
+                            )
+                            .label("positional")
+                            .help("put positional arguments first"),
+                        );
+                        ok = false;
+                    }
+                    out.positional.push(arg);
+                }
+                Some(n) => {
+                    if !named.contains(&n.name.as_str()) {
+                        let help =
+                            did_you_mean(&n.name, named.iter().copied()).unwrap_or_else(|| {
+                                if named.is_empty() {
+                                    format!("`{name}` takes no named arguments")
+                                } else {
+                                    format!("`{name}` takes {}", named.join(", "))
+                                }
+                            });
+                        self.error(
+                            Diagnostic::error(
+                                codes::UNKNOWN_ARGUMENT,
+                                n.span,
+                                format!("`{name}` has no argument `{}`", n.name),
+                            )
+                            .label("unknown argument")
+                            .help(help),
+                        );
+                        ok = false;
+                    } else if let Some(prev) = out.named.insert(&n.name, arg) {
+                        self.error(
+                            Diagnostic::error(
+                                codes::ARGUMENTS,
+                                n.span,
+                                format!("`{}` is given twice", n.name),
+                            )
+                            .label("second time")
+                            .also(prev.span, "first time")
+                            .help("give each argument once"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        let required = if name == "resize" || name == "scale" {
+            0
+        } else {
+            positional.len()
+        };
+        if out.positional.len() > positional.len() {
+            let extra = out.positional[positional.len()];
+            self.error(
+                Diagnostic::error(
+                    codes::ARGUMENTS,
+                    extra.span,
+                    format!(
+                        "`{name}` takes {} positional argument(s), not {}",
+                        positional.len(),
+                        out.positional.len()
+                    ),
+                )
+                .label("one too many")
+                .help(signature(name)),
+            );
+            ok = false;
+        } else if out.positional.len() < required {
+            let missing = positional[out.positional.len()];
+            self.error(
+                Diagnostic::error(
+                    codes::MISSING_ARGUMENT,
+                    a.span,
+                    format!("`{name}` needs a {missing}"),
+                )
+                .label(format!("no {missing}"))
+                .help(signature(name)),
+            );
+            ok = false;
+        }
+        ok.then_some(out)
+    }
+
+    fn string(&mut self, a: &ast::Action, args: &Args, i: usize, what: &str) -> Option<String> {
+        let arg = args.positional[i];
+        self.no_sign(arg)?;
+        let (_, v) = self.constant(
+            &arg.value,
+            &[Type::String],
+            &format!("the {what} of `{}`", a.name.name),
+        )?;
+        let text = v.as_str()?.to_string();
+        if text.is_empty() {
+            self.error(
+                Diagnostic::error(codes::RANGE, arg.span, format!("the {what} is empty"))
+                    .label("empty")
+                    .help(signature(&a.name.name)),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    fn template(
+        &mut self,
+        a: &ast::Action,
+        args: &Args,
+        i: usize,
+        what: &str,
+        scope: &mut Scope,
+    ) -> Option<Template> {
+        let arg = args.positional[i];
+        self.no_sign(arg)?;
+        let ast::ExprKind::Str(s) = &arg.value.kind else {
+            self.error(
+                Diagnostic::error(
+                    codes::EXPECTED,
+                    arg.span,
+                    format!("the {what} of `{}` is a string", a.name.name),
+                )
+                .label("not a string")
+                .help("write a string; `{pvc.name}` inside it inserts a value"),
+            );
+            return None;
+        };
+        let mut parts = Vec::new();
+        let mut ok = true;
+        for part in &s.parts {
+            match part {
+                ast::StrPart::Text(t) => parts.push(TemplatePart::Text(t.clone())),
+                ast::StrPart::Interp(p) => {
+                    let e = ast::Expr {
+                        kind: ast::ExprKind::Path(p.clone()),
+                        span: p.span,
+                    };
+                    match self.expr(&e, scope) {
+                        Some(x) if matches!(x.ty, Type::List(_)) => {
+                            self.error(
+                                Diagnostic::error(
+                                    codes::INTERPOLATION,
+                                    p.span,
+                                    "a list cannot be interpolated",
+                                )
+                                .label("a list")
+                                .help("interpolate a single value"),
+                            );
+                            ok = false;
+                        }
+                        Some(x) => parts.push(TemplatePart::Value(x)),
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+        ok.then_some(Template { parts })
+    }
+
+    fn no_sign(&mut self, arg: &ast::Arg) -> Option<()> {
+        if let Some((_, span)) = arg.sign {
+            self.error(
+                Diagnostic::error(codes::SIGN, span, "this argument takes no sign")
+                    .label("unexpected sign")
+                    .help("only steps like `+50%` or `-1` are signed"),
+            );
+            return None;
+        }
+        Some(())
+    }
+
+    fn bytes(&mut self, arg: &ast::Arg, what: &str) -> Option<u64> {
+        self.no_sign(arg)?;
+        let (_, v) = self.constant(&arg.value, &[Type::Bytes], what)?;
+        self.positive_bytes(v.as_num()?, arg.span, what)
+    }
+
+    fn positive_bytes(&mut self, v: f64, span: Span, what: &str) -> Option<u64> {
+        if v <= 0.0 || v > MAX_BYTES {
+            self.error(
+                Diagnostic::error(
+                    codes::RANGE,
+                    span,
+                    format!("{what} must be more than zero bytes"),
+                )
+                .label("out of range")
+                .help("e.g. `400Gi`"),
+            );
+            return None;
+        }
+        Some(v.ceil() as u64)
+    }
+
+    fn resize(&mut self, a: &ast::Action) -> Option<ir::Resize> {
+        let args = self.args(a, &["step"], &["to", "max", "min_step", "round"])?;
+        let to = args.named.get("to").copied();
+        let step = match (args.positional.first(), to) {
+            (Some(step), Some(to)) => {
+                self.error(
+                    Diagnostic::error(codes::ARGUMENTS, to.span, "give a step or `to =`, not both")
+                        .label("second target")
+                        .also(step.span, "a step")
+                        .help("`resize(+50%, max = 1Ti)` grows by a step; `resize(to = 200Gi)` sets a size"),
+                );
+                return None;
+            }
+            (None, None) => {
+                self.error(
+                    Diagnostic::error(codes::MISSING_ARGUMENT, a.span, "`resize` needs a step or `to =`")
+                        .label("no size")
+                        .help("`resize(+50%, max = 1Ti)` grows by a step; `resize(to = 200Gi)` sets a size"),
+                );
+                return None;
+            }
+            (None, Some(to)) => ir::ResizeStep::To(self.bytes(to, "`to`")?),
+            (Some(step), None) => self.resize_step(step)?,
+        };
+        let max = match args.named.get("max") {
+            Some(m) => Some(self.bytes(m, "`max`")?),
+            None => None,
+        };
+        if max.is_none() && !matches!(step, ir::ResizeStep::To(_)) {
+            self.error(
+                Diagnostic::error(
+                    codes::MISSING_ARGUMENT,
+                    a.span,
+                    "a relative `resize` needs `max`",
+                )
+                .label("no ceiling")
+                .help("add a ceiling, e.g. `max = 400Gi`: a volume never grows past it"),
+            );
+            return None;
+        }
+        if let (ir::ResizeStep::To(to), Some(max)) = (&step, max) {
+            if *to > max {
+                self.error(
+                    Diagnostic::error(codes::RANGE, a.span, "`to` is larger than `max`")
+                        .label("never reachable")
+                        .help("raise `max` or lower `to`"),
+                );
+                return None;
+            }
+        }
+        let min_step = match args.named.get("min_step") {
+            Some(m) => Some(self.bytes(m, "`min_step`")?),
+            None => None,
+        };
+        let round = match args.named.get("round") {
+            Some(r) => self.bytes(r, "`round`")?,
+            None => ir::DEFAULT_ROUND,
+        };
+        Some(ir::Resize {
+            step,
+            max,
+            min_step,
+            round,
+        })
+    }
+
+    fn resize_step(&mut self, step: &ast::Arg) -> Option<ir::ResizeStep> {
+        let (ty, v) = self.constant(
+            &step.value,
+            &[Type::Percent, Type::Bytes],
+            "the step of `resize`",
+        )?;
+        let v = v.as_num()?;
+        match step.sign {
+            Some((Sign::Minus, span)) => {
+                self.error(
+                    Diagnostic::error(codes::SHRINK, span, "a volume is never shrunk")
+                        .label("a negative step")
+                        .help("Kubernetes cannot shrink a PVC; grow with `+50%`"),
+                );
+                return None;
+            }
+            None => {
+                self.error(
+                    Diagnostic::error(codes::SIGN, step.span, "a resize step is signed")
+                        .label("no sign")
+                        .help(format!(
+                            "write `+{}` to grow by a step, or `to = …` for a size",
+                            self.sources.text(step.value.span)
+                        )),
+                );
+                return None;
+            }
+            Some((Sign::Plus, _)) => {}
+        }
+        if ty == Type::Percent {
+            if v <= 0.0 || v > 10_000.0 {
+                self.error(
+                    Diagnostic::error(
+                        codes::RANGE,
+                        step.span,
+                        "a resize step is more than 0% and at most 10000%",
+                    )
+                    .label("out of range")
+                    .help("e.g. `+50%`"),
+                );
+                return None;
+            }
+            Some(ir::ResizeStep::Fraction(v / 100.0))
+        } else {
+            Some(ir::ResizeStep::Bytes(
+                self.positive_bytes(v, step.span, "the step")?,
+            ))
+        }
+    }
+
+    fn scale(&mut self, a: &ast::Action) -> Option<ir::Scale> {
+        let args = self.args(a, &["step"], &["to", "min", "max"])?;
+        let count = |cx: &mut Self, arg: &ast::Arg, what: &str| -> Option<f64> {
+            let (_, v) = cx.constant(&arg.value, &[Type::Number], what)?;
+            let n = v.as_num()?;
+            if n.fract() != 0.0 || n.abs() > 1e6 {
+                cx.error(
+                    Diagnostic::error(
+                        codes::RANGE,
+                        arg.span,
+                        format!("{what} is a whole number of replicas"),
+                    )
+                    .label("not a replica count")
+                    .help("e.g. `scale(+1, max = 10)`"),
+                );
+                return None;
+            }
+            Some(n)
+        };
+        let to = args.named.get("to").copied();
+        let step = match (args.positional.first(), to) {
+            (None, Some(to)) => {
+                self.no_sign(to)?;
+                let n = count(self, to, "`to`")?;
+                if n < 0.0 {
+                    self.error(
+                        Diagnostic::error(codes::RANGE, to.span, "`to` cannot be negative")
+                            .label("negative")
+                            .help("e.g. `scale(to = 3)`"),
+                    );
+                    return None;
+                }
+                ir::ScaleStep::To(n as u32)
+            }
+            (Some(step), None) => {
+                let n = count(self, step, "the step")?;
+                match step.sign {
+                    Some((Sign::Plus, _)) => ir::ScaleStep::By(n as i64),
+                    Some((Sign::Minus, _)) => ir::ScaleStep::By(-(n as i64)),
+                    None => {
+                        self.error(
+                            Diagnostic::error(codes::SIGN, step.span, "a scale step is signed")
+                                .label("no sign")
+                                .help(format!(
+                                    "write `+{0}` or `-{0}` for a step, or `to = {0}` for a count",
+                                    self.sources.text(step.value.span)
+                                )),
+                        );
+                        return None;
+                    }
+                }
+            }
+            (Some(step), Some(to)) => {
+                self.error(
+                    Diagnostic::error(codes::ARGUMENTS, to.span, "give a step or `to =`, not both")
+                        .label("second target")
+                        .also(step.span, "a step")
+                        .help("`scale(+1, max = 10)` or `scale(to = 3)`"),
+                );
+                return None;
+            }
+            (None, None) => {
+                self.error(
+                    Diagnostic::error(
+                        codes::MISSING_ARGUMENT,
+                        a.span,
+                        "`scale` needs a step or `to =`",
+                    )
+                    .label("no count")
+                    .help("`scale(+1, max = 10)` or `scale(to = 3)`"),
+                );
+                return None;
+            }
+        };
+        let mut bound = |name: &str| -> Option<Option<u32>> {
+            match args.named.get(name) {
+                None => Some(None),
+                Some(arg) => {
+                    self.no_sign(arg)?;
+                    let n = count(self, arg, &format!("`{name}`"))?;
+                    if n < 0.0 {
+                        self.error(
+                            Diagnostic::error(
+                                codes::RANGE,
+                                arg.span,
+                                format!("`{name}` cannot be negative"),
+                            )
+                            .label("negative")
+                            .help("replica counts are zero or more"),
+                        );
+                        return None;
+                    }
+                    Some(Some(n as u32))
+                }
+            }
+        };
+        let min = bound("min")?;
+        let max = bound("max")?;
+        if let (Some(lo), Some(hi)) = (min, max) {
+            if lo > hi {
+                self.error(
+                    Diagnostic::error(
+                        codes::RANGE,
+                        a.span,
+                        format!("`min = {lo}` is above `max = {hi}`"),
+                    )
+                    .label("empty range")
+                    .help("make `min` at most `max`"),
+                );
+                return None;
+            }
+        }
+        Some(ir::Scale { step, min, max })
+    }
+
+    fn check_key(&mut self, key: &str, span: Span) -> Option<()> {
+        let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+        let name_ok = !name.is_empty()
+            && name.len() <= 63
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        let prefix_ok = prefix.len() <= 253
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
+            && (prefix.is_empty() || !prefix.starts_with(['-', '.']));
+        if name_ok && prefix_ok && !(key.contains('/') && prefix.is_empty()) {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error(codes::NAME_FORMAT, span, format!("`{key}` is not a valid Kubernetes key"))
+                .label("invalid key")
+                .help("keys are `[prefix/]name`: a DNS prefix, and a name of at most 63 letters, digits, `-`, `_`, `.`"),
+        );
+        None
+    }
+}
+
+fn is_pascal(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+        && s.len() <= 128
+}
+
+fn actions_for(kind: Kind) -> Vec<&'static str> {
+    NAMES
+        .iter()
+        .copied()
+        .filter(|n| kinds_of(n).is_none_or(|ks| ks.contains(&kind)))
+        .collect()
+}
+
+fn signature(name: &str) -> String {
+    match name {
+        "resize" => {
+            "`resize(+50%, max = 1Ti, min_step = 10Gi, round = 1Gi)` or `resize(to = 200Gi)`"
+        }
+        "scale" => "`scale(+1, min = 1, max = 10)` or `scale(to = 3)`",
+        "set_class" => "`set_class(\"fast-iops\")`",
+        "evict" => "`evict()` takes no arguments",
+        "cordon" => "`cordon()` takes no arguments",
+        "annotate" => "`annotate(\"key\", \"value\")`",
+        "label" => "`label(\"key\", \"value\")`",
+        "event" => "`event(\"Reason\", \"message\")`",
+        _ => "`notify(\"receiver\", \"message\")`",
+    }
+    .to_string()
+}

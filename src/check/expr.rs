@@ -1,0 +1,658 @@
+//! Expressions: names resolved, types and units checked, constants folded.
+
+use super::{Checker, codes, kinds};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::ir::{self, BinOp, ExprKind, Field, Kind, MapKind, MetricId, Type, Value};
+use crate::source::Span;
+use crate::syntax::ast::{self, Dimension};
+
+/// What an expression reads, gathered while lowering it.
+#[derive(Default, Debug, Clone)]
+pub struct Scope {
+    /// Kinds named by paths, with where.
+    pub kinds: Vec<(Kind, Span)>,
+    pub metrics: Vec<MetricId>,
+    /// Where `namespace.…` was read, if anywhere.
+    pub namespace: Option<Span>,
+}
+
+impl Scope {
+    fn absorb(&mut self, t: &Typed) {
+        self.kinds.extend(t.kinds.iter().copied());
+        for m in &t.metrics {
+            if !self.metrics.contains(m) {
+                self.metrics.push(*m);
+            }
+        }
+        self.namespace = self.namespace.or(t.namespace);
+    }
+}
+
+/// A checked `let`, with what it reads.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    pub expr: ir::Expr,
+    pub kinds: Vec<(Kind, Span)>,
+    pub metrics: Vec<MetricId>,
+    pub namespace: Option<Span>,
+}
+
+fn node(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
+    ir::Expr { kind, ty, span }
+}
+
+/// How to write `n` in the unit of `ty`, for "write `50%`" help.
+fn with_unit(text: &str, ty: &Type) -> Option<String> {
+    match ty {
+        Type::Percent => Some(format!("{text}%")),
+        Type::Bytes => Some(format!("{text}Gi")),
+        Type::Duration => Some(format!("{text}m")),
+        _ => None,
+    }
+}
+
+impl Checker<'_> {
+    pub(super) fn expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
+        let span = e.span;
+        match &e.kind {
+            ast::ExprKind::Error => None,
+            ast::ExprKind::Number(n) => {
+                let (ty, value) = match n.unit {
+                    None => (Type::Number, n.value),
+                    Some(u) => match u.dimension() {
+                        Dimension::Percent => (Type::Percent, n.value),
+                        Dimension::Bytes => (Type::Bytes, n.value * u.factor()),
+                        Dimension::Duration => (Type::Duration, n.value * u.factor()),
+                    },
+                };
+                Some(node(ExprKind::Const(Value::Num(value)), ty, span))
+            }
+            ast::ExprKind::Bool(b) => {
+                Some(node(ExprKind::Const(Value::Bool(*b)), Type::Bool, span))
+            }
+            ast::ExprKind::Str(s) => match s.as_plain() {
+                Some(text) => Some(node(ExprKind::Const(Value::Str(text)), Type::String, span)),
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            codes::INTERPOLATION,
+                            s.span,
+                            "interpolation works only in action messages",
+                        )
+                        .label("`{…}` in a plain string")
+                        .help("compare with a literal string; write `{{` for a literal brace"),
+                    );
+                    None
+                }
+            },
+            ast::ExprKind::Paren(inner) => self.expr(inner, scope),
+            ast::ExprKind::List(items) => self.list(items, span, scope),
+            ast::ExprKind::Path(p) => self.path(p, scope),
+            ast::ExprKind::Call { name, args } => self.call(name, args, span, scope),
+            ast::ExprKind::Unary { op, expr } => {
+                let inner = self.expr(expr, scope)?;
+                let (want, kind): (fn(&Type) -> bool, fn(Box<ir::Expr>) -> ExprKind) = match op {
+                    ast::UnaryOp::Not => (|t| *t == Type::Bool, ExprKind::Not),
+                    ast::UnaryOp::Neg => (Type::is_quantity, ExprKind::Neg),
+                };
+                if !want(&inner.ty) {
+                    let what = match op {
+                        ast::UnaryOp::Not => "`not` needs a bool",
+                        ast::UnaryOp::Neg => "`-` needs a number or quantity",
+                    };
+                    self.error(
+                        Diagnostic::error(
+                            codes::OPERATOR,
+                            span,
+                            format!("{what}, not a {}", inner.ty),
+                        )
+                        .label(format!("a {}", inner.ty))
+                        .help("check the operand"),
+                    );
+                    return None;
+                }
+                let ty = inner.ty.clone();
+                fold(node(kind(Box::new(inner)), ty, span))
+            }
+            ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span, scope),
+        }
+    }
+
+    fn list(&mut self, items: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<ir::Expr> {
+        let lowered: Vec<Option<ir::Expr>> = items.iter().map(|i| self.expr(i, scope)).collect();
+        let lowered: Vec<ir::Expr> = lowered.into_iter().collect::<Option<_>>()?;
+        let elem = lowered.first().map_or(Type::String, |e| e.ty.clone());
+        for item in &lowered[1..] {
+            if item.ty != elem {
+                self.error(
+                    Diagnostic::error(
+                        codes::MISMATCH,
+                        item.span,
+                        format!(
+                            "a list holds one type: this is a {}, the first is a {elem}",
+                            item.ty
+                        ),
+                    )
+                    .label(format!("a {}", item.ty))
+                    .also(lowered[0].span, format!("a {elem}"))
+                    .help("make all items the same type"),
+                );
+                return None;
+            }
+        }
+        fold(node(
+            ExprKind::List(lowered),
+            Type::List(Box::new(elem)),
+            span,
+        ))
+    }
+
+    fn call(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<ir::Expr> {
+        let func = match name.name.as_str() {
+            "min" => ir::Func::Min,
+            "max" => ir::Func::Max,
+            "abs" => ir::Func::Abs,
+            other => {
+                let actions = super::actions::NAMES;
+                let help = if actions.contains(&other) {
+                    format!("`{other}` is an action: it belongs after `then`")
+                } else {
+                    did_you_mean(other, ["min", "max", "abs"])
+                        .unwrap_or_else(|| "the functions are min, max and abs".into())
+                };
+                self.error(
+                    Diagnostic::error(
+                        codes::UNKNOWN_FUNCTION,
+                        name.span,
+                        format!("unknown function `{other}`"),
+                    )
+                    .label("not a function")
+                    .help(help),
+                );
+                return None;
+            }
+        };
+        let (lo, hi) = match func {
+            ir::Func::Abs => (1, 1),
+            _ => (2, usize::MAX),
+        };
+        if args.len() < lo || args.len() > hi {
+            let want = if hi == 1 {
+                "one argument"
+            } else {
+                "two or more arguments"
+            };
+            self.error(
+                Diagnostic::error(
+                    codes::ARGUMENTS,
+                    span,
+                    format!("`{}` takes {want}, not {}", name.name, args.len()),
+                )
+                .label(format!("{} argument(s)", args.len()))
+                .help(format!(
+                    "e.g. `{}`",
+                    if hi == 1 { "abs(x)" } else { "max(a, b)" }
+                )),
+            );
+            return None;
+        }
+        let lowered: Vec<Option<ir::Expr>> = args.iter().map(|a| self.expr(a, scope)).collect();
+        let lowered: Vec<ir::Expr> = lowered.into_iter().collect::<Option<_>>()?;
+        let ty = lowered[0].ty.clone();
+        for a in &lowered {
+            if !a.ty.is_quantity() || a.ty != ty {
+                self.error(
+                    Diagnostic::error(
+                        codes::MISMATCH,
+                        a.span,
+                        format!(
+                            "`{}` needs arguments of one quantity type; this is a {}",
+                            name.name, a.ty
+                        ),
+                    )
+                    .label(format!("a {}", a.ty))
+                    .help("give numbers, percents, bytes or durations, all of one type"),
+                );
+                return None;
+            }
+        }
+        fold(node(
+            ExprKind::Call {
+                func,
+                args: lowered,
+            },
+            ty,
+            span,
+        ))
+    }
+
+    fn binary(
+        &mut self,
+        op: ast::BinaryOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<ir::Expr> {
+        let l = self.expr(lhs, scope);
+        let r = if matches!(op, ast::BinaryOp::In | ast::BinaryOp::NotIn)
+            && matches!(&rhs.kind, ast::ExprKind::List(items) if items.is_empty())
+        {
+            l.as_ref().map(|l| {
+                node(
+                    ExprKind::Const(Value::List(Vec::new())),
+                    Type::List(Box::new(l.ty.clone())),
+                    rhs.span,
+                )
+            })
+        } else {
+            self.expr(rhs, scope)
+        };
+        let (l, r) = (l?, r?);
+        let bin = match op {
+            ast::BinaryOp::Or => BinOp::Or,
+            ast::BinaryOp::And => BinOp::And,
+            ast::BinaryOp::Eq => BinOp::Eq,
+            ast::BinaryOp::Ne => BinOp::Ne,
+            ast::BinaryOp::Lt => BinOp::Lt,
+            ast::BinaryOp::Le => BinOp::Le,
+            ast::BinaryOp::Gt => BinOp::Gt,
+            ast::BinaryOp::Ge => BinOp::Ge,
+            ast::BinaryOp::In => BinOp::In,
+            ast::BinaryOp::NotIn => BinOp::NotIn,
+            ast::BinaryOp::Add => BinOp::Add,
+            ast::BinaryOp::Sub => BinOp::Sub,
+            ast::BinaryOp::Mul => BinOp::Mul,
+            ast::BinaryOp::Div => BinOp::Div,
+        };
+        let ty = match ir::result_type(bin, &l.ty, &r.ty) {
+            Some(ty) => ty,
+            None => {
+                self.type_error(op, lhs, &l, rhs, &r);
+                return None;
+            }
+        };
+        let folded = fold(node(
+            ExprKind::Binary {
+                op: bin,
+                lhs: Box::new(l),
+                rhs: Box::new(r),
+            },
+            ty,
+            span,
+        ));
+        if folded.is_none() {
+            self.error(
+                Diagnostic::error(codes::RANGE, span, "this constant has no value")
+                    .label("division by zero, or out of range")
+                    .help("check the constants"),
+            );
+        }
+        folded
+    }
+
+    fn type_error(
+        &mut self,
+        op: ast::BinaryOp,
+        lhs: &ast::Expr,
+        l: &ir::Expr,
+        rhs: &ast::Expr,
+        r: &ir::Expr,
+    ) {
+        let sym = op.symbol();
+        // A bare number where a quantity is expected: suggest the unit.
+        let unit_help = |bare: &ast::Expr, other: &ir::Expr| match &bare.kind {
+            ast::ExprKind::Number(n) if n.unit.is_none() => with_unit(&n.text, &other.ty)
+                .map(|w| format!("the other side is a {}; write `{w}`", other.ty)),
+            _ => None,
+        };
+        let help = unit_help(rhs, l)
+            .or_else(|| unit_help(lhs, r))
+            .unwrap_or_else(|| match op {
+                ast::BinaryOp::And | ast::BinaryOp::Or => format!("`{sym}` joins two conditions"),
+                ast::BinaryOp::In | ast::BinaryOp::NotIn => {
+                    format!(
+                        "`{sym}` tests membership in a list of the same type: `x in [\"a\", \"b\"]`"
+                    )
+                }
+                ast::BinaryOp::Mul => {
+                    "multiply a quantity by a number, or bytes by a percent".into()
+                }
+                ast::BinaryOp::Div => {
+                    "divide a quantity by a number, or two of the same quantity".into()
+                }
+                _ => "both sides need the same type and unit".into(),
+            });
+        let code = if op.is_comparison() {
+            codes::MISMATCH
+        } else {
+            codes::OPERATOR
+        };
+        self.error(
+            Diagnostic::error(
+                code,
+                rhs.span,
+                format!("cannot apply `{sym}` to {} and {}", l.ty, r.ty),
+            )
+            .label(format!("a {}", r.ty))
+            .also(lhs.span, format!("a {}", l.ty))
+            .help(help),
+        );
+    }
+
+    fn path(&mut self, p: &ast::Path, scope: &mut Scope) -> Option<ir::Expr> {
+        let root = &p.segments[0];
+        let span = p.span;
+        if let Some(kind) = Kind::from_name(&root.name) {
+            scope.kinds.push((kind, span));
+            return self.object_path(kind, p, scope);
+        }
+        if root.name == "namespace" {
+            scope.namespace = Some(span);
+            return self.namespace_path(p);
+        }
+        if let Some(value) = self.let_value(&root.name) {
+            if let Some(entry) = self.lets.get_mut(&root.name) {
+                entry.used = true;
+            }
+            let typed = value?;
+            if p.segments.len() > 1 {
+                self.error(
+                    Diagnostic::error(
+                        codes::NOT_A_VALUE,
+                        p.segments[1].span,
+                        format!("`{}` is a `let`, it has no fields", root.name),
+                    )
+                    .label("no field here")
+                    .help(format!("use `{}` alone", root.name)),
+                );
+                return None;
+            }
+            scope.absorb(&typed);
+            let mut e = typed.expr;
+            e.span = span;
+            return Some(e);
+        }
+        let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+        candidates.extend(Kind::ALL.map(Kind::name));
+        candidates.push("namespace");
+        let help = did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
+            "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
+        });
+        self.error(
+            Diagnostic::error(
+                codes::UNKNOWN_NAME,
+                root.span,
+                format!("unknown name `{}`", root.name),
+            )
+            .label("not defined")
+            .help(help),
+        );
+        None
+    }
+
+    fn object_path(&mut self, kind: Kind, p: &ast::Path, scope: &mut Scope) -> Option<ir::Expr> {
+        let segs = &p.segments;
+        let Some(second) = segs.get(1) else {
+            self.error(
+                Diagnostic::error(
+                    codes::NOT_A_VALUE,
+                    p.span,
+                    format!("`{kind}` alone is not a value"),
+                )
+                .label("an object, not a value")
+                .help(format!("name a field or metric, e.g. `{kind}.name`")),
+            );
+            return None;
+        };
+        if let Some(map) = map_kind(&second.name) {
+            return self.label_path(ir::Scope::Object, map, p);
+        }
+        if segs.len() > 2 {
+            self.error(
+                Diagnostic::error(
+                    codes::NOT_A_VALUE,
+                    segs[2].span,
+                    format!("`{kind}.{}` has no fields", second.name),
+                )
+                .label("nothing to select")
+                .help("only `labels` and `annotations` take a key"),
+            );
+            return None;
+        }
+        if let Some((field, ty)) = kinds::field(kind, &second.name) {
+            return Some(node(ExprKind::Field(field), ty, p.span));
+        }
+        if let Some(&id) = self.metric_index.get(&(kind, second.name.clone())) {
+            if !scope.metrics.contains(&id) {
+                scope.metrics.push(id);
+            }
+            let ty = self.metrics[id.0 as usize].ir.ty.clone();
+            return Some(node(ExprKind::Metric(id), ty, p.span));
+        }
+        let mut candidates: Vec<String> = kinds::fields(kind)
+            .iter()
+            .map(|(n, _, _)| n.to_string())
+            .collect();
+        candidates.extend(["labels".to_string(), "annotations".to_string()]);
+        candidates.extend(
+            self.metric_index
+                .keys()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, n)| n.clone()),
+        );
+        candidates.sort();
+        let help = did_you_mean(&second.name, candidates.iter().map(String::as_str))
+            .map(|h| {
+                h.replace('`', "")
+                    .replace("did you mean ", &format!("did you mean `{kind}."))
+                    .replace('?', "`?")
+            })
+            .unwrap_or_else(|| format!("{kind} has: {}", candidates.join(", ")));
+        self.error(
+            Diagnostic::error(
+                codes::UNKNOWN_FIELD,
+                second.span,
+                format!("{kind} has no field or metric `{}`", second.name),
+            )
+            .label("unknown")
+            .help(help),
+        );
+        None
+    }
+
+    fn namespace_path(&mut self, p: &ast::Path) -> Option<ir::Expr> {
+        let segs = &p.segments;
+        match segs.get(1).map(|s| s.name.as_str()) {
+            Some("name") if segs.len() == 2 => Some(node(
+                ExprKind::Field(Field::NamespaceName),
+                Type::String,
+                p.span,
+            )),
+            Some(m) if map_kind(m).is_some() => {
+                self.label_path(ir::Scope::Namespace, map_kind(m)?, p)
+            }
+            _ => {
+                let at = segs.get(1).map_or(p.span, |s| s.span);
+                self.error(
+                    Diagnostic::error(
+                        codes::UNKNOWN_FIELD,
+                        at,
+                        "a namespace has `name`, `labels` and `annotations`",
+                    )
+                    .label("not a namespace field")
+                    .help("e.g. `namespace.labels.tier`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn label_path(&mut self, of: ir::Scope, map: MapKind, p: &ast::Path) -> Option<ir::Expr> {
+        let segs = &p.segments;
+        let which = &segs[1].name;
+        match segs.get(2) {
+            Some(key) if segs.len() == 3 => Some(node(
+                ExprKind::Label {
+                    of,
+                    map,
+                    key: key.name.clone(),
+                },
+                Type::String,
+                p.span,
+            )),
+            Some(extra) if segs.len() > 3 => {
+                let key: Vec<&str> = segs[2..].iter().map(|s| s.name.as_str()).collect();
+                self.error(
+                    Diagnostic::error(codes::NOT_A_VALUE, extra.span, "a label key is one name")
+                        .label("a second key")
+                        .help(format!(
+                            "for keys with dots, quote them: `{}[\"{}\"]`",
+                            segs[..2]
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join("."),
+                            key.join(".")
+                        )),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error(codes::NOT_A_VALUE, p.span, format!("`{which}` needs a key"))
+                        .label("a map, not a value")
+                        .help(format!(
+                            "e.g. `.{which}.app` or `.{which}[\"app.kubernetes.io/name\"]`"
+                        )),
+                );
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ helpers for clauses
+
+    /// A boolean condition.
+    pub(super) fn condition(
+        &mut self,
+        e: &ast::Expr,
+        scope: &mut Scope,
+        what: &str,
+    ) -> Option<ir::Expr> {
+        let x = self.expr(e, scope)?;
+        if x.ty != Type::Bool {
+            self.error(
+                Diagnostic::error(
+                    codes::EXPECTED,
+                    e.span,
+                    format!("{what} needs a condition, not a {}", x.ty),
+                )
+                .label(format!("a {}", x.ty))
+                .help("compare it, e.g. `pvc.usage > 80%`"),
+            );
+            return None;
+        }
+        Some(x)
+    }
+
+    /// A constant of one of the given types, e.g. an action argument.
+    pub(super) fn constant(
+        &mut self,
+        e: &ast::Expr,
+        types: &[Type],
+        what: &str,
+    ) -> Option<(Type, Value)> {
+        let mut scope = Scope::default();
+        let x = self.expr(e, &mut scope)?;
+        let ExprKind::Const(value) = x.kind else {
+            self.error(
+                Diagnostic::error(
+                    codes::NOT_CONSTANT,
+                    e.span,
+                    format!("{what} must be a constant"),
+                )
+                .label("depends on the object")
+                .help("write a literal such as `5m` or `400Gi`, or a `let` of one"),
+            );
+            return None;
+        };
+        if !types.contains(&x.ty) {
+            let names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            let bare = match &e.kind {
+                ast::ExprKind::Number(n) if n.unit.is_none() => {
+                    types.iter().find_map(|t| with_unit(&n.text, t))
+                }
+                _ => None,
+            };
+            let help = match bare {
+                Some(w) => format!("give it a unit: `{w}`"),
+                None => format!("expected a {}", names.join(" or ")),
+            };
+            self.error(
+                Diagnostic::error(
+                    codes::EXPECTED,
+                    e.span,
+                    format!("{what} must be a {}, not a {}", names.join(" or "), x.ty),
+                )
+                .label(format!("a {}", x.ty))
+                .help(help),
+            );
+            return None;
+        }
+        Some((x.ty, value))
+    }
+
+    /// A constant duration of zero or more, in seconds.
+    pub(super) fn duration(&mut self, e: &ast::Expr, what: &str) -> Option<f64> {
+        let (_, v) = self.constant(e, &[Type::Duration], what)?;
+        let secs = v.as_num()?;
+        if secs < 0.0 {
+            self.error(
+                Diagnostic::error(codes::RANGE, e.span, format!("{what} cannot be negative"))
+                    .label("negative")
+                    .help("use a duration of zero or more"),
+            );
+            return None;
+        }
+        Some(secs)
+    }
+}
+
+fn map_kind(name: &str) -> Option<MapKind> {
+    match name {
+        "labels" => Some(MapKind::Labels),
+        "annotations" => Some(MapKind::Annotations),
+        _ => None,
+    }
+}
+
+/// Folds an expression whose operands are all constants. None when the
+/// constant has no value (division by zero).
+fn fold(e: ir::Expr) -> Option<ir::Expr> {
+    let all_const = match &e.kind {
+        ExprKind::Not(x) | ExprKind::Neg(x) => is_const(x),
+        ExprKind::Binary { lhs, rhs, .. } => is_const(lhs) && is_const(rhs),
+        ExprKind::Call { args, .. } | ExprKind::List(args) => args.iter().all(is_const),
+        _ => false,
+    };
+    if !all_const {
+        return Some(e);
+    }
+    let value = ir::eval_const(&e)?;
+    Some(ir::Expr {
+        kind: ExprKind::Const(value),
+        ty: e.ty,
+        span: e.span,
+    })
+}
+
+fn is_const(e: &ir::Expr) -> bool {
+    matches!(e.kind, ExprKind::Const(_))
+}

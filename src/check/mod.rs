@@ -1,0 +1,743 @@
+//! Names, types and units: the AST of all files becomes one typed [`ir::Program`].
+//!
+//! Every problem becomes a [`Diagnostic`]; checking goes on after an error so
+//! that one run reports everything. A policy with an error is left out of the
+//! program, and never stops the others.
+
+mod actions;
+mod expr;
+pub mod kinds;
+mod promql;
+mod window;
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::ir::{self, Kind, MetricId, Type};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::ast;
+
+pub use window::parse_window;
+
+/// Stable diagnostic codes of the checker.
+pub mod codes {
+    pub const UNKNOWN_NAME: &str = "apr::type::unknown_name";
+    pub const UNKNOWN_KIND: &str = "apr::type::unknown_kind";
+    pub const UNKNOWN_FIELD: &str = "apr::type::unknown_field";
+    pub const UNKNOWN_TYPE: &str = "apr::type::unknown_type";
+    pub const UNKNOWN_ACTION: &str = "apr::type::unknown_action";
+    pub const UNKNOWN_FUNCTION: &str = "apr::type::unknown_function";
+    pub const UNKNOWN_ARGUMENT: &str = "apr::type::unknown_argument";
+    pub const MISSING_ARGUMENT: &str = "apr::type::missing_argument";
+    pub const ARGUMENTS: &str = "apr::type::arguments";
+    pub const MISMATCH: &str = "apr::type::mismatch";
+    pub const OPERATOR: &str = "apr::type::operator";
+    pub const EXPECTED: &str = "apr::type::expected";
+    pub const NOT_CONSTANT: &str = "apr::type::not_constant";
+    pub const RANGE: &str = "apr::type::range";
+    pub const SIGN: &str = "apr::type::sign";
+    pub const SHRINK: &str = "apr::type::shrink";
+    pub const ACTION_KIND: &str = "apr::type::action_kind";
+    pub const KIND_MISMATCH: &str = "apr::type::kind_mismatch";
+    pub const AMBIGUOUS_KIND: &str = "apr::type::ambiguous_kind";
+    pub const NO_KIND: &str = "apr::type::no_kind";
+    pub const NO_NAMESPACE: &str = "apr::type::no_namespace";
+    pub const DUPLICATE: &str = "apr::type::duplicate";
+    pub const DUPLICATE_CLAUSE: &str = "apr::type::duplicate_clause";
+    pub const MISSING_CLAUSE: &str = "apr::type::missing_clause";
+    pub const BAD_VALUE: &str = "apr::type::bad_value";
+    pub const WINDOW: &str = "apr::type::window";
+    pub const PROMQL: &str = "apr::type::promql";
+    pub const JOIN_LABELS: &str = "apr::type::join_labels";
+    pub const INTERPOLATION: &str = "apr::type::interpolation";
+    pub const NOT_A_VALUE: &str = "apr::type::not_a_value";
+    pub const CYCLE: &str = "apr::type::cycle";
+    pub const NAME_FORMAT: &str = "apr::type::name_format";
+}
+
+/// Every diagnostic code that parse and check can produce.
+pub fn all_codes() -> Vec<&'static str> {
+    use crate::syntax::parse::codes as p;
+    use codes::*;
+    vec![
+        p::SYNTAX,
+        p::UNKNOWN_UNIT,
+        p::BAD_ESCAPE,
+        p::BAD_NUMBER,
+        p::TOO_DEEP,
+        p::TOO_LONG,
+        UNKNOWN_NAME,
+        UNKNOWN_KIND,
+        UNKNOWN_FIELD,
+        UNKNOWN_TYPE,
+        UNKNOWN_ACTION,
+        UNKNOWN_FUNCTION,
+        UNKNOWN_ARGUMENT,
+        MISSING_ARGUMENT,
+        ARGUMENTS,
+        MISMATCH,
+        OPERATOR,
+        EXPECTED,
+        NOT_CONSTANT,
+        RANGE,
+        SIGN,
+        SHRINK,
+        ACTION_KIND,
+        KIND_MISMATCH,
+        AMBIGUOUS_KIND,
+        NO_KIND,
+        NO_NAMESPACE,
+        DUPLICATE,
+        DUPLICATE_CLAUSE,
+        MISSING_CLAUSE,
+        BAD_VALUE,
+        WINDOW,
+        PROMQL,
+        JOIN_LABELS,
+        INTERPOLATION,
+        NOT_A_VALUE,
+        CYCLE,
+        NAME_FORMAT,
+    ]
+}
+
+/// What checking found: the program of the good policies, and all diagnostics.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub program: ir::Program,
+    pub diagnostics: Vec<Diagnostic>,
+    /// `let`s and metrics that no policy reads (for lint).
+    pub unused: Vec<(String, Span)>,
+}
+
+/// Checks all files together: names are global across them.
+pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
+    let mut cx = Checker {
+        sources,
+        diags: Vec::new(),
+        metrics: Vec::new(),
+        metric_index: HashMap::new(),
+        lets: HashMap::new(),
+    };
+    cx.declare(files);
+    let mut program = ir::Program::default();
+    let mut names: HashMap<String, Span> = HashMap::new();
+    for (file, ast) in files {
+        for item in &ast.items {
+            let policy = match item {
+                ast::Item::Policy(p) => cx.policy(p, &mut names),
+                ast::Item::Rule(r) => cx.rule(*file, r),
+                ast::Item::Let(l) => {
+                    cx.let_value(&l.name.name);
+                    None
+                }
+                ast::Item::Metric(_) => None,
+            };
+            program.policies.extend(policy);
+        }
+    }
+    let mut unused = Vec::new();
+    for entry in cx.lets.values() {
+        if !entry.used {
+            unused.push((format!("let {}", entry.ast.name.name), entry.ast.name.span));
+        }
+    }
+    for m in &cx.metrics {
+        if !m.used && !m.ir.stdlib {
+            unused.push((format!("metric {}", m.ir.qualified()), m.ir.span));
+        }
+    }
+    unused.sort_by_key(|(_, span)| *span);
+    program.metrics = cx.metrics.into_iter().map(|m| m.ir).collect();
+    let mut diagnostics = cx.diags;
+    diagnostics.sort_by_key(|d| d.primary.span);
+    Checked {
+        program,
+        diagnostics,
+        unused,
+    }
+}
+
+struct MetricEntry {
+    ir: ir::Metric,
+    used: bool,
+}
+
+struct LetEntry<'a> {
+    ast: &'a ast::Let,
+    state: LetState,
+    used: bool,
+}
+
+enum LetState {
+    Unchecked,
+    InProgress,
+    Done(Option<expr::Typed>),
+}
+
+struct Checker<'a> {
+    sources: &'a SourceMap,
+    diags: Vec<Diagnostic>,
+    metrics: Vec<MetricEntry>,
+    metric_index: HashMap<(Kind, String), MetricId>,
+    lets: HashMap<String, LetEntry<'a>>,
+}
+
+impl<'a> Checker<'a> {
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn is_stdlib(&self, span: Span) -> bool {
+        self.sources.get(span.file).is_stdlib()
+    }
+
+    /// Collects `let`s and `metric`s of all files, so that order does not matter.
+    fn declare(&mut self, files: &[(FileId, &'a ast::File)]) {
+        // Stdlib first, so that a user binding of the same name replaces it.
+        let mut ordered: Vec<&(FileId, &ast::File)> = files.iter().collect();
+        ordered.sort_by_key(|(id, _)| !self.sources.get(*id).is_stdlib());
+        for (_, file) in ordered {
+            for item in &file.items {
+                match item {
+                    ast::Item::Let(l) => self.declare_let(l),
+                    ast::Item::Metric(m) => self.declare_metric(m),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn declare_let(&mut self, l: &'a ast::Let) {
+        if let Some(prev) = self.lets.get(&l.name.name) {
+            let d = Diagnostic::error(
+                codes::DUPLICATE,
+                l.name.span,
+                format!("`{}` is defined twice", l.name.name),
+            )
+            .label("second definition")
+            .also(prev.ast.name.span, "first defined here")
+            .help("give each `let` its own name; lets are shared by all files checked together");
+            self.error(d);
+            return;
+        }
+        if Kind::from_name(&l.name.name).is_some() || l.name.name == "namespace" {
+            self.error(
+                Diagnostic::error(
+                    codes::DUPLICATE,
+                    l.name.span,
+                    format!("`{}` is a kind and cannot be a `let` name", l.name.name),
+                )
+                .label("reserved for the kind")
+                .help("choose another name"),
+            );
+            return;
+        }
+        self.lets.insert(
+            l.name.name.clone(),
+            LetEntry {
+                ast: l,
+                state: LetState::Unchecked,
+                used: false,
+            },
+        );
+    }
+
+    fn declare_metric(&mut self, m: &ast::Metric) {
+        let Some(kind) = self.kind(&m.kind) else {
+            return;
+        };
+        if kinds::field(kind, &m.name.name).is_some()
+            || m.name.name == "labels"
+            || m.name.name == "annotations"
+        {
+            self.error(
+                Diagnostic::error(
+                    codes::DUPLICATE,
+                    m.name.span,
+                    format!("`{kind}.{}` is a field of the object", m.name.name),
+                )
+                .label("field name")
+                .help("choose another name for the metric"),
+            );
+            return;
+        }
+        let ty = match m.ty.name.as_str() {
+            "percent" => Type::Percent,
+            "bytes" => Type::Bytes,
+            "duration" => Type::Duration,
+            "number" => Type::Number,
+            other => {
+                let help = did_you_mean(other, ["percent", "bytes", "duration", "number"])
+                    .unwrap_or_else(|| "a metric is a percent, bytes, duration or number".into());
+                self.error(
+                    Diagnostic::error(
+                        codes::UNKNOWN_TYPE,
+                        m.ty.span,
+                        format!("unknown metric type `{other}`"),
+                    )
+                    .label("not a metric type")
+                    .help(help),
+                );
+                return;
+            }
+        };
+        let join: Vec<String> = match &m.by {
+            None => kind.default_join().iter().map(|s| s.to_string()).collect(),
+            Some(by) => {
+                let want = if kind.namespaced() { 2 } else { 1 };
+                if by.labels.len() != want {
+                    let shape = if kind.namespaced() {
+                        "two labels, the namespace and the name: `by (namespace, persistentvolumeclaim)`"
+                    } else {
+                        "one label, the name: `by (node)`"
+                    };
+                    self.error(
+                        Diagnostic::error(
+                            codes::JOIN_LABELS,
+                            by.span,
+                            format!("`by` for a {kind} binding names {want} label(s)"),
+                        )
+                        .label(format!("{} label(s) here", by.labels.len()))
+                        .help(format!("{kind} is joined by {shape}")),
+                    );
+                    return;
+                }
+                by.labels.iter().map(|l| l.name.clone()).collect()
+            }
+        };
+        let stdlib = self.is_stdlib(m.span);
+        if let Err(d) = promql::check_query(&m.promql.text, m.promql.span, &join) {
+            self.error(d);
+            return;
+        }
+        let key = (kind, m.name.name.clone());
+        let metric = ir::Metric {
+            kind,
+            name: m.name.name.clone(),
+            ty,
+            promql: m.promql.text.trim().to_string(),
+            join,
+            span: m.span,
+            stdlib,
+        };
+        if let Some(&id) = self.metric_index.get(&key) {
+            let prev = &self.metrics[id.0 as usize];
+            if prev.ir.stdlib && !stdlib {
+                // A user binding replaces the stdlib one of the same name.
+                self.metrics[id.0 as usize].ir = metric;
+                return;
+            }
+            let d = Diagnostic::error(
+                codes::DUPLICATE,
+                m.name.span,
+                format!("metric `{kind}.{}` is bound twice", m.name.name),
+            )
+            .label("second binding")
+            .also(prev.ir.span, "first bound here")
+            .help("bind each metric once across all files checked together");
+            self.error(d);
+            return;
+        }
+        let id = MetricId(self.metrics.len() as u32);
+        self.metrics.push(MetricEntry {
+            ir: metric,
+            used: false,
+        });
+        self.metric_index.insert(key, id);
+    }
+
+    fn kind(&mut self, ident: &ast::Ident) -> Option<Kind> {
+        let kind = Kind::from_name(&ident.name);
+        if kind.is_none() {
+            let help = did_you_mean(&ident.name, Kind::ALL.map(Kind::name))
+                .unwrap_or_else(|| "kinds are pvc, pod, deployment, statefulset and node".into());
+            self.error(
+                Diagnostic::error(
+                    codes::UNKNOWN_KIND,
+                    ident.span,
+                    format!("unknown kind `{}`", ident.name),
+                )
+                .label("not a kind")
+                .help(help),
+            );
+        }
+        kind
+    }
+
+    /// A `let`'s typed value, checked once, on first use.
+    fn let_value(&mut self, name: &str) -> Option<Option<expr::Typed>> {
+        let entry = self.lets.get_mut(name)?;
+        match &entry.state {
+            LetState::Done(v) => return Some(v.clone()),
+            LetState::InProgress => {
+                let span = entry.ast.name.span;
+                self.error(
+                    Diagnostic::error(
+                        codes::CYCLE,
+                        span,
+                        format!("`{name}` is defined in terms of itself"),
+                    )
+                    .label("defined through itself")
+                    .help("a `let` may use other lets, but not in a cycle"),
+                );
+                return Some(None);
+            }
+            LetState::Unchecked => entry.state = LetState::InProgress,
+        }
+        let ast = entry.ast;
+        let mut scope = expr::Scope::default();
+        let value = self.expr(&ast.value, &mut scope).map(|e| expr::Typed {
+            expr: e,
+            kinds: scope.kinds,
+            metrics: scope.metrics,
+            namespace: scope.namespace,
+        });
+        if let Some(entry) = self.lets.get_mut(name) {
+            entry.state = LetState::Done(value.clone());
+        }
+        Some(value)
+    }
+
+    // ------------------------------------------------------------ policies
+
+    fn policy(&mut self, p: &ast::Policy, names: &mut HashMap<String, Span>) -> Option<ir::Policy> {
+        let mut duplicate = false;
+        if let Some(&prev) = names.get(&p.name.name) {
+            self.error(
+                Diagnostic::error(
+                    codes::DUPLICATE,
+                    p.name.span,
+                    format!("policy `{}` is defined twice", p.name.name),
+                )
+                .label("second definition")
+                .also(prev, "first defined here")
+                .help("policy names are unique across all files checked together"),
+            );
+            duplicate = true;
+        } else {
+            names.insert(p.name.name.clone(), p.name.span);
+        }
+        let mut parts = Parts::default();
+        let mut ok = true;
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        for clause in &p.clauses {
+            let keyword = clause.kind.keyword();
+            if let Some(&prev) = seen.get(keyword) {
+                self.error(
+                    Diagnostic::error(
+                        codes::DUPLICATE_CLAUSE,
+                        clause.span,
+                        format!("`{keyword}` appears twice in policy `{}`", p.name.name),
+                    )
+                    .label("second clause")
+                    .also(prev, "first here")
+                    .help(match keyword {
+                        "when" => "join the conditions with `and` or `or`",
+                        "then" => "list all actions in one `then`, separated by commas",
+                        _ => "keep one of them",
+                    }),
+                );
+                ok = false;
+                continue;
+            }
+            seen.insert(keyword, clause.span);
+            parts.add(&clause.kind);
+        }
+        for (keyword, what) in [("when", "a condition"), ("then", "actions")] {
+            if !seen.contains_key(keyword) {
+                self.error(
+                    Diagnostic::error(
+                        codes::MISSING_CLAUSE,
+                        p.name.span,
+                        format!("policy `{}` has no `{keyword}` clause", p.name.name),
+                    )
+                    .label(format!("needs {what}"))
+                    .help(match keyword {
+                        "when" => "add a condition, e.g. `when pvc.usage > 80% for 10m`",
+                        _ => "add an action, e.g. `then resize(+50%, max = 1Ti)`",
+                    }),
+                );
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let policy = self.lower_policy(p.name.name.clone(), false, p.span, &parts);
+        policy.filter(|_| !duplicate)
+    }
+
+    fn rule(&mut self, file: FileId, r: &ast::Rule) -> Option<ir::Policy> {
+        let source = self.sources.get(file);
+        let (line, _) = source.line_col(r.span.start as usize);
+        let name = format!("{}:{line}", source.name);
+        let parts = Parts {
+            when: Some(&r.when),
+            then: Some(&r.then),
+            ..Parts::default()
+        };
+        self.lower_policy(name, true, r.span, &parts)
+    }
+
+    fn lower_policy(
+        &mut self,
+        name: String,
+        anonymous: bool,
+        span: Span,
+        parts: &Parts,
+    ) -> Option<ir::Policy> {
+        let errors_before = self.diags.len();
+        let (when, then) = (parts.when?, parts.then?);
+        let mut scope = expr::Scope::default();
+        let filter = parts
+            .filter
+            .and_then(|f| self.condition(f, &mut scope, "`where`"));
+        let condition = self.condition(&when.condition, &mut scope, "`when`");
+        let hold = match &when.hold {
+            Some(e) => self.duration(e, "`for`"),
+            None => Some(0.0),
+        };
+        let kind = self.policy_kind(parts.on, &scope, then, span);
+        if kind == Some(Kind::Node) {
+            if let Some(ns) = scope.namespace {
+                self.error(
+                    Diagnostic::error(codes::NO_NAMESPACE, ns, "nodes have no namespace")
+                        .label("a node policy cannot read its namespace")
+                        .help("`namespace.…` works for namespaced kinds: pvc, pod, deployment, statefulset"),
+                );
+            }
+        }
+        let actions = kind.and_then(|kind| self.actions(then, kind, &mut scope));
+        let cooldown = match parts.cooldown {
+            Some(e) => self.duration(e, "`cooldown`"),
+            None => Some(ir::DEFAULT_COOLDOWN),
+        };
+        let mode = match parts.mode {
+            None => Some(ir::Mode::Enforce),
+            Some(m) => self.choice(
+                m,
+                "mode",
+                &[
+                    ("enforce", ir::Mode::Enforce),
+                    ("dry_run", ir::Mode::DryRun),
+                    ("approve", ir::Mode::Approve),
+                ],
+            ),
+        };
+        let no_data = match parts.no_data {
+            None => Some(ir::NoData::Hold),
+            Some(m) => self.choice(
+                m,
+                "no_data",
+                &[("hold", ir::NoData::Hold), ("reset", ir::NoData::Reset)],
+            ),
+        };
+        let window = parts.window.and_then(|w| self.window(w));
+        let at_most = parts
+            .at_most
+            .and_then(|(count, per)| self.at_most(count, per));
+        if self.diags[errors_before..].iter().any(|d| d.is_error()) {
+            return None;
+        }
+        for id in &scope.metrics {
+            self.metrics[id.0 as usize].used = true;
+        }
+        Some(ir::Policy {
+            name,
+            anonymous,
+            span,
+            kind: kind?,
+            filter,
+            condition: condition?,
+            hold: hold?,
+            actions: actions?,
+            cooldown: cooldown?,
+            mode: mode?,
+            no_data: no_data?,
+            window,
+            at_most,
+            metrics: scope.metrics,
+        })
+    }
+
+    /// The subject kind: `on`, else inferred from the paths, else from the actions.
+    fn policy_kind(
+        &mut self,
+        on: Option<&ast::Ident>,
+        scope: &expr::Scope,
+        then: &ast::Then,
+        span: Span,
+    ) -> Option<Kind> {
+        let mut used: Vec<(Kind, Span)> = Vec::new();
+        for &(k, s) in &scope.kinds {
+            if !used.iter().any(|(u, _)| *u == k) {
+                used.push((k, s));
+            }
+        }
+        if let Some(on) = on {
+            let kind = self.kind(on)?;
+            for &(k, s) in &used {
+                if k != kind {
+                    self.error(
+                        Diagnostic::error(
+                            codes::KIND_MISMATCH,
+                            s,
+                            format!("the policy is on {kind}, but this reads a {k}"),
+                        )
+                        .label(format!("a {k}"))
+                        .also(on.span, format!("the policy is on {kind}"))
+                        .help(format!(
+                            "a policy reads only its own object: use `{kind}.…` paths"
+                        )),
+                    );
+                }
+            }
+            return Some(kind);
+        }
+        match used.as_slice() {
+            [(k, _)] => Some(*k),
+            [(a, sa), (b, sb), ..] => {
+                self.error(
+                    Diagnostic::error(
+                        codes::AMBIGUOUS_KIND,
+                        *sb,
+                        format!("the policy reads both {a} and {b}"),
+                    )
+                    .label(format!("a {b}"))
+                    .also(*sa, format!("a {a}"))
+                    .help("a policy is about one kind of object; split it, or add `on KIND`"),
+                );
+                None
+            }
+            [] => {
+                let candidates: Vec<Kind> = then
+                    .actions
+                    .iter()
+                    .filter_map(|a| actions::only_kind(&a.name.name))
+                    .collect();
+                match candidates.first() {
+                    Some(&k) if candidates.iter().all(|&c| c == k) => Some(k),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                codes::NO_KIND,
+                                span,
+                                "cannot tell which kind of object this policy is about",
+                            )
+                            .label("no `pvc.…`, `pod.…` or other object in the condition")
+                            .help("add `on pvc` (or another kind) to a policy block"),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        ident: &ast::Ident,
+        clause: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        if let Some((_, v)) = options.iter().find(|(n, _)| *n == ident.name) {
+            return Some(*v);
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let help = did_you_mean(&ident.name, names.iter().copied())
+            .unwrap_or_else(|| format!("`{clause}` is one of {}", names.join(", ")));
+        self.error(
+            Diagnostic::error(
+                codes::BAD_VALUE,
+                ident.span,
+                format!("unknown {clause} `{}`", ident.name),
+            )
+            .label(format!("not a {clause}"))
+            .help(help),
+        );
+        None
+    }
+
+    fn window(&mut self, s: &ast::Str) -> Option<ir::Window> {
+        let Some(text) = s.as_plain() else {
+            self.error(
+                Diagnostic::error(codes::INTERPOLATION, s.span, "a window cannot interpolate")
+                    .label("interpolation")
+                    .help("write the window literally, e.g. \"Mon-Fri 02:00-04:00 Europe/Berlin\""),
+            );
+            return None;
+        };
+        window::parse_window(&text, s.span)
+            .map_err(|d| self.error(d))
+            .ok()
+    }
+
+    fn at_most(&mut self, count: &ast::Expr, per: &ast::Expr) -> Option<ir::AtMost> {
+        let n = self.constant(count, &[Type::Number], "the `at_most` count");
+        let per = self.duration(per, "`per`");
+        let (_, n) = n?;
+        let n = n.as_num()?;
+        if n < 1.0 || n.fract() != 0.0 || n > u32::MAX as f64 {
+            self.error(
+                Diagnostic::error(
+                    codes::RANGE,
+                    count.span,
+                    "`at_most` takes a whole number of at least 1",
+                )
+                .label("not a count")
+                .help("e.g. `at_most 3 per 1h`"),
+            );
+            return None;
+        }
+        let per = per?;
+        if per <= 0.0 {
+            self.error(
+                Diagnostic::error(
+                    codes::RANGE,
+                    count.span.to(count.span),
+                    "`per` must be a positive duration",
+                )
+                .label("not positive")
+                .help("e.g. `at_most 3 per 1h`"),
+            );
+            return None;
+        }
+        Some(ir::AtMost {
+            count: n as u32,
+            per,
+        })
+    }
+}
+
+/// The clauses of one policy, picked out of the list.
+#[derive(Default)]
+struct Parts<'a> {
+    on: Option<&'a ast::Ident>,
+    filter: Option<&'a ast::Expr>,
+    when: Option<&'a ast::When>,
+    then: Option<&'a ast::Then>,
+    cooldown: Option<&'a ast::Expr>,
+    mode: Option<&'a ast::Ident>,
+    no_data: Option<&'a ast::Ident>,
+    window: Option<&'a ast::Str>,
+    at_most: Option<(&'a ast::Expr, &'a ast::Expr)>,
+}
+
+impl<'a> Parts<'a> {
+    fn add(&mut self, clause: &'a ast::ClauseKind) {
+        match clause {
+            ast::ClauseKind::On { kind, filter } => {
+                self.on = Some(kind);
+                self.filter = filter.as_ref();
+            }
+            ast::ClauseKind::When(w) => self.when = Some(w),
+            ast::ClauseKind::Then(t) => self.then = Some(t),
+            ast::ClauseKind::Cooldown(e) => self.cooldown = Some(e),
+            ast::ClauseKind::Mode(m) => self.mode = Some(m),
+            ast::ClauseKind::NoData(m) => self.no_data = Some(m),
+            ast::ClauseKind::Window(w) => self.window = Some(w),
+            ast::ClauseKind::AtMost { count, per } => self.at_most = Some((count, per)),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The `autopilot` command line: one file per command.
+//!
+//! Exit codes: 0 ok, 1 policy problems, 2 usage or I/O error.
+
+mod check;
+mod explain;
+mod fmt;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::compile::{self, Compiled};
+use crate::diagnostic::{self, Style};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "autopilot",
+    version,
+    about = "Typed policies that keep stateful applications on Kubernetes healthy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and type-check policy files; report every problem.
+    Check(check::Args),
+    /// Format policy files canonically (in place by default).
+    Fmt(fmt::Args),
+    /// Show the typed program and the exact PromQL each binding sends.
+    Explain(explain::Args),
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The outcome of a command, as an exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Problems,
+    Usage,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        ExitCode::from(match o {
+            Outcome::Ok => 0,
+            Outcome::Problems => 1,
+            Outcome::Usage => 2,
+        })
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Explain(args) => explain::run(args),
+    };
+    outcome.into()
+}
+
+/// How diagnostics are drawn on this terminal.
+pub fn style() -> Style {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
+    Style { color, width }
+}
+
+/// Reads and compiles the paths; I/O errors are reported and give None.
+pub fn load(paths: &[PathBuf]) -> Option<Compiled> {
+    match compile::read_paths(paths) {
+        Ok(files) => Some(compile::compile(files)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
+/// Prints diagnostics to stderr for people.
+pub fn report(c: &Compiled) {
+    eprint!(
+        "{}",
+        diagnostic::render_all(&c.sources, &c.diagnostics, style())
+    );
+}

@@ -1,0 +1,734 @@
+//! The typed program the engine runs: names resolved, units checked,
+//! constants folded. Built by `check`; every node keeps its span.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::source::Span;
+
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub metrics: Vec<Metric>,
+    /// Only the policies that checked without errors.
+    pub policies: Vec<Policy>,
+}
+
+impl Program {
+    pub fn metric(&self, id: MetricId) -> &Metric {
+        &self.metrics[id.0 as usize]
+    }
+
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// The kinds of object a policy can be about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Pvc,
+    Pod,
+    Deployment,
+    StatefulSet,
+    Node,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Pvc,
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::StatefulSet,
+        Kind::Node,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Pvc => "pvc",
+            Kind::Pod => "pod",
+            Kind::Deployment => "deployment",
+            Kind::StatefulSet => "statefulset",
+            Kind::Node => "node",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    pub fn namespaced(self) -> bool {
+        self != Kind::Node
+    }
+
+    /// The Prometheus labels that name an object of this kind.
+    pub fn default_join(self) -> &'static [&'static str] {
+        match self {
+            Kind::Pvc => &["namespace", "persistentvolumeclaim"],
+            Kind::Pod => &["namespace", "pod"],
+            Kind::Deployment => &["namespace", "deployment"],
+            Kind::StatefulSet => &["namespace", "statefulset"],
+            Kind::Node => &["node"],
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Type {
+    Bool,
+    Number,
+    Percent,
+    Bytes,
+    Duration,
+    String,
+    List(Box<Type>),
+}
+
+impl Type {
+    pub fn is_quantity(&self) -> bool {
+        matches!(
+            self,
+            Type::Number | Type::Percent | Type::Bytes | Type::Duration
+        )
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Bool => f.write_str("bool"),
+            Type::Number => f.write_str("number"),
+            Type::Percent => f.write_str("percent"),
+            Type::Bytes => f.write_str("bytes"),
+            Type::Duration => f.write_str("duration"),
+            Type::String => f.write_str("string"),
+            Type::List(t) => write!(f, "list of {t}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct MetricId(pub u32);
+
+/// A PromQL-backed binding: one query per tick, joined to objects by labels.
+#[derive(Clone, Debug)]
+pub struct Metric {
+    pub kind: Kind,
+    pub name: String,
+    pub ty: Type,
+    /// Sent as written (trimmed).
+    pub promql: String,
+    /// Result labels that name the object: `[namespace, name]`, or `[name]`.
+    pub join: Vec<String>,
+    pub span: Span,
+    pub stdlib: bool,
+}
+
+impl Metric {
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.kind, self.name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Enforce,
+    DryRun,
+    Approve,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    Hold,
+    Reset,
+}
+
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub name: String,
+    /// Written as `when … then …` outside a block; named FILE:LINE.
+    pub anonymous: bool,
+    pub span: Span,
+    pub kind: Kind,
+    pub filter: Option<Expr>,
+    pub condition: Expr,
+    /// `for`, in seconds.
+    pub hold: f64,
+    pub actions: Vec<Action>,
+    /// Seconds; default 300.
+    pub cooldown: f64,
+    pub mode: Mode,
+    pub no_data: NoData,
+    pub window: Option<Window>,
+    pub at_most: Option<AtMost>,
+    /// Bindings the policy reads, in first-use order.
+    pub metrics: Vec<MetricId>,
+}
+
+pub const DEFAULT_COOLDOWN: f64 = 300.0;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AtMost {
+    pub count: u32,
+    /// Seconds.
+    pub per: f64,
+}
+
+/// `window "Mon-Fri 02:00-04:00 Europe/Berlin"`: when actions may start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    /// Monday first.
+    pub days: [bool; 7],
+    /// Minutes after local midnight; `end` may be less than `start` (over midnight).
+    pub start: u32,
+    pub end: u32,
+    /// IANA zone name; `UTC` when none was written.
+    pub zone: String,
+    pub span: Span,
+}
+
+// ---------------------------------------------------------------- expressions
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Const(Value),
+    Metric(MetricId),
+    Field(Field),
+    /// A label or annotation of the subject or of its namespace.
+    Label {
+        of: Scope,
+        map: MapKind,
+        key: String,
+    },
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Call {
+        func: Func,
+        args: Vec<Expr>,
+    },
+    List(Vec<Expr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Object,
+    Namespace,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MapKind {
+    Labels,
+    Annotations,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    And,
+    Or,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Func {
+    Min,
+    Max,
+    Abs,
+}
+
+impl Field {
+    /// The name a field has in source.
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Field::Name | Field::NamespaceName => "name",
+            Field::Namespace => "namespace",
+            Field::Age => "age",
+            Field::Capacity => "capacity",
+            Field::Requested => "requested",
+            Field::StorageClass => "storage_class",
+            Field::VolumeAttributesClass => "volume_attributes_class",
+            Field::Phase => "phase",
+            Field::Node => "node",
+            Field::Owner => "owner",
+            Field::Replicas => "replicas",
+            Field::ReadyReplicas => "ready_replicas",
+            Field::Ready => "ready",
+            Field::Unschedulable => "unschedulable",
+        }
+    }
+}
+
+/// Fields read from the object itself (not from Prometheus).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    Name,
+    Namespace,
+    Age,
+    Capacity,
+    Requested,
+    StorageClass,
+    VolumeAttributesClass,
+    Phase,
+    Node,
+    Owner,
+    Replicas,
+    ReadyReplicas,
+    Ready,
+    Unschedulable,
+    /// `namespace.name`: the name of the subject's namespace.
+    NamespaceName,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    /// In the type's base unit: percent points, bytes, seconds.
+    Num(f64),
+    Str(String),
+    List(Vec<Value>),
+}
+
+impl Value {
+    pub fn as_num(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- actions
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionKind {
+    Resize(Resize),
+    SetClass { class: String },
+    Scale(Scale),
+    Evict,
+    Cordon,
+    Annotate { key: String, value: Template },
+    Label { key: String, value: Template },
+    Event { reason: String, message: Template },
+    Notify { receiver: String, message: Template },
+}
+
+impl ActionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::Resize(_) => "resize",
+            ActionKind::SetClass { .. } => "set_class",
+            ActionKind::Scale(_) => "scale",
+            ActionKind::Evict => "evict",
+            ActionKind::Cordon => "cordon",
+            ActionKind::Annotate { .. } => "annotate",
+            ActionKind::Label { .. } => "label",
+            ActionKind::Event { .. } => "event",
+            ActionKind::Notify { .. } => "notify",
+        }
+    }
+}
+
+/// Default rounding of a resize: whole GiB.
+pub const DEFAULT_ROUND: u64 = 1 << 30;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resize {
+    pub step: ResizeStep,
+    pub max: Option<u64>,
+    pub min_step: Option<u64>,
+    pub round: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResizeStep {
+    /// `+50%`: a fraction of the current size (0.5).
+    Fraction(f64),
+    /// `+10Gi`.
+    Bytes(u64),
+    /// `to = 200Gi`.
+    To(u64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scale {
+    pub step: ScaleStep,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScaleStep {
+    By(i64),
+    To(u32),
+}
+
+/// A message with `{path}` placeholders, evaluated per object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Value(Expr),
+}
+
+impl Template {
+    pub fn plain(text: impl Into<String>) -> Template {
+        Template {
+            parts: vec![TemplatePart::Text(text.into())],
+        }
+    }
+}
+
+// ---------------------------------------------------------------- typing and arithmetic
+//
+// One place for the rules of types and units, shared by the checker's
+// constant folding and the engine's evaluation.
+
+/// The type of `lhs op rhs`, or None when the operator does not apply.
+pub fn result_type(op: BinOp, l: &Type, r: &Type) -> Option<Type> {
+    use Type::*;
+    match op {
+        BinOp::And | BinOp::Or => (*l == Bool && *r == Bool).then_some(Bool),
+        BinOp::Eq | BinOp::Ne => (l == r && !matches!(l, List(_))).then_some(Bool),
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            (l == r && (l.is_quantity() || *l == String)).then_some(Bool)
+        }
+        BinOp::In | BinOp::NotIn => matches!(r, List(elem) if **elem == *l).then_some(Bool),
+        BinOp::Add | BinOp::Sub => (l == r && l.is_quantity()).then(|| l.clone()),
+        BinOp::Mul => match (l, r) {
+            (Number, t) | (t, Number) if t.is_quantity() => Some(t.clone()),
+            (Percent, t) | (t, Percent) if matches!(t, Bytes | Duration) => Some(t.clone()),
+            _ => None,
+        },
+        BinOp::Div => match (l, r) {
+            (t, Number) if t.is_quantity() => Some(t.clone()),
+            (a, b) if a == b && a.is_quantity() => Some(Number),
+            _ => None,
+        },
+    }
+}
+
+/// `lhs op rhs` on values of the given types. None for no value (x / 0, NaN).
+pub fn apply(op: BinOp, lt: &Type, l: &Value, rt: &Type, r: &Value) -> Option<Value> {
+    let num = |v: f64| v.is_finite().then_some(Value::Num(v));
+    // A percent times another quantity scales it: 50% * 10Gi = 5Gi.
+    let scale = |t: &Type, v: f64| if *t == Type::Percent { v / 100.0 } else { v };
+    Some(match op {
+        BinOp::And => Value::Bool(l.as_bool()? && r.as_bool()?),
+        BinOp::Or => Value::Bool(l.as_bool()? || r.as_bool()?),
+        BinOp::Eq => Value::Bool(l == r),
+        BinOp::Ne => Value::Bool(l != r),
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            let ord = match (l, r) {
+                (Value::Num(a), Value::Num(b)) => a.partial_cmp(b)?,
+                (Value::Str(a), Value::Str(b)) => a.cmp(b),
+                _ => return None,
+            };
+            Value::Bool(match op {
+                BinOp::Lt => ord.is_lt(),
+                BinOp::Le => ord.is_le(),
+                BinOp::Gt => ord.is_gt(),
+                _ => ord.is_ge(),
+            })
+        }
+        BinOp::In | BinOp::NotIn => {
+            let Value::List(items) = r else { return None };
+            Value::Bool(items.contains(l) == (op == BinOp::In))
+        }
+        BinOp::Add => num(l.as_num()? + r.as_num()?)?,
+        BinOp::Sub => num(l.as_num()? - r.as_num()?)?,
+        BinOp::Mul => {
+            let (a, b) = (l.as_num()?, r.as_num()?);
+            if lt == rt {
+                num(a * b)?
+            } else {
+                num(scale(lt, a) * scale(rt, b))?
+            }
+        }
+        BinOp::Div => {
+            let (a, b) = (l.as_num()?, r.as_num()?);
+            if b == 0.0 {
+                return None;
+            }
+            num(a / b)?
+        }
+    })
+}
+
+/// Evaluates an expression built only of constants.
+pub fn eval_const(e: &Expr) -> Option<Value> {
+    match &e.kind {
+        ExprKind::Const(v) => Some(v.clone()),
+        ExprKind::Not(x) => Some(Value::Bool(!eval_const(x)?.as_bool()?)),
+        ExprKind::Neg(x) => Some(Value::Num(-eval_const(x)?.as_num()?)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            apply(*op, &lhs.ty, &eval_const(lhs)?, &rhs.ty, &eval_const(rhs)?)
+        }
+        ExprKind::Call { func, args } => {
+            let nums: Option<Vec<f64>> = args.iter().map(|a| eval_const(a)?.as_num()).collect();
+            call(*func, &nums?).map(Value::Num)
+        }
+        ExprKind::List(items) => items
+            .iter()
+            .map(eval_const)
+            .collect::<Option<_>>()
+            .map(Value::List),
+        ExprKind::Metric(_) | ExprKind::Field(_) | ExprKind::Label { .. } => None,
+    }
+}
+
+/// `min`, `max`, `abs` over numbers in one unit.
+pub fn call(func: Func, args: &[f64]) -> Option<f64> {
+    match func {
+        Func::Min => args.iter().copied().reduce(f64::min),
+        Func::Max => args.iter().copied().reduce(f64::max),
+        Func::Abs => args.first().map(|x| x.abs()),
+    }
+}
+
+// ---------------------------------------------------------------- showing IR
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "or",
+            BinOp::And => "and",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::In => "in",
+            BinOp::NotIn => "not in",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+        }
+    }
+
+    fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div => 6,
+            _ => 4,
+        }
+    }
+}
+
+/// A value as source text: `50%`, `"db"`, `["a", "b"]`.
+pub fn show_value(ty: &Type, v: &Value) -> String {
+    match (ty, v) {
+        (_, Value::Bool(b)) => b.to_string(),
+        (_, Value::Str(s)) => format!("{s:?}"),
+        (Type::List(elem), Value::List(items)) => {
+            let items: Vec<String> = items.iter().map(|i| show_value(elem, i)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        (_, Value::List(_)) => "[..]".into(),
+        (ty, Value::Num(n)) => format_quantity(ty, *n),
+    }
+}
+
+/// An IR expression as source text, with metrics and fields by name.
+pub fn show(program: &Program, kind: Kind, e: &Expr) -> String {
+    show_prec(program, kind, e, 0)
+}
+
+fn show_prec(program: &Program, kind: Kind, e: &Expr, outer: u8) -> String {
+    match &e.kind {
+        ExprKind::Const(v) => show_value(&e.ty, v),
+        ExprKind::Metric(id) => program.metric(*id).qualified(),
+        ExprKind::Field(Field::NamespaceName) => "namespace.name".into(),
+        ExprKind::Field(f) => format!("{kind}.{}", f.source_name()),
+        ExprKind::Label { of, map, key } => {
+            let root = match of {
+                Scope::Object => kind.name(),
+                Scope::Namespace => "namespace",
+            };
+            let map = match map {
+                MapKind::Labels => "labels",
+                MapKind::Annotations => "annotations",
+            };
+            let plain = key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && key.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+            if plain {
+                format!("{root}.{map}.{key}")
+            } else {
+                format!("{root}.{map}[{key:?}]")
+            }
+        }
+        ExprKind::Not(x) => wrap(format!("not {}", show_prec(program, kind, x, 3)), 3, outer),
+        ExprKind::Neg(x) => format!("-{}", show_prec(program, kind, x, 7)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            let p = op.precedence();
+            let text = format!(
+                "{} {} {}",
+                show_prec(program, kind, lhs, p),
+                op.symbol(),
+                show_prec(program, kind, rhs, p + 1)
+            );
+            wrap(text, p, outer)
+        }
+        ExprKind::Call { func, args } => {
+            let args: Vec<String> = args.iter().map(|a| show(program, kind, a)).collect();
+            format!(
+                "{}({})",
+                format!("{func:?}").to_lowercase(),
+                args.join(", ")
+            )
+        }
+        ExprKind::List(items) => {
+            let items: Vec<String> = items.iter().map(|a| show(program, kind, a)).collect();
+            format!("[{}]", items.join(", "))
+        }
+    }
+}
+
+fn wrap(text: String, inner: u8, outer: u8) -> String {
+    if inner < outer {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
+// ---------------------------------------------------------------- display
+
+/// A quantity in its type's unit, as a user would write it: `50%`, `200Gi`, `5m`.
+pub fn format_quantity(ty: &Type, v: f64) -> String {
+    match ty {
+        Type::Percent => format!("{}%", trim_float(v)),
+        Type::Bytes => format_bytes(v),
+        Type::Duration => format_duration(v),
+        _ => trim_float(v),
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+pub fn format_bytes(v: f64) -> String {
+    const UNITS: [(&str, f64); 6] = [
+        ("Ei", 1152921504606846976.0),
+        ("Pi", 1125899906842624.0),
+        ("Ti", 1099511627776.0),
+        ("Gi", 1073741824.0),
+        ("Mi", 1048576.0),
+        ("Ki", 1024.0),
+    ];
+    for (suffix, size) in UNITS {
+        if v.abs() >= size && (v / size).fract() == 0.0 {
+            return format!("{}{suffix}", trim_float(v / size));
+        }
+    }
+    for (suffix, size) in UNITS {
+        if v.abs() >= size {
+            return format!("{}{suffix}", trim_float(v / size));
+        }
+    }
+    trim_float(v)
+}
+
+pub fn format_duration(secs: f64) -> String {
+    const UNITS: [(&str, f64); 5] = [
+        ("w", 604800.0),
+        ("d", 86400.0),
+        ("h", 3600.0),
+        ("m", 60.0),
+        ("s", 1.0),
+    ];
+    if secs == 0.0 {
+        return "0s".into();
+    }
+    for (suffix, size) in UNITS {
+        if secs.abs() >= size && (secs / size).fract() == 0.0 {
+            return format!("{}{suffix}", trim_float(secs / size));
+        }
+    }
+    if secs.abs() < 1.0 {
+        return format!("{}ms", trim_float(secs * 1000.0));
+    }
+    format!("{}s", trim_float(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_read_like_source() {
+        assert_eq!(format_bytes(400.0 * 1073741824.0), "400Gi");
+        assert_eq!(format_bytes(1099511627776.0), "1Ti");
+        assert_eq!(format_bytes(1.5 * 1073741824.0), "1536Mi");
+        assert_eq!(format_duration(300.0), "5m");
+        assert_eq!(format_duration(0.02), "20ms");
+        assert_eq!(format_duration(90.0), "90s");
+        assert_eq!(format_quantity(&Type::Percent, 50.0), "50%");
+    }
+}
