@@ -1,0 +1,2 @@
+" autopilot policy files
+au BufRead,BufNewFile *.apr set filetype=apr
