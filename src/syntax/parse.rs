@@ -704,10 +704,6 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_per
             | kw_by
             | kw_test
-            | kw_and
-            | kw_or
-            | kw_not
-            | kw_in
     )
 }
 
