@@ -2,6 +2,7 @@
 
 pub mod ast;
 pub mod comments;
+pub mod fmt;
 pub mod parse;
 
 pub use parse::parse;
