@@ -16,6 +16,7 @@ use super::ast::{
     self, Action, Arg, BinaryOp, By, Clause, ClauseKind, Expr, ExprKind, File, Ident, Item, Let,
     Metric, Number, Path, Policy, Promql, Segment, Sign, Str, StrPart, Then, UnaryOp, Unit, When,
 };
+use super::comments::{self, Comment};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 
@@ -79,6 +80,8 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         Ok(mut pairs) => {
             let builder = Builder {
                 file,
+                text,
+                comments: comments::comments(text),
                 diags: RefCell::new(Vec::new()),
             };
             let root = pairs.next().expect("pest returns the file rule");
@@ -248,16 +251,29 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
 
 // ---------------------------------------------------------------- building
 
-struct Builder {
+struct Builder<'t> {
     file: FileId,
+    text: &'t str,
+    /// To cut trailing comments out of spans.
+    comments: Vec<Comment>,
     diags: RefCell<Vec<Diagnostic>>,
 }
 
 /// An expression and the depth of its tree.
 type Sized = (Expr, usize);
 
-impl Builder {
+impl Builder<'_> {
+    /// The pair's span up to its last token. Pest leaves the whitespace and
+    /// comments it skipped before a trailing optional part that matched
+    /// nothing (`when x` + `for`?) inside the pair; labels must not cover them.
     fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        let end = comments::trim_trivia(self.text, &self.comments, s.start(), s.end());
+        Span::new(self.file, s.start(), end)
+    }
+
+    /// The span of an atomic token, whose trailing whitespace is content.
+    fn token_span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
         Span::new(self.file, s.start(), s.end())
     }
@@ -429,7 +445,7 @@ impl Builder {
         let text = pair.into_inner().next().expect("promql text");
         Promql {
             text: text.as_str().to_string(),
-            span: self.span(&text),
+            span: self.token_span(&text),
         }
     }
 
@@ -659,7 +675,7 @@ impl Builder {
                         self.error(
                             Diagnostic::error(
                                 codes::BAD_ESCAPE,
-                                self.span(&p),
+                                self.token_span(&p),
                                 format!("unknown escape `\\{other}`"),
                             )
                             .label("unknown escape")
@@ -759,4 +775,41 @@ fn unknown_unit(written: &str, span: Span) -> Diagnostic {
     )
     .label("not a unit")
     .help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pest keeps the trivia skipped before a trailing optional part that
+    /// matched nothing; spans must end at the last token all the same.
+    #[test]
+    fn spans_end_at_the_last_token() {
+        let text = "let b = x.y   \n# d\npolicy p {\n  when x > 1  # y\n  then r(1)  # z\n}\nwhen x then y()  # r\n";
+        let (file, diags) = parse(FileId(0), text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let of = |span: Span| &text[span.range()];
+        assert_eq!(of(file.items[0].span()), "let b = x.y");
+        let Item::Policy(p) = &file.items[1] else {
+            panic!("a policy")
+        };
+        let clauses: Vec<_> = p.clauses.iter().map(|c| of(c.span)).collect();
+        assert_eq!(clauses, ["when x > 1", "then r(1)"]);
+        let Item::Rule(r) = &file.items[2] else {
+            panic!("a rule")
+        };
+        assert_eq!(of(r.span), "when x then y()");
+        assert_eq!(of(r.when.span), "when x");
+    }
+
+    #[test]
+    fn token_spans_keep_their_whitespace() {
+        let text = "metric a.b : number = `up  ` by (x)\nlet s = \"\\ \"";
+        let (file, diags) = parse(FileId(0), text);
+        let Item::Metric(m) = &file.items[0] else {
+            panic!("a metric")
+        };
+        assert_eq!(&text[m.promql.span.range()], "up  ");
+        assert_eq!(&text[diags[0].primary.span.range()], "\\ ");
+    }
 }
