@@ -82,8 +82,10 @@ impl Checker<'_> {
             );
             return None;
         }
-        if let Some(kinds) = kinds_of(name) {
-            if !kinds.contains(&kind) {
+        if let Some(kinds) = kinds_of(name)
+            && !kinds.contains(&kind)
+        {
+            {
                 let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
                 self.error(
                     Diagnostic::error(
@@ -409,8 +411,10 @@ impl Checker<'_> {
             );
             return None;
         }
-        if let (ir::ResizeStep::To(to), Some(max)) = (&step, max) {
-            if *to > max {
+        if let (ir::ResizeStep::To(to), Some(max)) = (&step, max)
+            && *to > max
+        {
+            {
                 self.error(
                     Diagnostic::error(codes::RANGE, a.span, "`to` is larger than `max`")
                         .label("never reachable")
@@ -583,8 +587,10 @@ impl Checker<'_> {
         };
         let min = bound("min")?;
         let max = bound("max")?;
-        if let (Some(lo), Some(hi)) = (min, max) {
-            if lo > hi {
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo > hi
+        {
+            {
                 self.error(
                     Diagnostic::error(
                         codes::RANGE,

@@ -91,11 +91,11 @@ impl Checker<'_> {
             ast::ExprKind::Call { name, args } => self.call(name, args, span, scope),
             ast::ExprKind::Unary { op, expr } => {
                 let inner = self.expr(expr, scope)?;
-                let (want, kind): (fn(&Type) -> bool, fn(Box<ir::Expr>) -> ExprKind) = match op {
-                    ast::UnaryOp::Not => (|t| *t == Type::Bool, ExprKind::Not),
-                    ast::UnaryOp::Neg => (Type::is_quantity, ExprKind::Neg),
+                let fits = match op {
+                    ast::UnaryOp::Not => inner.ty == Type::Bool,
+                    ast::UnaryOp::Neg => inner.ty.is_quantity(),
                 };
-                if !want(&inner.ty) {
+                if !fits {
                     let what = match op {
                         ast::UnaryOp::Not => "`not` needs a bool",
                         ast::UnaryOp::Neg => "`-` needs a number or quantity",
@@ -112,7 +112,11 @@ impl Checker<'_> {
                     return None;
                 }
                 let ty = inner.ty.clone();
-                fold(node(kind(Box::new(inner)), ty, span))
+                let kind = match op {
+                    ast::UnaryOp::Not => ExprKind::Not(Box::new(inner)),
+                    ast::UnaryOp::Neg => ExprKind::Neg(Box::new(inner)),
+                };
+                fold(node(kind, ty, span))
             }
             ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span, scope),
         }

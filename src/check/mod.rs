@@ -308,7 +308,7 @@ impl<'a> Checker<'a> {
         };
         let stdlib = self.is_stdlib(m.span);
         if let Err(d) = promql::check_query(&m.promql.text, m.promql.span, &join) {
-            self.error(d);
+            self.error(*d);
             return;
         }
         let key = (kind, m.name.name.clone());
@@ -499,8 +499,10 @@ impl<'a> Checker<'a> {
             None => Some(0.0),
         };
         let kind = self.policy_kind(parts.on, &scope, then, span);
-        if kind == Some(Kind::Node) {
-            if let Some(ns) = scope.namespace {
+        if kind == Some(Kind::Node)
+            && let Some(ns) = scope.namespace
+        {
+            {
                 self.error(
                     Diagnostic::error(codes::NO_NAMESPACE, ns, "nodes have no namespace")
                         .label("a node policy cannot read its namespace")
@@ -669,7 +671,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         window::parse_window(&text, s.span)
-            .map_err(|d| self.error(d))
+            .map_err(|d| self.error(*d))
             .ok()
     }
 

@@ -13,7 +13,7 @@ use super::codes;
 const LOCATE_LIMIT: usize = 4096;
 
 /// Checks one binding's query; `span` covers the text inside the backticks.
-pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Diagnostic> {
+pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Box<Diagnostic>> {
     let at = |start: usize, end: usize| {
         Span::new(
             span.file,
@@ -22,21 +22,25 @@ pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Diagno
         )
     };
     if text.trim().is_empty() {
-        return Err(Diagnostic::error(codes::PROMQL, span, "empty PromQL query")
-            .label("empty")
-            .help("write the query between the backticks"));
+        return Err(
+            (Diagnostic::error(codes::PROMQL, span, "empty PromQL query")
+                .label("empty")
+                .help("write the query between the backticks"))
+            .into(),
+        );
     }
     let expr = match parser::parse(text) {
         Ok(expr) => expr,
         Err(msg) => {
             let (start, end) = locate(text);
-            return Err(Diagnostic::error(
+            return Err((Diagnostic::error(
                 codes::PROMQL,
                 at(start, end),
                 format!("invalid PromQL: {msg}"),
             )
             .label("the query goes wrong here")
-            .help("the query must be valid PromQL (as of Prometheus 2.45)"));
+            .help("the query must be valid PromQL (as of Prometheus 2.45)"))
+            .into());
         }
     };
     match expr.value_type() {
@@ -48,20 +52,21 @@ pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Diagno
                 ValueType::String => "a string",
                 ValueType::Vector => "an instant vector",
             };
-            return Err(Diagnostic::error(
+            return Err((Diagnostic::error(
                 codes::PROMQL,
                 at(0, text.len()),
                 format!("the query returns {what}, not an instant vector"),
             )
-            .label(format!("{what}"))
+            .label(what)
             .help(
                 "a binding needs one sample per object: an instant vector with the join labels",
-            ));
+            ))
+            .into());
         }
     }
     for label in join {
         if drops(&expr, label) {
-            return Err(Diagnostic::error(
+            return Err((Diagnostic::error(
                 codes::JOIN_LABELS,
                 at(0, text.len()),
                 format!("the query aggregates away the join label `{label}`"),
@@ -70,7 +75,7 @@ pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Diagno
             .help(format!(
                 "keep it in the aggregation, e.g. `sum by ({}) (...)`, or name other labels with `by (...)`",
                 join.join(", ")
-            )));
+            ))).into());
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use super::codes;
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Parses the window text; `span` is the string literal's, quotes included.
-pub fn parse_window(text: &str, span: Span) -> Result<Window, Diagnostic> {
+pub fn parse_window(text: &str, span: Span) -> Result<Window, Box<Diagnostic>> {
     let at = |start: usize, len: usize| {
         let s = span.start as usize + 1 + start;
         Span::new(span.file, s, s + len.max(1))
@@ -70,19 +70,21 @@ pub fn parse_window(text: &str, span: Span) -> Result<Window, Diagnostic> {
             window.zone = word.to_string();
             seen_zone = true;
         } else {
-            return Err(Diagnostic::error(
+            return Err((Diagnostic::error(
                 codes::WINDOW,
                 here,
                 format!("unexpected `{word}` in window"),
             )
             .label("unexpected")
-            .help(help));
+            .help(help))
+            .into());
         }
     }
     if !any {
-        return Err(Diagnostic::error(codes::WINDOW, span, "empty window")
+        return Err((Diagnostic::error(codes::WINDOW, span, "empty window")
             .label("empty")
-            .help(help));
+            .help(help))
+        .into());
     }
     Ok(window)
 }
