@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diagnostic;
+pub mod engine;
 pub mod ir;
 pub mod source;
 pub mod stdlib;
