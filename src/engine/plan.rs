@@ -356,7 +356,9 @@ mod tests {
             let s = Scale { step: ScaleStep::By(by), min, max };
             if let ScalePlan::To { to, .. } = scale(current, &s) {
                 prop_assert!(to != current);
-                if let (Some(hi), Some(lo)) = (max, min) { if lo <= hi { prop_assert!(to <= hi && to >= lo); } }
+                if let (Some(hi), Some(lo)) = (max, min) && lo <= hi {
+                    prop_assert!(to <= hi && to >= lo);
+                }
             }
         }
     }
