@@ -6,12 +6,17 @@
 //! carry out; the caller (the simulated world, or the cluster) carries each
 //! out and reports back with [`Engine::finish`].
 
+pub mod eval;
 pub mod object;
 pub mod plan;
+pub mod state;
+mod tick;
 
 use serde::{Deserialize, Serialize};
 
 pub use object::{Fields, MetricSource, Namespace, Object, ObjectId, Sample, Snapshot};
+pub use state::{Phase, Saved};
+pub use tick::{Engine, window_open};
 
 /// Milliseconds since the Unix epoch.
 pub type Time = i64;
