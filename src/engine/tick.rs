@@ -127,9 +127,14 @@ impl Engine {
     ) -> (Vec<Event>, Vec<Intent>) {
         let program = Arc::clone(&self.program);
         let mut by_kind: BTreeMap<Kind, Vec<(u32, &Object)>> = BTreeMap::new();
+        let mut present = Vec::new();
         for o in snap.objects {
             let oi = self.intern(&o.id);
             by_kind.entry(o.id.kind).or_default().push((oi, o));
+            if present.len() <= oi as usize {
+                present.resize(oi as usize + 1, false);
+            }
+            present[oi as usize] = true;
         }
         for objs in by_kind.values_mut() {
             objs.sort_by(|a, b| a.1.id.cmp(&b.1.id));
@@ -138,11 +143,7 @@ impl Engine {
         for (pi, policy) in program.policies.iter().enumerate() {
             let objs = by_kind.get(&policy.kind).map_or(&[][..], Vec::as_slice);
             // Objects gone from the cluster take their state with them.
-            if !self.states[pi].is_empty() {
-                let present: std::collections::HashSet<u32> =
-                    objs.iter().map(|(oi, _)| *oi).collect();
-                self.states[pi].retain(|oi, _| present.contains(oi));
-            }
+            self.states[pi].retain(|oi, _| present.get(*oi as usize) == Some(&true));
             let per = policy.at_most.map(|a| (a.per * 1000.0) as Time);
             if let Some(per) = per {
                 let q = &mut self.started[pi];
