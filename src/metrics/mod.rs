@@ -1,0 +1,6 @@
+//! Metric values: the [`MetricSource`] the engine reads, and the sources
+//! behind it — series of a scenario (offline) and, later, Prometheus.
+
+pub mod series;
+
+pub use crate::engine::{MetricSource, Sample};
