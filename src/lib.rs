@@ -15,3 +15,4 @@ pub mod scenario;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod world;

@@ -252,7 +252,8 @@ impl Scenario {
 
 // ---------------------------------------------------------------- raw YAML
 
-/// Any YAML scalar, as its text: `100Gi`, `30`, `true`.
+/// Any YAML scalar, as its text exactly as written: `100Gi`, `30`, `2.10`,
+/// `n` (a name here, not YAML 1.1's false).
 #[derive(Clone, Debug, PartialEq)]
 struct Scalar(String);
 
@@ -283,7 +284,7 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar(v.to_string()))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_string(V)
     }
 }
 
