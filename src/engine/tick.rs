@@ -297,7 +297,7 @@ impl Engine {
                 };
             }
         }
-        if state.phase != Phase::Normal {
+        if state.phase != Phase::Normal || state.note.is_some() {
             self.states[pi].insert(oi, state);
         }
     }
