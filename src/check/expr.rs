@@ -2,7 +2,7 @@
 
 use super::{Checker, codes, kinds};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::ir::{self, BinOp, ExprKind, Field, Kind, MapKind, MetricId, Type, Value};
+use crate::ir::{self, ExprKind, Field, Kind, MapKind, MetricId, Type, Value};
 use crate::source::Span;
 use crate::syntax::ast::{self, Dimension};
 
@@ -259,22 +259,7 @@ impl Checker<'_> {
             self.expr(rhs, scope)
         };
         let (l, r) = (l?, r?);
-        let bin = match op {
-            ast::BinaryOp::Or => BinOp::Or,
-            ast::BinaryOp::And => BinOp::And,
-            ast::BinaryOp::Eq => BinOp::Eq,
-            ast::BinaryOp::Ne => BinOp::Ne,
-            ast::BinaryOp::Lt => BinOp::Lt,
-            ast::BinaryOp::Le => BinOp::Le,
-            ast::BinaryOp::Gt => BinOp::Gt,
-            ast::BinaryOp::Ge => BinOp::Ge,
-            ast::BinaryOp::In => BinOp::In,
-            ast::BinaryOp::NotIn => BinOp::NotIn,
-            ast::BinaryOp::Add => BinOp::Add,
-            ast::BinaryOp::Sub => BinOp::Sub,
-            ast::BinaryOp::Mul => BinOp::Mul,
-            ast::BinaryOp::Div => BinOp::Div,
-        };
+        let bin = op;
         let ty = match ir::result_type(bin, &l.ty, &r.ty) {
             Some(ty) => ty,
             None => {

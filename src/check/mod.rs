@@ -131,7 +131,7 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
                     cx.let_value(&l.name.name);
                     None
                 }
-                ast::Item::Metric(_) => None,
+                ast::Item::Metric(_) | ast::Item::Test(_) => None,
             };
             program.policies.extend(policy);
         }

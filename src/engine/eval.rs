@@ -112,6 +112,9 @@ pub fn eval(e: &ir::Expr, cx: &Cx) -> Val {
             rhs,
         } => kleene(lhs, rhs, cx, true),
         ExprKind::Binary { op, lhs, rhs } => {
+            if let Some(b) = compare_text(*op, lhs, rhs, cx) {
+                return Val::Value(Value::Bool(b));
+            }
             let (l, r) = (eval(lhs, cx), eval(rhs, cx));
             let (l, r) = match (l, r) {
                 (Val::Error(e), _) | (_, Val::Error(e)) => return Val::Error(e),
@@ -147,6 +150,57 @@ pub fn eval(e: &ir::Expr, cx: &Cx) -> Val {
             }
             Val::Value(Value::List(out))
         }
+    }
+}
+
+/// A string-valued expression read without copying, where that is possible.
+fn text<'a>(e: &'a ir::Expr, cx: &'a Cx) -> Option<&'a str> {
+    let f = &cx.object.fields;
+    let opt = |s: &'a Option<String>| Some(s.as_deref().unwrap_or(""));
+    match &e.kind {
+        ExprKind::Const(Value::Str(s)) => Some(s),
+        ExprKind::Label { of, map, key } => {
+            let maps = match of {
+                Scope::Object => Some((&cx.object.labels, &cx.object.annotations)),
+                Scope::Namespace => cx.namespace.map(|n| (&n.labels, &n.annotations)),
+            };
+            let Some((labels, annotations)) = maps else {
+                return Some("");
+            };
+            let m = match map {
+                MapKind::Labels => labels,
+                MapKind::Annotations => annotations,
+            };
+            Some(m.get(key).map_or("", String::as_str))
+        }
+        ExprKind::Field(Field::Name) => Some(&cx.object.id.name),
+        ExprKind::Field(Field::Namespace | Field::NamespaceName) => opt(&cx.object.id.namespace),
+        ExprKind::Field(Field::StorageClass) => opt(&f.storage_class),
+        ExprKind::Field(Field::VolumeAttributesClass) => opt(&f.volume_attributes_class),
+        ExprKind::Field(Field::Phase) => opt(&f.phase),
+        ExprKind::Field(Field::Node) => opt(&f.node),
+        ExprKind::Field(Field::Owner) => opt(&f.owner),
+        _ => None,
+    }
+}
+
+/// `==`, `!=`, `in` and `not in` on strings, without allocating: the hot
+/// path of `where` selectors.
+fn compare_text(op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr, cx: &Cx) -> Option<bool> {
+    match op {
+        BinOp::Eq | BinOp::Ne if lhs.ty == Type::String => {
+            let equal = text(lhs, cx)? == text(rhs, cx)?;
+            Some(equal == (op == BinOp::Eq))
+        }
+        BinOp::In | BinOp::NotIn if lhs.ty == Type::String => {
+            let ExprKind::Const(Value::List(items)) = &rhs.kind else {
+                return None;
+            };
+            let l = text(lhs, cx)?;
+            let found = items.iter().any(|i| i.as_str() == Some(l));
+            Some(found == (op == BinOp::In))
+        }
+        _ => None,
     }
 }
 

@@ -6,9 +6,10 @@ use super::Time;
 
 /// DESIGN.md section 4: `normal, pending(since), firing, awaiting_approval,
 /// acting, cooldown(until), declined(reason)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Phase {
+    #[default]
     Normal,
     Pending {
         since: Time,
@@ -30,6 +31,10 @@ pub enum Phase {
 }
 
 impl Phase {
+    pub fn is_normal(&self) -> bool {
+        matches!(self, Phase::Normal)
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Phase::Normal => "normal",
@@ -43,13 +48,19 @@ impl Phase {
     }
 }
 
-/// A (policy, object) that is not normal. Normal is not stored.
-#[derive(Clone, Debug, PartialEq)]
+/// The state of one (policy, object), with what it last said.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct State {
     pub phase: Phase,
     /// The last reason reported while holding (window, at_most, skipped,
     /// error), so that each is said once, not every tick.
     pub note: Option<Box<str>>,
+}
+
+impl State {
+    pub fn is_normal(&self) -> bool {
+        self.phase.is_normal() && self.note.is_none()
+    }
 }
 
 /// What is written to the object's `autopilot.rs/state` annotation on

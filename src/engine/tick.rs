@@ -16,15 +16,20 @@ use crate::ir::{self, ActionKind, Kind, Mode, NoData, Program, Value};
 /// not normal.
 pub struct Engine {
     program: Arc<Program>,
-    /// Per policy: object index → state.
-    states: Vec<HashMap<u32, State>>,
+    /// Per policy, per object index: its state (normal unless stored).
+    states: Vec<Vec<State>>,
     /// Object ids, interned; indices are stable for the engine's life.
     ids: Vec<ObjectId>,
     index: HashMap<ObjectId, u32>,
+    /// Per object index: its place in id order, for a stable evaluation order.
+    rank: Vec<u32>,
     /// Per policy: when actions started, for `at_most`.
     started: Vec<VecDeque<Time>>,
     zones: Vec<Option<TimeZone>>,
 }
+
+/// An object of this tick: its index, itself, its namespace.
+type Subject<'a> = (u32, &'a Object, Option<&'a super::object::Namespace>);
 
 /// How planning the actions of one firing went.
 enum Plan {
@@ -43,9 +48,10 @@ impl Engine {
             .collect();
         Engine {
             program,
-            states: vec![HashMap::new(); n],
+            states: vec![Vec::new(); n],
             ids: Vec::new(),
             index: HashMap::new(),
+            rank: Vec::new(),
             started: vec![VecDeque::new(); n],
             zones,
         }
@@ -62,6 +68,10 @@ impl Engine {
         let i = self.ids.len() as u32;
         self.ids.push(id.clone());
         self.index.insert(id.clone(), i);
+        self.rank.clear();
+        for states in &mut self.states {
+            states.resize_with(self.ids.len(), State::default);
+        }
         i
     }
 
@@ -72,7 +82,7 @@ impl Engine {
         };
         self.index
             .get(object)
-            .and_then(|oi| self.states[pi].get(oi))
+            .and_then(|oi| self.states[pi].get(*oi as usize))
             .map_or(Phase::Normal, |s| s.phase.clone())
     }
 
@@ -80,9 +90,12 @@ impl Engine {
     pub fn save(&self) -> Vec<(ObjectId, Saved)> {
         let mut out = Vec::new();
         for (pi, states) in self.states.iter().enumerate() {
-            for (oi, s) in states {
+            for (oi, s) in states.iter().enumerate() {
+                if s.phase.is_normal() {
+                    continue;
+                }
                 out.push((
-                    self.ids[*oi as usize].clone(),
+                    self.ids[oi].clone(),
                     Saved {
                         policy: self.program.policies[pi].name.clone(),
                         phase: s.phase.clone(),
@@ -114,7 +127,7 @@ impl Engine {
                 ref p => p.clone(),
             };
             let oi = self.intern(id);
-            self.states[pi].insert(oi, State { phase, note: None });
+            self.states[pi][oi as usize] = State { phase, note: None };
         }
     }
 
@@ -126,24 +139,43 @@ impl Engine {
         approvals: &[Approval],
     ) -> (Vec<Event>, Vec<Intent>) {
         let program = Arc::clone(&self.program);
-        let mut by_kind: BTreeMap<Kind, Vec<(u32, &Object)>> = BTreeMap::new();
+        let mut by_kind: BTreeMap<Kind, Vec<Subject>> = BTreeMap::new();
         let mut present = Vec::new();
         for o in snap.objects {
             let oi = self.intern(&o.id);
-            by_kind.entry(o.id.kind).or_default().push((oi, o));
+            let namespace = o.id.namespace.as_ref().and_then(|n| snap.namespaces.get(n));
+            by_kind
+                .entry(o.id.kind)
+                .or_default()
+                .push((oi, o, namespace));
             if present.len() <= oi as usize {
                 present.resize(oi as usize + 1, false);
             }
             present[oi as usize] = true;
         }
+        let all_present = present.len() == self.ids.len() && present.iter().all(|p| *p);
+        if self.rank.len() != self.ids.len() {
+            let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+            order.sort_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
+            self.rank = vec![0; order.len()];
+            for (place, oi) in order.into_iter().enumerate() {
+                self.rank[oi as usize] = place as u32;
+            }
+        }
         for objs in by_kind.values_mut() {
-            objs.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+            objs.sort_unstable_by_key(|(oi, _, _)| self.rank[*oi as usize]);
         }
         let mut out = Out::default();
         for (pi, policy) in program.policies.iter().enumerate() {
             let objs = by_kind.get(&policy.kind).map_or(&[][..], Vec::as_slice);
             // Objects gone from the cluster take their state with them.
-            self.states[pi].retain(|oi, _| present.get(*oi as usize) == Some(&true));
+            if !all_present {
+                for (oi, s) in self.states[pi].iter_mut().enumerate() {
+                    if !s.is_normal() && present.get(oi) != Some(&true) {
+                        *s = State::default();
+                    }
+                }
+            }
             let per = policy.at_most.map(|a| (a.per * 1000.0) as Time);
             if let Some(per) = per {
                 let q = &mut self.started[pi];
@@ -151,12 +183,7 @@ impl Engine {
                     q.pop_front();
                 }
             }
-            for &(oi, object) in objs {
-                let namespace = object
-                    .id
-                    .namespace
-                    .as_ref()
-                    .and_then(|n| snap.namespaces.get(n));
+            for &(oi, object, namespace) in objs {
                 let cx = Cx {
                     program: &program,
                     object,
@@ -191,7 +218,7 @@ impl Engine {
                 reason,
             },
         }];
-        let Some(state) = self.states[pi].get_mut(&oi) else {
+        let Some(state) = self.states[pi].get_mut(oi as usize) else {
             return events;
         };
         let Phase::Acting {
@@ -238,7 +265,8 @@ impl Engine {
                 Val::Value(Value::Bool(true)) => {}
                 Val::Value(_) => {
                     // No longer selected: forget it.
-                    if let Some(s) = self.states[pi].remove(&oi) {
+                    let s = std::mem::take(&mut self.states[pi][oi as usize]);
+                    if !s.phase.is_normal() {
                         out.transition(t, &policy.name, id, s.phase.name(), "normal");
                     }
                     return;
@@ -246,22 +274,19 @@ impl Engine {
                 Val::NoData | Val::Error(_) => return,
             }
         }
-        let states = &mut self.states[pi];
-        let mut state = states.remove(&oi).unwrap_or(State {
-            phase: Phase::Normal,
-            note: None,
-        });
-        if let Phase::Cooldown { until } = state.phase {
-            if t < until {
-                states.insert(oi, state);
-                return;
-            }
+        let slot = &mut self.states[pi][oi as usize];
+        if let Phase::Cooldown { until } = slot.phase
+            && t < until
+        {
+            return;
+        }
+        if matches!(slot.phase, Phase::Acting { .. }) {
+            return;
+        }
+        let mut state = std::mem::take(slot);
+        if let Phase::Cooldown { .. } = state.phase {
             out.transition(t, &policy.name, id, "cooldown", "normal");
             state.phase = Phase::Normal;
-        }
-        if matches!(state.phase, Phase::Acting { .. }) {
-            states.insert(oi, state);
-            return;
         }
         match eval::eval(&policy.condition, cx) {
             Val::Error(message) => {
@@ -278,7 +303,7 @@ impl Engine {
                 }
             }
             Val::NoData => {
-                if policy.no_data == NoData::Reset && state.phase != Phase::Normal {
+                if policy.no_data == NoData::Reset && !state.phase.is_normal() {
                     out.transition(t, &policy.name, id, state.phase.name(), "normal");
                     state = State {
                         phase: Phase::Normal,
@@ -288,7 +313,7 @@ impl Engine {
             }
             Val::Value(Value::Bool(true)) => self.holds(pi, oi, cx, &mut state, approvals, out),
             Val::Value(_) => {
-                if state.phase != Phase::Normal {
+                if !state.phase.is_normal() {
                     out.transition(t, &policy.name, id, state.phase.name(), "normal");
                 }
                 state = State {
@@ -297,9 +322,7 @@ impl Engine {
                 };
             }
         }
-        if state.phase != Phase::Normal {
-            self.states[pi].insert(oi, state);
-        }
+        self.states[pi][oi as usize] = state;
     }
 
     /// The condition is true: the `for` clock runs, then the policy acts.
@@ -317,7 +340,7 @@ impl Engine {
         let id = &cx.object.id;
         let t = cx.t;
         let hold = (policy.hold * 1000.0) as Time;
-        if state.phase == Phase::Normal {
+        if state.phase.is_normal() {
             state.phase = if hold == 0 {
                 Phase::Firing
             } else {

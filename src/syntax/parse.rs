@@ -172,6 +172,22 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         segment => "`.`",
         promql | promql_text => "a PromQL query in backticks",
         action => "an action like `resize(...)`",
+        test_item | kw_test => "`test`",
+        t_setting | t_object | t_series | t_decision | t_expect | kw_start | kw_step
+        | kw_duration | kw_series | kw_approve | kw_decline | kw_expect => "a test statement",
+        record | field => "a field like `capacity = 100Gi`",
+        target => "a policy and an object",
+        expect_at | kw_at => "`at`",
+        expect_none | kw_no => "`no action`",
+        expect_state | kw_is => "`is`",
+        expect_action => "an action name",
+        state_name => {
+            "a state (normal, pending, firing, awaiting_approval, acting, cooldown, declined)"
+        }
+        result_name => "a result (applied, dry_run, awaiting_approval, declined, skipped, failed)",
+        kw_to => "`to`",
+        kw_from => "`from`",
+        kw_action => "`action`",
         arg => "an argument",
         _ => return None,
     })
@@ -343,8 +359,169 @@ impl Builder<'_> {
                 let then = self.then(it.next().expect("rule then"));
                 Item::Rule(ast::Rule { when, then, span })
             }
+            Rule::test_item => Item::Test(self.test(pair, span)),
             other => unreachable!("grammar gives no item {other:?}"),
         }
+    }
+
+    fn test(&self, pair: Pair<Rule>, span: Span) -> ast::Test {
+        let mut it = Self::children(pair);
+        let name = self.string(it.next().expect("test name"));
+        let stmts = it.map(|p| self.test_stmt(p)).collect();
+        ast::Test { name, stmts, span }
+    }
+
+    fn test_stmt(&self, pair: Pair<Rule>) -> ast::TestStmt {
+        use ast::TestStmtKind as K;
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut it = pair.into_inner();
+        let kind = match rule {
+            Rule::t_setting => {
+                let name = self.ident(it.next().expect("setting word"));
+                K::Setting {
+                    name,
+                    value: self.expr(it.next().expect("setting value")),
+                }
+            }
+            Rule::t_object => K::Object {
+                kind: self.ident(it.next().expect("object kind")),
+                id: self.string(it.next().expect("object id")),
+                fields: it.next().map(|r| self.record(r)),
+            },
+            Rule::t_series => {
+                it.next(); // `series`
+                let first = it.next().expect("series target");
+                let target = if first.as_rule() == Rule::promql {
+                    ast::SeriesTarget::Raw(self.promql(first))
+                } else {
+                    ast::SeriesTarget::Metric {
+                        path: self.path(first),
+                        object: self.string(it.next().expect("series object")),
+                    }
+                };
+                K::Series {
+                    target,
+                    values: self.string(it.next().expect("series values")),
+                }
+            }
+            Rule::t_decision => {
+                let word = it.next().expect("decision word");
+                let approve = word.as_rule() == Rule::kw_approve;
+                let target = self.target(it.next().expect("decision target"));
+                it.next(); // `at`
+                K::Decision {
+                    approve,
+                    target,
+                    at: self.expr(it.next().expect("decision time")),
+                }
+            }
+            Rule::t_expect => {
+                it.next(); // `expect`
+                let mut next = it.next().expect("expectation");
+                let target = if next.as_rule() == Rule::target {
+                    let t = self.target(next);
+                    next = it.next().expect("expectation after target");
+                    Some(t)
+                } else {
+                    None
+                };
+                K::Expect {
+                    target,
+                    what: self.expectation(next),
+                }
+            }
+            other => unreachable!("grammar gives no test statement {other:?}"),
+        };
+        ast::TestStmt { kind, span }
+    }
+
+    fn target(&self, pair: Pair<Rule>) -> ast::Target {
+        let span = self.span(&pair);
+        let mut it = pair.into_inner();
+        let first = it.next().expect("target policy");
+        let (policy, quoted) = if first.as_rule() == Rule::string {
+            let s = self.string(first);
+            let name = s.as_plain().unwrap_or_default();
+            (ast::Ident { name, span: s.span }, true)
+        } else {
+            (self.ident(first), false)
+        };
+        ast::Target {
+            policy,
+            quoted,
+            object: self.string(it.next().expect("target object")),
+            span,
+        }
+    }
+
+    fn expectation(&self, pair: Pair<Rule>) -> ast::Expectation {
+        let rule = pair.as_rule();
+        let mut it = pair.into_inner().filter(|p| {
+            !matches!(
+                p.as_rule(),
+                Rule::kw_at
+                    | Rule::kw_is
+                    | Rule::kw_to
+                    | Rule::kw_no
+                    | Rule::kw_action
+                    | Rule::kw_from
+            )
+        });
+        if rule == Rule::expect_none {
+            let from = self.expr(it.next().expect("from"));
+            let to = self.expr(it.next().expect("to"));
+            return ast::Expectation::NoAction { from, to };
+        }
+        let at = self.expr(it.next().expect("expectation time"));
+        let what = it.next().expect("expectation body");
+        let mut parts = what
+            .clone()
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::kw_is | Rule::kw_to));
+        if what.as_rule() == Rule::expect_state {
+            let state = self.ident(parts.next().expect("state"));
+            return ast::Expectation::State { at, state };
+        }
+        let action = self.ident(parts.next().expect("action"));
+        let mut to = None;
+        let mut result = None;
+        for p in parts {
+            match p.as_rule() {
+                Rule::result_name => result = Some(self.ident(p)),
+                _ => to = Some(self.expr(p)),
+            }
+        }
+        ast::Expectation::Action {
+            at,
+            action,
+            to,
+            result,
+        }
+    }
+
+    fn record(&self, pair: Pair<Rule>) -> ast::Record {
+        let span = self.span(&pair);
+        let fields = pair
+            .into_inner()
+            .map(|f| {
+                let fspan = self.span(&f);
+                let mut it = f.into_inner();
+                let name = self.ident(it.next().expect("field name"));
+                let v = it.next().expect("field value");
+                let value = if v.as_rule() == Rule::record {
+                    ast::FieldValue::Record(self.record(v))
+                } else {
+                    ast::FieldValue::Expr(self.expr(v))
+                };
+                ast::RecordField {
+                    name,
+                    value,
+                    span: fspan,
+                }
+            })
+            .collect();
+        ast::Record { fields, span }
     }
 
     fn clause(&self, pair: Pair<Rule>) -> Clause {
