@@ -12,6 +12,7 @@ pub mod engine;
 pub mod ir;
 pub mod metrics;
 pub mod scenario;
+pub mod simulate;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

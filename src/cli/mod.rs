@@ -5,6 +5,8 @@
 mod check;
 mod explain;
 mod fmt;
+mod plot;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -34,6 +36,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Show the typed program and the exact PromQL each binding sends.
     Explain(explain::Args),
+    /// Run policies over a scenario's simulated world and show what they do.
+    Simulate(simulate::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     outcome.into()
 }
