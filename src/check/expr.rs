@@ -126,7 +126,7 @@ impl Checker<'_> {
         let lowered: Vec<Option<ir::Expr>> = items.iter().map(|i| self.expr(i, scope)).collect();
         let lowered: Vec<ir::Expr> = lowered.into_iter().collect::<Option<_>>()?;
         let elem = lowered.first().map_or(Type::String, |e| e.ty.clone());
-        for item in &lowered[1..] {
+        for item in lowered.iter().skip(1) {
             if item.ty != elem {
                 self.error(
                     Diagnostic::error(
