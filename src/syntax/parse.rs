@@ -822,10 +822,11 @@ impl Builder<'_> {
                                 span,
                             }
                         } else {
+                            // `.name`: point at the name, not the dot.
                             Segment {
                                 name: inner.as_str().to_string(),
                                 quoted: false,
-                                span,
+                                span: self.span(&inner),
                             }
                         }
                     }
