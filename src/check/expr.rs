@@ -496,11 +496,12 @@ impl Checker<'_> {
                 Type::String,
                 p.span,
             )),
-            Some(extra) if segs.len() > 3 => {
+            Some(first) if segs.len() > 3 => {
                 let key: Vec<&str> = segs[2..].iter().map(|s| s.name.as_str()).collect();
+                let whole = first.span.to(segs[segs.len() - 1].span);
                 self.error(
-                    Diagnostic::error(codes::NOT_A_VALUE, extra.span, "a label key is one name")
-                        .label("a second key")
+                    Diagnostic::error(codes::NOT_A_VALUE, whole, "a label key is one name")
+                        .label(format!("read as {} keys", key.len()))
                         .help(format!(
                             "for keys with dots, quote them: `{}[\"{}\"]`",
                             segs[..2]
