@@ -439,6 +439,10 @@ impl Checker<'_> {
             let ty = self.metrics[id.0 as usize].ir.ty.clone();
             return Some(node(ExprKind::Metric(id), ty, p.span));
         }
+        if self.broken_metrics.contains(&(kind, second.name.clone())) {
+            // Its binding was reported; the use is not unknown.
+            return None;
+        }
         let mut candidates: Vec<String> = kinds::fields(kind)
             .iter()
             .map(|(n, _, _)| n.to_string())
