@@ -385,9 +385,30 @@ impl Checker<'_> {
         let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
         candidates.extend(Kind::ALL.map(Kind::name));
         candidates.push("namespace");
-        let help = did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
-            "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
-        });
+        // `usage` for `pvc.usage`: a metric or field written without its kind.
+        let mut kinds: Vec<Kind> = Kind::ALL
+            .into_iter()
+            .filter(|&k| {
+                self.metric_index.contains_key(&(k, root.name.clone()))
+                    || kinds::field(k, &root.name).is_some()
+            })
+            .collect();
+        // Prefer the kind the expression already reads: `pvc.name`, not `pod.name`.
+        if kinds.iter().any(|k| scope.kinds.iter().any(|(s, _)| s == k)) {
+            kinds.retain(|k| scope.kinds.iter().any(|(s, _)| s == k));
+        }
+        kinds.truncate(3);
+        let qualified: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("`{k}.{}`", root.name))
+            .collect();
+        let help = if !qualified.is_empty() && p.segments.len() == 1 {
+            format!("did you mean {}?", qualified.join(" or "))
+        } else {
+            did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
+                "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
+            })
+        };
         self.error(
             Diagnostic::error(
                 codes::UNKNOWN_NAME,
