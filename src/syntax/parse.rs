@@ -347,6 +347,8 @@ fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String 
         && let Some(close) = words.iter().find(|w| matches!(w.as_str(), "`}`" | "`)`" | "`]`"))
     {
         format!("add the missing {close}")
+    } else if expects("`let`") && expects("`policy`") {
+        "a file holds `let`, `metric` and `policy` items, and rules `when … then …`".into()
     } else if let Some(keyword) = crate::diagnostic::closest(
         word,
         words
@@ -357,8 +359,6 @@ fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String 
     .filter(|k| *k != word)
     {
         format!("did you mean `{keyword}`?")
-    } else if expects("`let`") && expects("`policy`") {
-        "a file holds `let`, `metric` and `policy` items, and rules `when … then …`".into()
     } else {
         format!("expected {} here", join_words(words))
     }
@@ -375,6 +375,12 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     let words = expected_words(text, &mut pos, &e);
     let (found, len) = found_at(text, pos);
+    let at_end = found == "end of file";
+    if at_end {
+        // Point just after the last token, where something is missing,
+        // rather than past the final newline where no caret shows.
+        pos = pos.min(text.trim_end().len());
+    }
     let expected = if words.is_empty() {
         "something else".to_string()
     } else {
@@ -383,7 +389,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     let span = Span::new(
         file,
         pos,
-        pos + len.max(if pos < text.len() { 1 } else { 0 }),
+        pos + if at_end { 0 } else { len.max(1) },
     );
     let help = syntax_help(text, pos, &found, &words);
     Diagnostic::error(
