@@ -101,7 +101,9 @@ impl Checker<'_> {
                         ast::UnaryOp::Neg => "`-` needs a number or quantity",
                     };
                     let help = match op {
-                        ast::UnaryOp::Not => "`not` negates a condition, e.g. `not (pvc.usage > 80%)`",
+                        ast::UnaryOp::Not => {
+                            "`not` negates a condition, e.g. `not (pvc.usage > 80%)`"
+                        }
                         ast::UnaryOp::Neg => "`-` negates a number, percent, size or duration",
                     };
                     self.error(
@@ -394,7 +396,10 @@ impl Checker<'_> {
             })
             .collect();
         // Prefer the kind the expression already reads: `pvc.name`, not `pod.name`.
-        if kinds.iter().any(|k| scope.kinds.iter().any(|(s, _)| s == k)) {
+        if kinds
+            .iter()
+            .any(|k| scope.kinds.iter().any(|(s, _)| s == k))
+        {
             kinds.retain(|k| scope.kinds.iter().any(|(s, _)| s == k));
         }
         kinds.truncate(3);

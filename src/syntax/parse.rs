@@ -327,10 +327,15 @@ fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String 
                 .len();
         let number = &number[number.len() - digits..];
         format!("write the unit right after the number, without a space: `{number}{word}`")
-    } else if expects("`then`") && text[pos..].trim_start_matches(is_word_char).starts_with('(') {
+    } else if expects("`then`")
+        && text[pos..]
+            .trim_start_matches(is_word_char)
+            .starts_with('(')
+    {
         format!("actions follow `then`: `then {word}(…)`")
     } else if found == "`\"`" && expects("a PromQL query in backticks") {
-        "PromQL goes between backticks: `` `sum by (namespace, persistentvolumeclaim) (…)` ``".into()
+        "PromQL goes between backticks: `` `sum by (namespace, persistentvolumeclaim) (…)` ``"
+            .into()
     } else if words == ["`(`"] {
         let action = before.trim_end();
         let name = &action[action.trim_end_matches(is_word_char).len()..];
@@ -344,7 +349,9 @@ fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String 
     } else if found == "`-`" && before.ends_with(|c: char| c.is_ascii_alphanumeric()) {
         "names are lower_snake_case: write `_` instead of `-`".into()
     } else if found == "end of file"
-        && let Some(close) = words.iter().find(|w| matches!(w.as_str(), "`}`" | "`)`" | "`]`"))
+        && let Some(close) = words
+            .iter()
+            .find(|w| matches!(w.as_str(), "`}`" | "`)`" | "`]`"))
     {
         format!("add the missing {close}")
     } else if expects("`let`") && expects("`policy`") {
@@ -386,11 +393,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     } else {
         join_words(&words)
     };
-    let span = Span::new(
-        file,
-        pos,
-        pos + if at_end { 0 } else { len.max(1) },
-    );
+    let span = Span::new(file, pos, pos + if at_end { 0 } else { len.max(1) });
     let help = syntax_help(text, pos, &found, &words);
     Diagnostic::error(
         codes::SYNTAX,
