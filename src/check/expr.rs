@@ -487,7 +487,13 @@ impl Checker<'_> {
                     .replace("did you mean ", &format!("did you mean `{kind}."))
                     .replace('?', "`?")
             })
-            .unwrap_or_else(|| format!("{kind} has: {}", candidates.join(", ")));
+            .unwrap_or_else(|| {
+                format!(
+                    "{kind} has: {}; a label is read as `{kind}.labels.{}`",
+                    candidates.join(", "),
+                    second.name
+                )
+            });
         self.error(
             Diagnostic::error(
                 codes::UNKNOWN_FIELD,
@@ -513,6 +519,13 @@ impl Checker<'_> {
             }
             _ => {
                 let at = segs.get(1).map_or(p.span, |s| s.span);
+                // `namespace.tier` is most likely the label `tier`.
+                let help = match segs.get(1) {
+                    Some(s) if segs.len() == 2 && !s.quoted => {
+                        format!("did you mean the label `namespace.labels.{}`?", s.name)
+                    }
+                    _ => "e.g. `namespace.labels.tier`".into(),
+                };
                 self.error(
                     Diagnostic::error(
                         codes::UNKNOWN_FIELD,
@@ -520,7 +533,7 @@ impl Checker<'_> {
                         "a namespace has `name`, `labels` and `annotations`",
                     )
                     .label("not a namespace field")
-                    .help("e.g. `namespace.labels.tier`"),
+                    .help(help),
                 );
                 None
             }
