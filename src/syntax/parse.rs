@@ -355,7 +355,7 @@ fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String 
     {
         format!("add the missing {close}")
     } else if expects("`let`") && expects("`policy`") {
-        "a file holds `let`, `metric` and `policy` items, and rules `when … then …`".into()
+        "a file holds `let`, `metric`, `policy` and `test` items, and rules `when … then …`".into()
     } else if let Some(keyword) = crate::diagnostic::closest(
         word,
         words
