@@ -341,6 +341,15 @@ mod sexp {
             Item::Rule(r) => {
                 let _ = writeln!(out, "(rule\n  {}\n  {})", when(&r.when), then(&r.then));
             }
+            // Test blocks have their own suite; here only their shape.
+            Item::Test(t) => {
+                let _ = writeln!(
+                    out,
+                    "(test {} ({} statements))",
+                    string(&t.name),
+                    t.stmts.len()
+                );
+            }
         }
         out
     }
