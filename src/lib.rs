@@ -16,4 +16,5 @@ pub mod simulate;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod testing;
 pub mod world;

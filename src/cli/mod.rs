@@ -6,7 +6,8 @@ mod check;
 pub mod explain;
 mod fmt;
 mod plot;
-mod simulate;
+pub mod simulate;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ enum Command {
     Explain(explain::Args),
     /// Run policies over a scenario's simulated world and show what they do.
     Simulate(simulate::Args),
+    /// Run the `test` blocks of policy files.
+    Test(test::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Test(args) => test::run(args),
     };
     outcome.into()
 }
