@@ -1157,7 +1157,7 @@ impl Loader<'_> {
     fn duration(&mut self, s: &S, field: &str) -> Option<Time> {
         let text = s.value.0.trim();
         match quantity(text) {
-            Some((v, None)) if v == 0.0 => Some(0),
+            Some((0.0, None)) => Some(0),
             Some((v, Some(u))) if u.dimension() == Dimension::Duration && v >= 0.0 => {
                 let ms = (v * u.factor() * 1000.0).round();
                 (ms < 1e15).then_some(ms as Time).or_else(|| {
