@@ -11,6 +11,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod engine;
 pub mod ir;
+pub mod metrics;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
