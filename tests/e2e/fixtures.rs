@@ -108,7 +108,33 @@ pub async fn bound_pvc(
         &object(claim(name, class, size, Some(&pv_name)))?,
     )
     .await?;
-    set_status(client, ns, name, "Bound", size).await
+    let pvc = set_status(client, ns, name, "Bound", size).await?;
+    let class = Api::<StorageClass>::all(client.clone()).get(class).await?;
+    if class.allow_volume_expansion == Some(true) {
+        admission_allows_growth(client, ns, name, size).await?;
+    }
+    Ok(pvc)
+}
+
+/// Waits until the API server's PersistentVolumeClaimResize admission plugin,
+/// which reads StorageClasses from an informer cache, lets the claim grow: a
+/// dry-run write of one more GiB, which persists nothing.
+async fn admission_allows_growth(client: &Client, ns: &str, name: &str, size: &str) -> TestResult {
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+    let bigger = autopilot::cluster::quantity::parse_bytes(size)? + GI;
+    let patch = json!({"spec": {"resources": {"requests": {
+        "storage": autopilot::cluster::quantity::format_bytes(bigger)
+    }}}});
+    let params = PatchParams {
+        dry_run: true,
+        ..PatchParams::default()
+    };
+    eventually("admission to see the StorageClass", || async {
+        pvcs.patch(name, &params, &Patch::Merge(&patch))
+            .await
+            .is_ok()
+    })
+    .await
 }
 
 /// Writes the claim's status as the PV controller / resizer would.

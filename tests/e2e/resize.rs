@@ -282,7 +282,8 @@ async fn declines_what_the_server_refuses(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "limited-range").await?;
     storage_class(&c, "limited-range-expandable", Some(true)).await?;
-    bound_pvc(&c, &ns, "data", "limited-range-expandable", "10Gi").await?;
+    // The LimitRange comes first: LimitRanger caches a namespace's "no limits"
+    // for 30 s once it has looked, so one created after the claim could be missed.
     let limits: LimitRange = serde_json::from_value(json!({
         "metadata": {"name": "pvc-max"},
         "spec": {"limits": [{"type": "PersistentVolumeClaim", "max": {"storage": "15Gi"}}]},
@@ -290,6 +291,7 @@ async fn declines_what_the_server_refuses(env: &Env) -> TestResult {
     Api::<LimitRange>::namespaced(c.clone(), &ns)
         .create(&PostParams::default(), &limits)
         .await?;
+    bound_pvc(&c, &ns, "data", "limited-range-expandable", "10Gi").await?;
 
     let report = executor(&c)
         .resize(&ns, "data", &grow(100.0, 400 * GI))
