@@ -10,6 +10,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod engine;
 pub mod ir;
+pub mod lint;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
