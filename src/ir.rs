@@ -243,23 +243,8 @@ pub enum MapKind {
     Annotations,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BinOp {
-    And,
-    Or,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    In,
-    NotIn,
-    Add,
-    Sub,
-    Mul,
-    Div,
-}
+/// Binary operators: the same in the IR as in the syntax.
+pub use crate::syntax::ast::BinaryOp as BinOp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Func {
@@ -541,37 +526,6 @@ pub fn call(func: Func, args: &[f64]) -> Option<f64> {
 }
 
 // ---------------------------------------------------------------- showing IR
-
-impl BinOp {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            BinOp::Or => "or",
-            BinOp::And => "and",
-            BinOp::Eq => "==",
-            BinOp::Ne => "!=",
-            BinOp::Lt => "<",
-            BinOp::Le => "<=",
-            BinOp::Gt => ">",
-            BinOp::Ge => ">=",
-            BinOp::In => "in",
-            BinOp::NotIn => "not in",
-            BinOp::Add => "+",
-            BinOp::Sub => "-",
-            BinOp::Mul => "*",
-            BinOp::Div => "/",
-        }
-    }
-
-    fn precedence(self) -> u8 {
-        match self {
-            BinOp::Or => 1,
-            BinOp::And => 2,
-            BinOp::Add | BinOp::Sub => 5,
-            BinOp::Mul | BinOp::Div => 6,
-            _ => 4,
-        }
-    }
-}
 
 /// A value as source text: `50%`, `"db"`, `["a", "b"]`.
 pub fn show_value(ty: &Type, v: &Value) -> String {

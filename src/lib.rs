@@ -6,11 +6,13 @@
 
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod compile;
 pub mod diagnostic;
 pub mod engine;
 pub mod ir;
 pub mod lint;
+pub mod metrics;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

@@ -117,6 +117,11 @@ impl Run {
         }
     }
 
+    /// The timeline has this line.
+    fn saw(&self, line: &str) -> bool {
+        self.log.iter().any(|l| l == line)
+    }
+
     fn actions(&self) -> Vec<&String> {
         self.log.iter().filter(|l| l.contains(" action ")).collect()
     }
@@ -188,14 +193,8 @@ fn false_resets_the_for_clock() {
     );
     r.run(0..12);
     // Pending from 0, back to normal at 3, pending from 4, fires at 9.
-    assert!(
-        r.log
-            .contains(&"  3m grow pvc/db/a pending -> normal".to_string())
-    );
-    assert!(
-        r.log
-            .contains(&"  9m grow pvc/db/a pending -> firing".to_string())
-    );
+    assert!(r.saw("  3m grow pvc/db/a pending -> normal"));
+    assert!(r.saw("  9m grow pvc/db/a pending -> firing"));
     assert_eq!(r.actions().len(), 1);
 }
 
@@ -226,8 +225,7 @@ fn no_data_hold_keeps_the_clock_but_cannot_fire() {
     r.run(0..10);
     // The clock started at 0 is kept through the gap; it fires when data returns at 7.
     assert!(
-        r.log
-            .contains(&"  7m grow pvc/db/a pending -> firing".to_string()),
+        r.saw("  7m grow pvc/db/a pending -> firing"),
         "{:#?}",
         r.log
     );
@@ -240,13 +238,9 @@ fn no_data_reset_sends_pending_to_normal() {
     values[2] = None;
     let mut r = Run::new(src, vec![pvc("a", 100 * GI)], &[("pvc.usage", "a", values)]);
     r.run(0..10);
+    assert!(r.saw("  2m grow pvc/db/a pending -> normal"));
     assert!(
-        r.log
-            .contains(&"  2m grow pvc/db/a pending -> normal".to_string())
-    );
-    assert!(
-        r.log
-            .contains(&"  8m grow pvc/db/a pending -> firing".to_string()),
+        r.saw("  8m grow pvc/db/a pending -> firing"),
         "{:#?}",
         r.log
     );
@@ -283,13 +277,9 @@ fn approve_waits_for_a_decision() {
         at: 3 * MIN,
     });
     r.run(0..6);
+    assert!(r.saw("  0m grow pvc/db/a firing -> awaiting_approval"));
     assert!(
-        r.log
-            .contains(&"  0m grow pvc/db/a firing -> awaiting_approval".to_string())
-    );
-    assert!(
-        r.log
-            .contains(&"  3m grow pvc/db/a action resize 100Gi -> 200Gi Applied ".to_string()),
+        r.saw("  3m grow pvc/db/a action resize 100Gi -> 200Gi Applied "),
         "{:#?}",
         r.log
     );
@@ -312,10 +302,7 @@ fn a_declined_approval_is_final_until_the_condition_clears() {
         at: MIN,
     });
     r.run(0..6);
-    assert!(
-        r.log
-            .contains(&"  1m grow pvc/db/a awaiting_approval -> declined".to_string())
-    );
+    assert!(r.saw("  1m grow pvc/db/a awaiting_approval -> declined"));
     assert_eq!(r.capacity("a"), 100 * GI);
 }
 
@@ -484,8 +471,7 @@ fn invariant_a_failed_query_keeps_the_state() {
     r.run(0..12);
     // Pending from 0 survives the errors; firing as soon as data returns at 8.
     assert!(
-        r.log
-            .contains(&"  8m grow pvc/db/a pending -> firing".to_string()),
+        r.saw("  8m grow pvc/db/a pending -> firing"),
         "{:#?}",
         r.log
     );

@@ -14,6 +14,7 @@ pub enum Item {
     Metric(Metric),
     Policy(Policy),
     Rule(Rule),
+    Test(Test),
 }
 
 impl Item {
@@ -23,8 +24,99 @@ impl Item {
             Item::Metric(x) => x.span,
             Item::Policy(x) => x.span,
             Item::Rule(x) => x.span,
+            Item::Test(x) => x.span,
         }
     }
+}
+
+/// `test "name" { ... }`: a world, series and expectations (DESIGN.md 5.2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Test {
+    pub name: Str,
+    pub stmts: Vec<TestStmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestStmt {
+    pub kind: TestStmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TestStmtKind {
+    /// `start "2026-01-01T00:00:00Z"`, `step 1m`, `duration 30m`.
+    Setting { name: Ident, value: Expr },
+    /// `pvc "db/pg-data" { capacity = 100Gi }`, `namespace "db" { … }`.
+    Object {
+        kind: Ident,
+        id: Str,
+        fields: Option<Record>,
+    },
+    /// `series pvc.usage "db/pg-data" = "40 45 60x5"`, or a raw series in backticks.
+    Series { target: SeriesTarget, values: Str },
+    /// `approve POLICY "OBJECT" at 12m`, `decline …`.
+    Decision {
+        approve: bool,
+        target: Target,
+        at: Expr,
+    },
+    /// `expect [POLICY "OBJECT"] …`.
+    Expect {
+        target: Option<Target>,
+        what: Expectation,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SeriesTarget {
+    Metric { path: Path, object: Str },
+    Raw(Promql),
+}
+
+/// A policy (a name, or a quoted `FILE:LINE`) and an object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub policy: Ident,
+    /// The policy was written as a string.
+    pub quoted: bool,
+    pub object: Str,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// `at 3m is pending`
+    State { at: Expr, state: Ident },
+    /// `at 7m resize to 200Gi applied`
+    Action {
+        at: Expr,
+        action: Ident,
+        to: Option<Expr>,
+        result: Option<Ident>,
+    },
+    /// `no action from 0s to 5m`
+    NoAction { from: Expr, to: Expr },
+}
+
+/// `{ name = value, labels = { app = "pg" } }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub fields: Vec<RecordField>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordField {
+    pub name: Ident,
+    pub value: FieldValue,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    Record(Record),
+    Expr(Expr),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -48,8 +48,9 @@
 //!   comments formats to the empty string.
 
 use super::ast::{
-    Action, Arg, Clause, ClauseKind, Expr, ExprKind, File, Ident, Item, Let, Metric, Path, Policy,
-    Rule, Segment, Sign, Str, StrPart, Then, UnaryOp, When,
+    Action, Arg, Clause, ClauseKind, Expectation, Expr, ExprKind, FieldValue, File, Ident, Item,
+    Let, Metric, Path, Policy, Record, Rule, Segment, SeriesTarget, Sign, Str, StrPart, Target,
+    Test, TestStmt, TestStmtKind, Then, UnaryOp, When,
 };
 use super::comments::{self, Comment};
 use crate::diagnostic::Diagnostic;
@@ -316,8 +317,18 @@ impl Formatter<'_> {
                 self.before(0, slot, &slot.inner);
                 self.rule(x);
             }
+            Item::Test(x) => {
+                let open = open_brace(self.text, x.name.span.end as usize, x.span.end as usize);
+                let (moved, body): (Vec<&Comment>, Vec<&Comment>) = slot
+                    .inner
+                    .iter()
+                    .copied()
+                    .partition(|c| c.span.start < open);
+                self.before(0, slot, &moved);
+                self.test(x, open, &body);
+            }
             Item::Policy(x) => {
-                let open = open_brace(self.text, x);
+                let open = open_brace(self.text, x.name.span.end as usize, x.span.end as usize);
                 let (moved, body): (Vec<&Comment>, Vec<&Comment>) = slot
                     .inner
                     .iter()
@@ -363,37 +374,148 @@ impl Formatter<'_> {
     }
 
     fn policy(&mut self, p: &Policy, open: usize, comments: &[&Comment]) {
-        let first_clause = p
-            .clauses
-            .first()
-            .map_or(usize::MAX, |c| c.span.start as usize);
+        let spans: Vec<Span> = p.clauses.iter().map(|c| c.span).collect();
+        let head = format!("policy {}", p.name.name);
+        self.block(&head, open, comments, &spans, &mut |f, i| {
+            f.clause(&p.clauses[i])
+        });
+    }
+
+    fn test(&mut self, t: &Test, open: usize, comments: &[&Comment]) {
+        let spans: Vec<Span> = t.stmts.iter().map(|s| s.span).collect();
+        let head = format!("test {}", self.string(&t.name));
+        self.block(&head, open, comments, &spans, &mut |f, i| {
+            let line = f.test_stmt(&t.stmts[i]);
+            f.line(INDENT, &line);
+        });
+    }
+
+    /// `HEAD { … }` with one child per line, comments kept with the children.
+    fn block(
+        &mut self,
+        head: &str,
+        open: usize,
+        comments: &[&Comment],
+        spans: &[Span],
+        child: &mut dyn FnMut(&mut Self, usize),
+    ) {
+        let first_child = spans.first().map_or(usize::MAX, |s| s.start as usize);
         let header = comments.first().copied().filter(|c| {
             let gap = self.text.get(open + 1..c.span.start).unwrap_or("\n");
-            c.span.start < first_clause && !gap.contains('\n')
+            c.span.start < first_child && !gap.contains('\n')
         });
         let (start, rest) = match header {
             Some(c) => (c.span.end, &comments[1..]),
             None => (open + 1, comments),
         };
-        let spans: Vec<Span> = p.clauses.iter().map(|c| c.span).collect();
-        let attached = attach(self.text, start, &spans, rest);
-        let name = &p.name.name;
-        if p.clauses.is_empty() && attached.dangling.is_empty() && header.is_none() {
-            self.line(0, &format!("policy {name} {{}}"));
+        let attached = attach(self.text, start, spans, rest);
+        if spans.is_empty() && attached.dangling.is_empty() && header.is_none() {
+            self.line(0, &format!("{head} {{}}"));
             return;
         }
-        self.line(0, &format!("policy {name} {{"));
+        self.line(0, &format!("{head} {{"));
         self.trailing(header);
-        for (i, (clause, slot)) in p.clauses.iter().zip(&attached.slots).enumerate() {
+        for (i, slot) in attached.slots.iter().enumerate() {
             if i > 0 && slot.leading.first().is_some_and(|n| n.blank_before) {
                 self.blank();
             }
             self.before(INDENT, slot, &slot.inner);
-            self.clause(clause);
+            child(self, i);
             self.trailing(slot.trailing);
         }
         self.dangling(INDENT, &attached.dangling);
         self.line(0, "}");
+    }
+
+    fn test_stmt(&self, s: &TestStmt) -> String {
+        match &s.kind {
+            TestStmtKind::Setting { name, value } => format!("{} {}", name.name, self.expr(value)),
+            TestStmtKind::Object { kind, id, fields } => match fields {
+                Some(r) => format!("{} {} {}", kind.name, self.string(id), self.record(r)),
+                None => format!("{} {}", kind.name, self.string(id)),
+            },
+            TestStmtKind::Series { target, values } => {
+                let target = match target {
+                    SeriesTarget::Metric { path: p, object } => {
+                        format!("{} {}", path(p), self.string(object))
+                    }
+                    SeriesTarget::Raw(q) => format!("`{}`", q.text),
+                };
+                format!("series {target} = {}", self.string(values))
+            }
+            TestStmtKind::Decision {
+                approve,
+                target,
+                at,
+            } => {
+                let word = if *approve { "approve" } else { "decline" };
+                format!("{word} {} at {}", self.target(target), self.expr(at))
+            }
+            TestStmtKind::Expect { target, what } => {
+                let mut line = String::from("expect");
+                if let Some(t) = target {
+                    line.push(' ');
+                    line.push_str(&self.target(t));
+                }
+                match what {
+                    Expectation::State { at, state } => {
+                        line.push_str(&format!(" at {} is {}", self.expr(at), state.name));
+                    }
+                    Expectation::Action {
+                        at,
+                        action,
+                        to,
+                        result,
+                    } => {
+                        line.push_str(&format!(" at {} {}", self.expr(at), action.name));
+                        if let Some(to) = to {
+                            line.push_str(&format!(" to {}", self.expr(to)));
+                        }
+                        if let Some(r) = result {
+                            line.push_str(&format!(" {}", r.name));
+                        }
+                    }
+                    Expectation::NoAction { from, to } => {
+                        line.push_str(&format!(
+                            " no action from {} to {}",
+                            self.expr(from),
+                            self.expr(to)
+                        ));
+                    }
+                }
+                line
+            }
+        }
+    }
+
+    fn target(&self, t: &Target) -> String {
+        let policy = if t.quoted {
+            self.string(&Str {
+                parts: vec![StrPart::Text(t.policy.name.clone())],
+                span: t.policy.span,
+            })
+        } else {
+            t.policy.name.clone()
+        };
+        format!("{policy} {}", self.string(&t.object))
+    }
+
+    fn record(&self, r: &Record) -> String {
+        if r.fields.is_empty() {
+            return "{}".into();
+        }
+        let fields: Vec<String> = r
+            .fields
+            .iter()
+            .map(|f| {
+                let value = match &f.value {
+                    FieldValue::Record(r) => self.record(r),
+                    FieldValue::Expr(e) => self.expr(e),
+                };
+                format!("{} = {value}", f.name.name)
+            })
+            .collect();
+        format!("{{ {} }}", fields.join(", "))
     }
 
     fn clause(&mut self, c: &Clause) {
@@ -593,10 +715,11 @@ fn width(s: &str) -> usize {
 
 /// The offset of a policy's `{`: the first one after its name that is not in
 /// a comment (only whitespace and comments come between).
-fn open_brace(text: &str, p: &Policy) -> usize {
+/// The `{` of a block, between its name and its end, skipping comments.
+fn open_brace(text: &str, from: usize, end: usize) -> usize {
     let bytes = text.as_bytes();
-    let end = (p.span.end as usize).min(bytes.len());
-    let mut i = p.name.span.end as usize;
+    let end = end.min(bytes.len());
+    let mut i = from;
     while i < end {
         match bytes[i] {
             b'{' => return i,
@@ -653,6 +776,82 @@ pub fn strip_spans(file: &mut File) {
                 strip_when(&mut x.when);
                 strip_then(&mut x.then);
             }
+            Item::Test(x) => {
+                x.span = Span::default();
+                strip_str(&mut x.name);
+                x.stmts.iter_mut().for_each(strip_test_stmt);
+            }
+        }
+    }
+}
+
+fn strip_test_stmt(s: &mut TestStmt) {
+    s.span = Span::default();
+    match &mut s.kind {
+        TestStmtKind::Setting { name, value } => {
+            strip_ident(name);
+            strip_expr(value);
+        }
+        TestStmtKind::Object { kind, id, fields } => {
+            strip_ident(kind);
+            strip_str(id);
+            fields.iter_mut().for_each(strip_record);
+        }
+        TestStmtKind::Series { target, values } => {
+            match target {
+                SeriesTarget::Metric { path, object } => {
+                    strip_path(path);
+                    strip_str(object);
+                }
+                SeriesTarget::Raw(q) => q.span = Span::default(),
+            }
+            strip_str(values);
+        }
+        TestStmtKind::Decision { target, at, .. } => {
+            strip_target(target);
+            strip_expr(at);
+        }
+        TestStmtKind::Expect { target, what } => {
+            target.iter_mut().for_each(strip_target);
+            match what {
+                Expectation::State { at, state } => {
+                    strip_expr(at);
+                    strip_ident(state);
+                }
+                Expectation::Action {
+                    at,
+                    action,
+                    to,
+                    result,
+                } => {
+                    strip_expr(at);
+                    strip_ident(action);
+                    to.iter_mut().for_each(strip_expr);
+                    result.iter_mut().for_each(strip_ident);
+                }
+                Expectation::NoAction { from, to } => {
+                    strip_expr(from);
+                    strip_expr(to);
+                }
+            }
+        }
+    }
+}
+
+fn strip_target(t: &mut Target) {
+    t.span = Span::default();
+    strip_ident(&mut t.policy);
+    strip_str(&mut t.object);
+}
+
+fn strip_record(r: &mut Record) {
+    r.span = Span::default();
+    for f in &mut r.fields {
+        f.span = Span::default();
+        strip_ident(&mut f.name);
+        match &mut f.value {
+            FieldValue::Record(r) => strip_record(r),
+            FieldValue::Expr(e) => strip_expr(e),
         }
     }
 }

@@ -1,0 +1,3 @@
+//! Where metric values come from: a Prometheus server over HTTP.
+
+pub mod prometheus;
