@@ -249,7 +249,8 @@ fn mentioned(cx: &Cx, qualified: &str) -> bool {
 fn visit_item(item: &ast::Item, f: &mut impl FnMut(&ast::Path)) {
     match item {
         ast::Item::Let(l) => visit_expr(&l.value, f),
-        ast::Item::Metric(_) => {}
+        // A series in a test block feeds a metric; it does not read it.
+        ast::Item::Metric(_) | ast::Item::Test(_) => {}
         ast::Item::Rule(r) => {
             visit_when(&r.when, f);
             visit_then(&r.then, f);
