@@ -11,6 +11,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod engine;
 pub mod ir;
+pub mod lint;
 pub mod metrics;
 pub mod scenario;
 pub mod simulate;

@@ -107,6 +107,46 @@ case!(
     ]
 );
 
+// ---------------------------------------------------------------- lint
+
+case!(lint_list, 0, ["lint", "--list"]);
+
+case!(
+    lint_warnings_pass,
+    0,
+    ["lint", "tests/data/lint/for-below-tick.apr"]
+);
+
+case!(
+    lint_deny_warnings,
+    1,
+    [
+        "lint",
+        "--deny",
+        "warnings",
+        "tests/data/lint/for-below-tick.apr"
+    ]
+);
+
+case!(
+    lint_disabled_for_the_file,
+    0,
+    [
+        "lint",
+        "--deny",
+        "warnings",
+        "tests/data/lint/for-below-tick.file.apr"
+    ]
+);
+
+case!(
+    lint_json,
+    0,
+    ["lint", "--format", "json", "tests/data/lint/unused-let.apr"]
+);
+
+case!(lint_without_paths, 2, ["lint"]);
+
 case!(no_command, 2, []);
 
 /// `--format json` prints one JSON document; it is parsed, then snapshotted.

@@ -5,6 +5,7 @@
 mod check;
 pub mod explain;
 mod fmt;
+mod lint;
 mod plot;
 pub mod simulate;
 mod test;
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Parse and type-check policy files; report every problem.
     Check(check::Args),
+    /// Check, then lint: rules for policies that check but probably misbehave.
+    Lint(lint::Args),
     /// Format policy files canonically (in place by default).
     Fmt(fmt::Args),
     /// Show the typed program and the exact PromQL each binding sends.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Lint(args) => lint::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),

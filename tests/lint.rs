@@ -1,0 +1,241 @@
+//! Lint over data files, and the `lint` command on the built binary.
+//!
+//! - `tests/data/lint/NAME.apr`, one per rule: the rule firing, and disabled
+//!   for a line with `# apr-lint-disable NAME`. `NAME.file.apr` beside it
+//!   disables it for the whole file. One snapshot per file in
+//!   `tests/snapshots/`: the check and lint diagnostics, rendered without
+//!   colour at 100 columns. After a deliberate change, regenerate with
+//!   `INSTA_UPDATE=always cargo test --test lint` (or `cargo insta review`),
+//!   read the diff, commit the `.snap` files.
+//! - Every registered rule has both files, fires in the first, and each
+//!   disable comment takes away a diagnostic of its rule (so coverage cannot
+//!   regress and a directive cannot silently stop working).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use autopilot::compile::{Compiled, compile};
+use autopilot::diagnostic::{self, Diagnostic, Style};
+use autopilot::lint::{self, RULES};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/lint")
+        .join(name)
+}
+
+fn lint_text(name: &str, text: &str) -> (Compiled, Vec<Diagnostic>) {
+    let c = compile(vec![(name.to_string(), text.to_string())]);
+    let mut diags = c.diagnostics.clone();
+    diags.extend(lint::lint(&c));
+    diags.sort_by_key(|d| d.primary.span);
+    (c, diags)
+}
+
+#[test]
+fn rules() {
+    insta::glob!("data/lint/*.apr", |path| {
+        let text = std::fs::read_to_string(path).expect("read data file");
+        let name = path.file_name().unwrap().to_string_lossy();
+        let (c, diags) = lint_text(&name, &text);
+        let out = if diags.is_empty() {
+            "no diagnostics\n".to_string()
+        } else {
+            diagnostic::render_all(&c.sources, &diags, Style::PLAIN)
+        };
+        insta::assert_snapshot!(out);
+    });
+}
+
+/// How many diagnostics of `rule` the text gives.
+fn count(name: &str, text: &str, code: &str) -> usize {
+    let (_, diags) = lint_text(name, text);
+    assert!(
+        !diags.iter().any(Diagnostic::is_error),
+        "{name} does not check: {:?}",
+        diags.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    diags.iter().filter(|d| d.code == code).count()
+}
+
+/// The text with every disable comment of `rule` made inert.
+fn without_directives(text: &str, rule: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let directive = line.contains(lint::DISABLE) && line.contains(rule);
+            if directive {
+                line.replace(lint::DISABLE, "was-disabled")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_rule_fires_and_is_disabled_in_its_data_files() {
+    for rule in RULES {
+        let fires = format!("{}.apr", rule.name);
+        let whole = format!("{}.file.apr", rule.name);
+        let read = |f: &str| {
+            std::fs::read_to_string(data(f))
+                .unwrap_or_else(|_| panic!("rule {} needs tests/data/lint/{f}", rule.name))
+        };
+        let (text, file_text) = (read(&fires), read(&whole));
+
+        // Fires, and a line directive takes away at least one diagnostic.
+        let line = format!("# {} {}", lint::DISABLE, rule.name);
+        assert!(text.contains(&line), "{fires} has no `{line}`");
+        let with = count(&fires, &text, rule.code);
+        let without = count(&fires, &without_directives(&text, rule.name), rule.code);
+        assert!(with > 0, "{} does not fire in {fires}", rule.name);
+        assert!(
+            without > with,
+            "the line directive in {fires} suppresses nothing ({with} with, {without} without)"
+        );
+
+        // The file directive takes away all of them.
+        let file = format!("# {} {}", lint::DISABLE_FILE, rule.name);
+        assert!(file_text.contains(&file), "{whole} has no `{file}`");
+        assert_eq!(count(&whole, &file_text, rule.code), 0, "{whole}");
+        let inert = without_directives(&file_text, rule.name);
+        assert!(
+            count(&whole, &inert, rule.code) > 0,
+            "{} does not fire in {whole} without its directive",
+            rule.name
+        );
+    }
+}
+
+#[test]
+fn every_data_file_belongs_to_a_rule() {
+    for entry in std::fs::read_dir(data("")).expect("tests/data/lint") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let rule = name
+            .strip_suffix(".file.apr")
+            .or_else(|| name.strip_suffix(".apr"))
+            .unwrap_or(&name);
+        assert!(
+            lint::by_name(rule).is_some(),
+            "tests/data/lint/{name} names no rule"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- the command
+//
+// Transcripts of typical command lines are snapshots in `tests/cli.rs`; these
+// are the exit codes and outputs checked by value.
+
+fn autopilot(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_autopilot"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run autopilot");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn path(name: &str) -> String {
+    data(name).display().to_string()
+}
+
+#[test]
+fn advice_never_fails() {
+    let file = path("duplicate-event-reason.apr");
+    let (code, _, err) = autopilot(&["lint", "--deny", "warnings", &file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 advice"), "{err}");
+}
+
+#[test]
+fn check_errors_fail_and_are_shown() {
+    let dir = std::env::temp_dir().join(format!("autopilot-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.apr");
+    std::fs::write(
+        &file,
+        "when pvc.usage > 50 for 10s then notify(\"oncall\", \"x\")\nlet unused = 1\n",
+    )
+    .unwrap();
+    let (code, _, err) = autopilot(&["lint", &file.display().to_string()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("apr::type::mismatch"), "{err}");
+    assert!(err.contains("apr::lint::unused-let"), "{err}");
+}
+
+#[test]
+fn missing_paths_are_usage_errors() {
+    let (code, _, err) = autopilot(&["lint", "/no/such/file.apr"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = autopilot(&["lint"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn list_shows_every_rule() {
+    for flag in ["--list", "--rules"] {
+        let (code, out, _) = autopilot(&["lint", flag]);
+        assert_eq!(code, 0);
+        for r in RULES {
+            let row = out
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(r.name))
+                .unwrap_or_else(|| panic!("{} not listed:\n{out}", r.name));
+            assert!(row.contains(r.description), "{row}");
+        }
+    }
+    let (code, out, _) = autopilot(&["lint", "--list", "--format", "json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json.as_array().map(Vec::len), Some(RULES.len()));
+}
+
+// ---------------------------------------------------------------- robustness
+
+/// Every `.apr` file of the repository lints without panicking.
+#[test]
+fn every_repository_file_lints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["examples", "tests/data", "stdlib", "editors"] {
+        for entry in walkdir::WalkDir::new(root.join(dir))
+            .into_iter()
+            .filter_entry(|e| e.file_name() != "node_modules")
+            .filter_map(Result::ok)
+        {
+            let p = entry.path();
+            if p.extension().is_some_and(|x| x == "apr") {
+                let text = std::fs::read_to_string(p).expect("read");
+                lint_text(&p.display().to_string(), &text);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Text made of the language's pieces, disable comments included: lint
+    /// returns, whatever it finds.
+    #[test]
+    fn any_text_lints(pieces in proptest::collection::vec(proptest::sample::select(vec![
+        "policy p { ", "}", "on pvc", " where ", "when ", "then ", "pvc.usage", " > ", " < ",
+        "120%", "true", " or ", " and ", "not ", "for 10s", "for 1m", "resize(+10%, max = 1Ti)",
+        "set_class(\"a\")", "scale(-1)", "evict()", "cordon()", "notify(\"oncall\", \"x\")",
+        "notify(\"on-call\", \"x\")", "event(\"Full\", \"x\")", "cooldown 1h", "mode dry_run",
+        "let a = 5%", "metric pvc.m : percent = `rate(x_total[10s])`", "\n",
+        "# apr-lint-disable ", "# apr-lint-disable-file ", "unused-let", ", ", "nope", "#",
+        "pvc.labels.app == \"a\"", "pvc.labels.app in []", "at_most 1 per 1h", "\"",
+    ]), 0..40)) {
+        let text: String = pieces.concat();
+        lint_text("fuzz.apr", &text);
+    }
+}
