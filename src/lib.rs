@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod ir;
 pub mod metrics;
+pub mod repl;
 pub mod scenario;
 pub mod simulate;
 pub mod source;

@@ -17,6 +17,7 @@ use crate::ir::{self, Kind, MetricId, Type};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast;
 
+pub use actions::NAMES as ACTION_NAMES;
 pub use window::parse_window;
 
 /// Stable diagnostic codes of the checker.
@@ -155,6 +156,55 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
         program,
         diagnostics,
         unused,
+    }
+}
+
+/// A lone expression checked against the loaded files, with what it reads.
+#[derive(Debug, Clone)]
+pub struct CheckedExpr {
+    pub expr: ir::Expr,
+    /// Kinds named by paths, with where (in order, repeats kept).
+    pub kinds: Vec<(Kind, Span)>,
+    /// Bindings it reads; ids as in the program [`check`] gives for `files`.
+    pub metrics: Vec<MetricId>,
+    /// Where `namespace.…` was read, if anywhere.
+    pub namespace: Option<Span>,
+}
+
+/// Checks one expression in the context of `files` (their `let`s and
+/// `metric`s), for the REPL. Problems of the files themselves are not
+/// repeated: only the expression's are returned.
+pub fn check_expr(
+    sources: &SourceMap,
+    files: &[(FileId, &ast::File)],
+    e: &ast::Expr,
+) -> Result<CheckedExpr, Vec<Diagnostic>> {
+    let mut cx = Checker {
+        sources,
+        diags: Vec::new(),
+        metrics: Vec::new(),
+        metric_index: HashMap::new(),
+        lets: HashMap::new(),
+    };
+    cx.declare(files);
+    cx.diags.clear();
+    let mut scope = expr::Scope::default();
+    let lowered = cx.expr(e, &mut scope);
+    // Errors inside the files' `let`s were reported when they were loaded.
+    let mut diags: Vec<Diagnostic> = cx
+        .diags
+        .into_iter()
+        .filter(|d| d.primary.span.file == e.span.file)
+        .collect();
+    diags.sort_by_key(|d| d.primary.span);
+    match lowered {
+        Some(expr) if !diags.iter().any(Diagnostic::is_error) => Ok(CheckedExpr {
+            expr,
+            kinds: scope.kinds,
+            metrics: scope.metrics,
+            namespace: scope.namespace,
+        }),
+        _ => Err(diags),
     }
 }
 

@@ -6,6 +6,7 @@ mod check;
 mod explain;
 mod fmt;
 mod plot;
+mod repl;
 mod simulate;
 
 use std::io::IsTerminal;
@@ -38,6 +39,8 @@ enum Command {
     Explain(explain::Args),
     /// Run policies over a scenario's simulated world and show what they do.
     Simulate(simulate::Args),
+    /// Evaluate expressions and conditions against a scenario, interactively.
+    Repl(repl::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Repl(args) => repl::run(args),
     };
     outcome.into()
 }
