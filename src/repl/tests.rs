@@ -7,6 +7,7 @@ let limit = 80%\n";
 
 const SCENARIO: &str = "step: 1m
 duration: 10m
+namespaces: [{name: db}]
 objects:
   - {kind: storageclass, name: standard, allow_volume_expansion: true}
   - {kind: pvc, namespace: db, name: a, storage_class: standard, capacity: 100Gi}
