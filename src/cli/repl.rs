@@ -76,11 +76,11 @@ pub fn run(args: Args) -> Outcome {
         }
     };
     eprint!("{}", session.warnings());
-    if let Some(at) = &args.at {
-        if let Err(text) = session.set_clock(at) {
-            eprint!("{text}");
-            return Outcome::Usage;
-        }
+    if let Some(at) = &args.at
+        && let Err(text) = session.set_clock(at)
+    {
+        eprint!("{text}");
+        return Outcome::Usage;
     }
     if interactive {
         interactive_loop(session)

@@ -17,7 +17,9 @@ use crate::check::{self, CheckedExpr};
 use crate::compile::{self, Compiled};
 use crate::diagnostic::{self, Diagnostic, Style, did_you_mean};
 use crate::engine::eval::{self, Cx, Val};
-use crate::engine::{EventKind, MetricSource, Object, ObjectId, Phase, Sample, Time};
+use crate::engine::{
+    ActionResult, EventKind, MetricSource, Object, ObjectId, Phase, Planned, Sample, Time,
+};
 use crate::ir::{self, Kind, MetricId, Program, Type, Value};
 use crate::metrics::ScenarioSource;
 use crate::scenario::{self, Scenario};
@@ -566,16 +568,21 @@ impl Session {
                         }
                         phase => phase.name().to_string(),
                     };
-                    let actions = sim
+                    let last = sim
                         .events
                         .iter()
-                        .filter(|e| {
-                            e.policy == p.name
-                                && e.object == id
-                                && matches!(e.kind, EventKind::Action { .. })
+                        .rev()
+                        .filter(|e| e.policy == p.name && e.object == id)
+                        .find_map(|e| match &e.kind {
+                            EventKind::Action {
+                                planned,
+                                result,
+                                reason,
+                            } => Some(last_action(planned, *result, reason, e.time - start)),
+                            _ => None,
                         })
-                        .count();
-                    [format!("  {id}"), state, format!("{actions} action(s)")]
+                        .unwrap_or_default();
+                    [format!("  {id}"), state, last]
                 })
                 .collect();
             if cells.is_empty() {
@@ -699,6 +706,38 @@ impl MetricSource for NoMetrics {
     fn sample(&self, _: MetricId, _: &ObjectId, _: Time) -> Sample {
         Sample::Missing
     }
+}
+
+/// `last: resize 100Gi → 200Gi applied at 5m00s`.
+fn last_action(
+    planned: &Planned,
+    result: ActionResult,
+    reason: &Option<String>,
+    at: Time,
+) -> String {
+    let bytes = |b: &u64| ir::format_bytes(*b as f64);
+    let what = match planned {
+        // A skipped resize was never computed: its sizes are 0.
+        Planned::Resize { from: 0, to: 0 } => "resize".into(),
+        Planned::Resize { from, to } => format!("resize {} → {}", bytes(from), bytes(to)),
+        Planned::SetClass { class } => format!("set_class {class:?}"),
+        Planned::Scale { from, to } => format!("scale {from} → {to}"),
+        Planned::Evict => "evict".into(),
+        Planned::Cordon => "cordon".into(),
+        Planned::Annotate { key, .. } => format!("annotate {key:?}"),
+        Planned::Label { key, .. } => format!("label {key:?}"),
+        Planned::Event { reason, .. } => format!("event {reason:?}"),
+        Planned::Notify { receiver, .. } => format!("notify {receiver:?}"),
+    };
+    let result = serde_json::to_value(result)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let mut out = format!("last: {what} {result} at {}", offset(at));
+    if let Some(r) = reason {
+        out.push_str(&format!(" ({r})"));
+    }
+    out
 }
 
 fn show_val(ty: &Type, v: &Val) -> String {

@@ -148,4 +148,5 @@ fn incomplete_input_waits_for_more() {
     assert!(!is_incomplete("pvc.usage 50%"));
     assert!(!is_incomplete("pvc.name == \"abc"));
     assert!(!is_incomplete(""));
+    assert!(!is_incomplete("# a comment"));
 }

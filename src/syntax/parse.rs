@@ -141,7 +141,10 @@ pub fn starts_item(text: &str) -> bool {
 /// end (`pvc.usage >`, an open bracket or backtick). A string left open is
 /// complete, and an error: strings end on their line.
 pub fn is_incomplete(text: &str) -> bool {
-    if text.trim().is_empty() || too_deep_at(text).is_some() || open_string(text) {
+    let only_comments = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if only_comments || too_deep_at(text).is_some() || open_string(text) {
         return false;
     }
     let rule = if starts_item(text) {
