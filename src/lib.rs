@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod compile;
 pub mod diagnostic;
 pub mod engine;

@@ -100,14 +100,20 @@ impl Checker<'_> {
                         ast::UnaryOp::Not => "`not` needs a bool",
                         ast::UnaryOp::Neg => "`-` needs a number or quantity",
                     };
+                    let help = match op {
+                        ast::UnaryOp::Not => {
+                            "`not` negates a condition, e.g. `not (pvc.usage > 80%)`"
+                        }
+                        ast::UnaryOp::Neg => "`-` negates a number, percent, size or duration",
+                    };
                     self.error(
                         Diagnostic::error(
                             codes::OPERATOR,
                             span,
-                            format!("{what}, not a {}", inner.ty),
+                            format!("{what}, not {}", a(&inner.ty)),
                         )
-                        .label(format!("a {}", inner.ty))
-                        .help("check the operand"),
+                        .label(a(&inner.ty))
+                        .help(help),
                     );
                     return None;
                 }
@@ -126,19 +132,20 @@ impl Checker<'_> {
         let lowered: Vec<Option<ir::Expr>> = items.iter().map(|i| self.expr(i, scope)).collect();
         let lowered: Vec<ir::Expr> = lowered.into_iter().collect::<Option<_>>()?;
         let elem = lowered.first().map_or(Type::String, |e| e.ty.clone());
-        for item in &lowered[1..] {
+        for item in lowered.iter().skip(1) {
             if item.ty != elem {
                 self.error(
                     Diagnostic::error(
                         codes::MISMATCH,
                         item.span,
                         format!(
-                            "a list holds one type: this is a {}, the first is a {elem}",
-                            item.ty
+                            "a list holds one type: this is {}, the first is {}",
+                            a(&item.ty),
+                            a(&elem)
                         ),
                     )
-                    .label(format!("a {}", item.ty))
-                    .also(lowered[0].span, format!("a {elem}"))
+                    .label(a(&item.ty))
+                    .also(lowered[0].span, a(&elem))
                     .help("make all items the same type"),
                 );
                 return None;
@@ -209,18 +216,19 @@ impl Checker<'_> {
         let lowered: Vec<Option<ir::Expr>> = args.iter().map(|a| self.expr(a, scope)).collect();
         let lowered: Vec<ir::Expr> = lowered.into_iter().collect::<Option<_>>()?;
         let ty = lowered[0].ty.clone();
-        for a in &lowered {
-            if !a.ty.is_quantity() || a.ty != ty {
+        for arg in &lowered {
+            if !arg.ty.is_quantity() || arg.ty != ty {
                 self.error(
                     Diagnostic::error(
                         codes::MISMATCH,
-                        a.span,
+                        arg.span,
                         format!(
-                            "`{}` needs arguments of one quantity type; this is a {}",
-                            name.name, a.ty
+                            "`{}` needs arguments of one quantity type; this is {}",
+                            name.name,
+                            a(&arg.ty)
                         ),
                     )
-                    .label(format!("a {}", a.ty))
+                    .label(a(&arg.ty))
                     .help("give numbers, percents, bytes or durations, all of one type"),
                 );
                 return None;
@@ -298,7 +306,7 @@ impl Checker<'_> {
         // A bare number where a quantity is expected: suggest the unit.
         let unit_help = |bare: &ast::Expr, other: &ir::Expr| match &bare.kind {
             ast::ExprKind::Number(n) if n.unit.is_none() => with_unit(&n.text, &other.ty)
-                .map(|w| format!("the other side is a {}; write `{w}`", other.ty)),
+                .map(|w| format!("the other side is {}; write `{w}`", a(&other.ty))),
             _ => None,
         };
         let help = unit_help(rhs, l)
@@ -309,6 +317,14 @@ impl Checker<'_> {
                     format!(
                         "`{sym}` tests membership in a list of the same type: `x in [\"a\", \"b\"]`"
                     )
+                }
+                ast::BinaryOp::Add | ast::BinaryOp::Sub
+                    if matches!(
+                        (&l.ty, &r.ty),
+                        (Type::Bytes, Type::Percent) | (Type::Percent, Type::Bytes)
+                    ) =>
+                {
+                    format!("a percent of a size is a product: `pvc.used {sym} 10% * pvc.capacity`")
                 }
                 ast::BinaryOp::Mul => {
                     "multiply a quantity by a number, or bytes by a percent".into()
@@ -329,8 +345,8 @@ impl Checker<'_> {
                 rhs.span,
                 format!("cannot apply `{sym}` to {} and {}", l.ty, r.ty),
             )
-            .label(format!("a {}", r.ty))
-            .also(lhs.span, format!("a {}", l.ty))
+            .label(a(&r.ty))
+            .also(lhs.span, a(&l.ty))
             .help(help),
         );
     }
@@ -371,9 +387,33 @@ impl Checker<'_> {
         let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
         candidates.extend(Kind::ALL.map(Kind::name));
         candidates.push("namespace");
-        let help = did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
-            "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
-        });
+        // `usage` for `pvc.usage`: a metric or field written without its kind.
+        let mut kinds: Vec<Kind> = Kind::ALL
+            .into_iter()
+            .filter(|&k| {
+                self.metric_index.contains_key(&(k, root.name.clone()))
+                    || kinds::field(k, &root.name).is_some()
+            })
+            .collect();
+        // Prefer the kind the expression already reads: `pvc.name`, not `pod.name`.
+        if kinds
+            .iter()
+            .any(|k| scope.kinds.iter().any(|(s, _)| s == k))
+        {
+            kinds.retain(|k| scope.kinds.iter().any(|(s, _)| s == k));
+        }
+        kinds.truncate(3);
+        let qualified: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("`{k}.{}`", root.name))
+            .collect();
+        let help = if !qualified.is_empty() && p.segments.len() == 1 {
+            format!("did you mean {}?", qualified.join(" or "))
+        } else {
+            did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
+                "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
+            })
+        };
         self.error(
             Diagnostic::error(
                 codes::UNKNOWN_NAME,
@@ -425,6 +465,10 @@ impl Checker<'_> {
             let ty = self.metrics[id.0 as usize].ir.ty.clone();
             return Some(node(ExprKind::Metric(id), ty, p.span));
         }
+        if self.broken_metrics.contains(&(kind, second.name.clone())) {
+            // Its binding was reported; the use is not unknown.
+            return None;
+        }
         let mut candidates: Vec<String> = kinds::fields(kind)
             .iter()
             .map(|(n, _, _)| n.to_string())
@@ -443,7 +487,13 @@ impl Checker<'_> {
                     .replace("did you mean ", &format!("did you mean `{kind}."))
                     .replace('?', "`?")
             })
-            .unwrap_or_else(|| format!("{kind} has: {}", candidates.join(", ")));
+            .unwrap_or_else(|| {
+                format!(
+                    "{kind} has: {}; a label is read as `{kind}.labels.{}`",
+                    candidates.join(", "),
+                    second.name
+                )
+            });
         self.error(
             Diagnostic::error(
                 codes::UNKNOWN_FIELD,
@@ -469,6 +519,13 @@ impl Checker<'_> {
             }
             _ => {
                 let at = segs.get(1).map_or(p.span, |s| s.span);
+                // `namespace.tier` is most likely the label `tier`.
+                let help = match segs.get(1) {
+                    Some(s) if segs.len() == 2 && !s.quoted => {
+                        format!("did you mean the label `namespace.labels.{}`?", s.name)
+                    }
+                    _ => "e.g. `namespace.labels.tier`".into(),
+                };
                 self.error(
                     Diagnostic::error(
                         codes::UNKNOWN_FIELD,
@@ -476,7 +533,7 @@ impl Checker<'_> {
                         "a namespace has `name`, `labels` and `annotations`",
                     )
                     .label("not a namespace field")
-                    .help("e.g. `namespace.labels.tier`"),
+                    .help(help),
                 );
                 None
             }
@@ -496,11 +553,12 @@ impl Checker<'_> {
                 Type::String,
                 p.span,
             )),
-            Some(extra) if segs.len() > 3 => {
+            Some(first) if segs.len() > 3 => {
                 let key: Vec<&str> = segs[2..].iter().map(|s| s.name.as_str()).collect();
+                let whole = first.span.to(segs[segs.len() - 1].span);
                 self.error(
-                    Diagnostic::error(codes::NOT_A_VALUE, extra.span, "a label key is one name")
-                        .label("a second key")
+                    Diagnostic::error(codes::NOT_A_VALUE, whole, "a label key is one name")
+                        .label(format!("read as {} keys", key.len()))
                         .help(format!(
                             "for keys with dots, quote them: `{}[\"{}\"]`",
                             segs[..2]
@@ -541,9 +599,9 @@ impl Checker<'_> {
                 Diagnostic::error(
                     codes::EXPECTED,
                     e.span,
-                    format!("{what} needs a condition, not a {}", x.ty),
+                    format!("{what} needs a condition, not {}", a(&x.ty)),
                 )
-                .label(format!("a {}", x.ty))
+                .label(a(&x.ty))
                 .help("compare it, e.g. `pvc.usage > 80%`"),
             );
             return None;
@@ -573,7 +631,8 @@ impl Checker<'_> {
             return None;
         };
         if !types.contains(&x.ty) {
-            let names: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            let names: Vec<String> = types.iter().map(a).collect();
+            let examples: Vec<&str> = types.iter().map(example).collect();
             let bare = match &e.kind {
                 ast::ExprKind::Number(n) if n.unit.is_none() => {
                     types.iter().find_map(|t| with_unit(&n.text, t))
@@ -582,15 +641,15 @@ impl Checker<'_> {
             };
             let help = match bare {
                 Some(w) => format!("give it a unit: `{w}`"),
-                None => format!("expected a {}", names.join(" or ")),
+                None => format!("write {}", examples.join(" or ")),
             };
             self.error(
                 Diagnostic::error(
                     codes::EXPECTED,
                     e.span,
-                    format!("{what} must be a {}, not a {}", names.join(" or "), x.ty),
+                    format!("{what} must be {}, not {}", names.join(" or "), a(&x.ty)),
                 )
-                .label(format!("a {}", x.ty))
+                .label(a(&x.ty))
                 .help(help),
             );
             return None;
@@ -611,6 +670,35 @@ impl Checker<'_> {
             return None;
         }
         Some(secs)
+    }
+}
+
+/// A type with its article, for messages: `a percent`, `bytes`, `a list of strings`.
+pub(super) fn a(ty: &Type) -> String {
+    fn plural(ty: &Type) -> String {
+        match ty {
+            Type::Bytes => "bytes".into(),
+            Type::List(t) => format!("lists of {}", plural(t)),
+            t => format!("{t}s"),
+        }
+    }
+    match ty {
+        Type::Bytes => "bytes".into(),
+        Type::List(t) => format!("a list of {}", plural(t)),
+        t => format!("a {t}"),
+    }
+}
+
+/// A literal of a type, for help text.
+fn example(ty: &Type) -> &'static str {
+    match ty {
+        Type::Bool => "`true`",
+        Type::Number => "a number like `3`",
+        Type::Percent => "a percent like `50%`",
+        Type::Bytes => "a size like `400Gi`",
+        Type::Duration => "a duration like `5m`",
+        Type::String => "a string like `\"fast-iops\"`",
+        Type::List(_) => "a list like `[\"a\", \"b\"]`",
     }
 }
 

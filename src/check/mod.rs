@@ -10,7 +10,7 @@ pub mod kinds;
 mod promql;
 mod window;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::ir::{self, Kind, MetricId, Type};
@@ -118,6 +118,7 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
         diags: Vec::new(),
         metrics: Vec::new(),
         metric_index: HashMap::new(),
+        broken_metrics: HashSet::new(),
         lets: HashMap::new(),
     };
     cx.declare(files);
@@ -210,6 +211,8 @@ pub fn check_expr(
 
 struct MetricEntry {
     ir: ir::Metric,
+    /// The name in the `metric` item, for "first bound here".
+    name_span: Span,
     used: bool,
 }
 
@@ -230,6 +233,8 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     metrics: Vec<MetricEntry>,
     metric_index: HashMap<(Kind, String), MetricId>,
+    /// Bindings that failed to check: their uses are not reported again.
+    broken_metrics: HashSet<(Kind, String)>,
     lets: HashMap<String, LetEntry<'a>>,
 }
 
@@ -297,6 +302,14 @@ impl<'a> Checker<'a> {
         let Some(kind) = self.kind(&m.kind) else {
             return;
         };
+        let key = (kind, m.name.name.clone());
+        if !self.declare_checked_metric(kind, m) {
+            self.broken_metrics.insert(key);
+        }
+    }
+
+    /// Declares one binding of a known kind; false when it has an error.
+    fn declare_checked_metric(&mut self, kind: Kind, m: &ast::Metric) -> bool {
         if kinds::field(kind, &m.name.name).is_some()
             || m.name.name == "labels"
             || m.name.name == "annotations"
@@ -310,7 +323,7 @@ impl<'a> Checker<'a> {
                 .label("field name")
                 .help("choose another name for the metric"),
             );
-            return;
+            return false;
         }
         let ty = match m.ty.name.as_str() {
             "percent" => Type::Percent,
@@ -329,7 +342,7 @@ impl<'a> Checker<'a> {
                     .label("not a metric type")
                     .help(help),
                 );
-                return;
+                return false;
             }
         };
         let join: Vec<String> = match &m.by {
@@ -351,7 +364,7 @@ impl<'a> Checker<'a> {
                         .label(format!("{} label(s) here", by.labels.len()))
                         .help(format!("{kind} is joined by {shape}")),
                     );
-                    return;
+                    return false;
                 }
                 by.labels.iter().map(|l| l.name.clone()).collect()
             }
@@ -359,7 +372,7 @@ impl<'a> Checker<'a> {
         let stdlib = self.is_stdlib(m.span);
         if let Err(d) = promql::check_query(&m.promql.text, m.promql.span, &join) {
             self.error(*d);
-            return;
+            return false;
         }
         let key = (kind, m.name.name.clone());
         let metric = ir::Metric {
@@ -376,7 +389,8 @@ impl<'a> Checker<'a> {
             if prev.ir.stdlib && !stdlib {
                 // A user binding replaces the stdlib one of the same name.
                 self.metrics[id.0 as usize].ir = metric;
-                return;
+                self.metrics[id.0 as usize].name_span = m.name.span;
+                return true;
             }
             let d = Diagnostic::error(
                 codes::DUPLICATE,
@@ -384,17 +398,20 @@ impl<'a> Checker<'a> {
                 format!("metric `{kind}.{}` is bound twice", m.name.name),
             )
             .label("second binding")
-            .also(prev.ir.span, "first bound here")
+            .also(prev.name_span, "first bound here")
             .help("bind each metric once across all files checked together");
             self.error(d);
-            return;
+            // The first binding stands; uses are fine.
+            return true;
         }
         let id = MetricId(self.metrics.len() as u32);
         self.metrics.push(MetricEntry {
             ir: metric,
+            name_span: m.name.span,
             used: false,
         });
         self.metric_index.insert(key, id);
+        true
     }
 
     fn kind(&mut self, ident: &ast::Ident) -> Option<Kind> {

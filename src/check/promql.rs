@@ -32,7 +32,7 @@ pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Box<Di
     let expr = match parser::parse(text) {
         Ok(expr) => expr,
         Err(msg) => {
-            let (start, end) = locate(text);
+            let (start, end) = unknown_function(text, &msg).unwrap_or_else(|| locate(text));
             return Err((Diagnostic::error(
                 codes::PROMQL,
                 at(start, end),
@@ -116,6 +116,22 @@ fn drops(expr: &Expr, label: &str) -> bool {
         Expr::NumberLiteral(_) => true,
         _ => false,
     }
+}
+
+/// Where a misspelt function (`rates(…)`) is called: the prefix search of
+/// [`locate`] would stop at the first word that parses on its own.
+fn unknown_function(text: &str, msg: &str) -> Option<(usize, usize)> {
+    let name = msg
+        .strip_prefix("unknown function with name '")?
+        .split('\'')
+        .next()
+        .filter(|n| !n.is_empty())?;
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    text.match_indices(name)
+        .find(|&(i, _)| {
+            !text[..i].ends_with(word) && text[i + name.len()..].trim_start().starts_with('(')
+        })
+        .map(|(i, _)| (i, i + name.len()))
 }
 
 /// Where a query that does not parse goes wrong: an unbalanced bracket, or
@@ -226,6 +242,10 @@ mod tests {
                 .ends_with("@12..14")
         );
         assert!(check("x[5m]", &j).unwrap_err().contains("range vector"));
+        assert_eq!(
+            check("sum by (namespace) (rates(x[5m]))", &j).unwrap_err(),
+            "invalid PromQL: unknown function with name 'rates'@20..25"
+        );
         assert!(check("1", &j).unwrap_err().contains("scalar"));
     }
 }

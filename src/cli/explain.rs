@@ -108,17 +108,31 @@ pub fn explain(sources: &SourceMap, program: &Program, p: &ir::Policy) -> String
 
 fn action(program: &Program, kind: ir::Kind, a: &ActionKind) -> String {
     let bytes = |b: u64| ir::format_bytes(b as f64);
+    // A message as source: text escaped, placeholders as written.
     let template = |t: &ir::Template| {
-        let mut s = String::new();
+        let mut s = String::from("\"");
         for part in &t.parts {
             match part {
-                TemplatePart::Text(x) => s.push_str(&x.replace('{', "{{").replace('}', "}}")),
+                TemplatePart::Text(x) => {
+                    for c in x.chars() {
+                        match c {
+                            '"' => s.push_str("\\\""),
+                            '\\' => s.push_str("\\\\"),
+                            '\n' => s.push_str("\\n"),
+                            '\t' => s.push_str("\\t"),
+                            '{' => s.push_str("{{"),
+                            '}' => s.push_str("}}"),
+                            c => s.push(c),
+                        }
+                    }
+                }
                 TemplatePart::Value(e) => {
                     let _ = write!(s, "{{{}}}", ir::show(program, kind, e));
                 }
             }
         }
-        format!("{s:?}")
+        s.push('"');
+        s
     };
     match a {
         ActionKind::Resize(r) => {

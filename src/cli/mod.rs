@@ -3,7 +3,7 @@
 //! Exit codes: 0 ok, 1 policy problems, 2 usage or I/O error.
 
 mod check;
-mod explain;
+pub mod explain;
 mod fmt;
 mod plot;
 mod repl;

@@ -1,6 +1,7 @@
 //! Metric values: the [`MetricSource`] the engine reads, and the sources
-//! behind it — series of a scenario (offline) and, later, Prometheus.
+//! behind it — series of a scenario (offline) and a Prometheus server over HTTP.
 
+pub mod prometheus;
 pub mod scenario;
 pub mod series;
 

@@ -5,7 +5,7 @@
 //! are built.
 
 use std::cell::RefCell;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
@@ -247,10 +247,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
         EOI => "end of file",
-        let_item | metric_item | policy_item | rule_item | kw_let | kw_metric | kw_policy => {
-            "`let`, `metric`, `policy` or `when`"
-        }
-        kw_when | when_clause => "`when`",
+        let_item | kw_let => "`let`",
+        metric_item | kw_metric => "`metric`",
+        policy_item | kw_policy => "`policy`",
+        rule_item | kw_when | when_clause => "`when`",
         kw_then | then_clause => "`then`",
         kw_for => "`for`",
         kw_on | on_clause => "`on`",
@@ -296,10 +296,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn join_words(words: &[&str]) -> String {
+fn join_words(words: &[String]) -> String {
     match words {
         [] => String::new(),
-        [one] => (*one).to_string(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{} or {}", init.join(", "), last),
     }
 }
@@ -322,43 +322,182 @@ fn found_at(text: &str, pos: usize) -> (String, usize) {
     (format!("`{}`", &rest[..len]), len)
 }
 
+/// Brackets and commas, which pest names only when it tracks parse attempts.
+const PUNCTUATION: [&str; 7] = ["{", "}", "(", ")", "[", "]", ","];
+
+/// How far the grammar got and the punctuation it wanted there, found by
+/// parsing again with pest's error detail on. Pest reads that switch when a
+/// parse starts, so the lock keeps one erroring parse from turning it off
+/// under another; parses without errors never come here.
+fn expected_punctuation(text: &str) -> Option<(usize, Vec<&'static str>)> {
+    static DETAIL: Mutex<()> = Mutex::new(());
+    let attempts = {
+        let _guard = DETAIL.lock().unwrap_or_else(|e| e.into_inner());
+        pest::set_error_detail(true);
+        let result = Grammar::parse(Rule::file, text);
+        pest::set_error_detail(false);
+        result.err()?.parse_attempts()?
+    };
+    let mut found: Vec<&'static str> = attempts
+        .expected_tokens()
+        .iter()
+        .filter_map(|t| {
+            // The token type is not exported; its text is the literal.
+            let token = t.to_string();
+            PUNCTUATION.into_iter().find(|p| *p == token)
+        })
+        .collect();
+    found.dedup();
+    Some((attempts.max_position, found))
+}
+
+/// The rule names pest expected, in words, with the punctuation it also
+/// wanted; `pos` moves on when parsing got further than the rules show.
+fn expected_words(text: &str, pos: &mut usize, e: &pest::error::Error<Rule>) -> Vec<String> {
+    let mut words: Vec<String> = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives
+            .iter()
+            .filter_map(|r| rule_words(*r))
+            .map(String::from)
+            .collect(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    if let Some((max, punctuation)) = expected_punctuation(text) {
+        let quoted = |p: &&str| format!("`{p}`");
+        if max > *pos && !punctuation.is_empty() {
+            // E.g. `policy grow-db {`: the name ended, and `{` was due at `-`.
+            *pos = max;
+            words = punctuation.iter().map(quoted).collect();
+        } else if max == *pos {
+            let closes = |p: &&str| matches!(*p, "}" | ")" | "]");
+            let in_list = punctuation.iter().any(|p| matches!(*p, ")" | "]"));
+            words.extend(
+                punctuation
+                    .iter()
+                    .filter(|p| closes(p) || (in_list && **p == ","))
+                    .map(quoted),
+            );
+        }
+    }
+    // Inside a string only its end matters.
+    if words.iter().any(|w| w == "the closing `\"`") {
+        return vec!["the closing `\"`".into()];
+    }
+    // "a name, a number or an expression" says no more than "an expression".
+    if words.iter().any(|w| w == "an expression") {
+        words.retain(|w| !matches!(w.as_str(), "a name" | "a number" | "a string"));
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// The grammar's keywords, which cannot be names.
+const KEYWORDS: [&str; 22] = [
+    "let", "metric", "policy", "when", "for", "then", "on", "where", "cooldown", "mode", "no_data",
+    "window", "at_most", "per", "by", "test", "and", "or", "not", "in", "true", "false",
+];
+
+/// What to say about a syntax error, from what was found and what was expected.
+fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String {
+    let expects = |w: &str| words.iter().any(|x| x == w);
+    let before = &text[..pos.min(text.len())];
+    let word = found.trim_matches('`');
+    let glued_unit = before.ends_with(char::is_whitespace)
+        && before.trim_end().ends_with(|c: char| c.is_ascii_digit())
+        && (word == "%" || Unit::from_suffix(word).is_some());
+    if before.ends_with('{') && expects("a name") {
+        "in a string, `{` starts an interpolation like `{pvc.name}`; write `{{` for a literal brace"
+            .into()
+    } else if expects("the closing `\"`") {
+        "strings end on the same line; write `\\n` for a line break".into()
+    } else if found == "`\\`" && expects("a string") {
+        "inside `{…}` the key's quotes need no `\\`: `{pvc.labels[\"app.kubernetes.io/name\"]}`"
+            .into()
+    } else if found == "`&`" {
+        "write `and` instead of `&&`".into()
+    } else if found == "`|`" {
+        "write `or` instead of `||`".into()
+    } else if found == "`=`" && expects("an operator") {
+        "compare with `==`".into()
+    } else if found == "`:`" {
+        "clauses take no `:`; write e.g. `when pvc.usage > 80%`".into()
+    } else if glued_unit {
+        let number = before.trim_end();
+        let digits = number.len()
+            - number
+                .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '_')
+                .len();
+        let number = &number[number.len() - digits..];
+        format!("write the unit right after the number, without a space: `{number}{word}`")
+    } else if expects("`then`")
+        && text[pos..]
+            .trim_start_matches(is_word_char)
+            .starts_with('(')
+    {
+        format!("actions follow `then`: `then {word}(…)`")
+    } else if found == "`\"`" && expects("a PromQL query in backticks") {
+        "PromQL goes between backticks: `` `sum by (namespace, persistentvolumeclaim) (…)` ``"
+            .into()
+    } else if words == ["`(`"] {
+        let action = before.trim_end();
+        let name = &action[action.trim_end_matches(is_word_char).len()..];
+        format!("an action takes parentheses, even when empty: `{name}()`")
+    } else if expects("a name") && word.starts_with(|c: char| c.is_ascii_uppercase()) {
+        "names are lower_snake_case: `a-z`, `0-9` and `_`".into()
+    } else if expects("a name") && KEYWORDS.contains(&word) {
+        format!("`{word}` is a keyword; choose another name")
+    } else if expects("an expression") && KEYWORDS.contains(&word) {
+        format!("`{word}` is a keyword, not a value: the expression is incomplete before it")
+    } else if found == "`-`" && before.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        "names are lower_snake_case: write `_` instead of `-`".into()
+    } else if found == "end of file"
+        && let Some(close) = words
+            .iter()
+            .find(|w| matches!(w.as_str(), "`}`" | "`)`" | "`]`"))
+    {
+        format!("add the missing {close}")
+    } else if expects("`let`") && expects("`policy`") {
+        "a file holds `let`, `metric`, `policy` and `test` items, and rules `when … then …`".into()
+    } else if let Some(keyword) = crate::diagnostic::closest(
+        word,
+        words
+            .iter()
+            .map(|w| w.trim_matches('`'))
+            .filter(|w| KEYWORDS.contains(w)),
+    )
+    .filter(|k| *k != word)
+    {
+        format!("did you mean `{keyword}`?")
+    } else {
+        format!("expected {} here", join_words(words))
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+    let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let mut words: Vec<&str> = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().filter_map(|r| rule_words(*r)).collect()
-        }
-        ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    words.sort_unstable();
-    words.dedup();
+    let words = expected_words(text, &mut pos, &e);
     let (found, len) = found_at(text, pos);
+    let at_end = found == "end of file";
+    if at_end {
+        // Point just after the last token, where something is missing,
+        // rather than past the final newline where no caret shows.
+        pos = pos.min(text.trim_end().len());
+    }
     let expected = if words.is_empty() {
         "something else".to_string()
     } else {
         join_words(&words)
     };
-    let span = Span::new(
-        file,
-        pos,
-        pos + len.max(if pos < text.len() { 1 } else { 0 }),
-    );
-    let in_string = text[..pos.min(text.len())].ends_with('{') && words.contains(&"a name");
-    let help = if in_string {
-        "in a string, `{` starts an interpolation like `{pvc.name}`; write `{{` for a literal brace"
-            .to_string()
-    } else if words.contains(&"the closing `\"`") {
-        "strings end on the same line; write `\\n` for a line break".to_string()
-    } else if words.contains(&"`let`, `metric`, `policy` or `when`") {
-        "a file holds `let`, `metric` and `policy` items, and rules `when … then …`".to_string()
-    } else if found == "`=`" && words.contains(&"an operator") {
-        "compare with `==`".to_string()
-    } else {
-        format!("expected {expected} here")
-    };
+    let span = Span::new(file, pos, pos + if at_end { 0 } else { len.max(1) });
+    let help = syntax_help(text, pos, &found, &words);
     Diagnostic::error(
         codes::SYNTAX,
         span,
@@ -925,10 +1064,11 @@ impl Builder<'_> {
                                 span,
                             }
                         } else {
+                            // `.name`: point at the name, not the dot.
                             Segment {
                                 name: inner.as_str().to_string(),
                                 quoted: false,
-                                span,
+                                span: self.span(&inner),
                             }
                         }
                     }

@@ -1,0 +1,11 @@
+//! Everything that talks to a Kubernetes cluster: the client, views of the
+//! objects policies act on, the action executors and the events they leave.
+//!
+//! The decisions stay in [`crate::engine`] (pure, clock passed in); this module
+//! reads what they need from the API server and carries out what they decide.
+
+pub mod client;
+pub mod events;
+pub mod pvc;
+pub mod quantity;
+pub mod resize;

@@ -1,0 +1,346 @@
+//! A small Prometheus HTTP API client: instant queries (`/api/v1/query`).
+//!
+//! PEERS.md's lesson from KEDA #3065: a value, no data and an error are three
+//! different answers. A query with no series is an empty list; a NaN or ±Inf
+//! sample is a sample without a value; every failure is a typed error, never an
+//! empty result.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::Url;
+use serde::Deserialize;
+
+/// How long a query may take unless the caller says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One series of an instant query's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub labels: BTreeMap<String, String>,
+    /// Seconds since the epoch at which the value was evaluated.
+    pub timestamp: f64,
+    /// `None` when Prometheus answered NaN or ±Inf: no usable value.
+    pub value: Option<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrometheusError {
+    #[error("`{url}` is not a usable Prometheus URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot set up an HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("Prometheus at {url} is unreachable: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Prometheus at {url} did not answer within {}ms", timeout.as_millis())]
+    Timeout { url: String, timeout: Duration },
+    #[error("Prometheus at {url} answered HTTP {status}: {body}")]
+    BadStatus {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    /// Prometheus's own error body: `{"status":"error","errorType":…,"error":…}`.
+    #[error("Prometheus refused the query ({error_type}): {error}")]
+    Query { error_type: String, error: String },
+    #[error("unreadable answer from Prometheus at {url}: {detail}")]
+    Decode { url: String, detail: String },
+}
+
+impl PrometheusError {
+    /// Worth trying again on the next tick (the query itself is not at fault).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PrometheusError::Unreachable { .. } | PrometheusError::Timeout { .. } => true,
+            PrometheusError::BadStatus { status, .. } => *status >= 500 || *status == 429,
+            PrometheusError::Query { error_type, .. } => {
+                matches!(error_type.as_str(), "timeout" | "canceled" | "unavailable")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A Prometheus server at a base URL (`http://prometheus:9090`, or a path
+/// prefix such as `https://example/prometheus`).
+#[derive(Clone, Debug)]
+pub struct Prometheus {
+    query_url: Url,
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Prometheus {
+    pub fn new(base: &str) -> Result<Self, PrometheusError> {
+        Self::with_timeout(base, DEFAULT_TIMEOUT)
+    }
+
+    /// `timeout` bounds each query: connecting, Prometheus's evaluation and the answer.
+    pub fn with_timeout(base: &str, timeout: Duration) -> Result<Self, PrometheusError> {
+        let bad = |reason: String| PrometheusError::BadUrl {
+            url: base.into(),
+            reason,
+        };
+        let mut url = Url::parse(base).map_err(|e| bad(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("the scheme must be http or https".into()));
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        let query_url = url.join("api/v1/query").map_err(|e| bad(e.to_string()))?;
+        ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(PrometheusError::Client)?;
+        Ok(Prometheus {
+            query_url,
+            http,
+            timeout,
+        })
+    }
+
+    /// Evaluates `promql` at `at` (Prometheus's "now" when `None`).
+    pub async fn query(
+        &self,
+        promql: &str,
+        at: Option<Timestamp>,
+    ) -> Result<Vec<Sample>, PrometheusError> {
+        let url = self.query_url.to_string();
+        let mut params = vec![
+            ("query", promql.to_string()),
+            ("timeout", format!("{}ms", self.timeout.as_millis())),
+        ];
+        if let Some(at) = at {
+            params.push(("time", unix_seconds(at)));
+        }
+        let sent = self
+            .http
+            .get(self.query_url.clone())
+            .query(&params)
+            .send()
+            .await;
+        let response = sent.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        parse_answer(&url, status.as_u16(), &body)
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> PrometheusError {
+        let url = self.query_url.to_string();
+        if e.is_timeout() {
+            PrometheusError::Timeout {
+                url,
+                timeout: self.timeout,
+            }
+        } else {
+            PrometheusError::Unreachable { url, source: e }
+        }
+    }
+}
+
+/// reqwest's rustls needs a process-wide crypto provider; kube uses ring, so
+/// this installs ring unless the program already chose one.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another thread installing one is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+fn unix_seconds(t: Timestamp) -> String {
+    let ms = t.as_millisecond();
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct VectorItem {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+/// Turns an HTTP answer of `/api/v1/query` into samples or a typed error.
+fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, PrometheusError> {
+    let decode = |detail: String| PrometheusError::Decode {
+        url: url.into(),
+        detail,
+    };
+    let answer: Answer = match serde_json::from_str(body) {
+        Ok(answer) => answer,
+        Err(_) if !(200..300).contains(&status) => {
+            return Err(PrometheusError::BadStatus {
+                url: url.into(),
+                status,
+                body: shorten(body),
+            });
+        }
+        Err(e) => return Err(decode(e.to_string())),
+    };
+    if answer.status != "success" {
+        return Err(PrometheusError::Query {
+            error_type: answer.error_type.unwrap_or_else(|| "unknown".into()),
+            error: answer.error.unwrap_or_default(),
+        });
+    }
+    if !(200..300).contains(&status) {
+        return Err(PrometheusError::BadStatus {
+            url: url.into(),
+            status,
+            body: shorten(body),
+        });
+    }
+    let data = answer
+        .data
+        .ok_or_else(|| decode("no `data` in a successful answer".into()))?;
+    match data.result_type.as_str() {
+        "vector" => {
+            let items: Vec<VectorItem> =
+                serde_json::from_value(data.result).map_err(|e| decode(e.to_string()))?;
+            Ok(items
+                .into_iter()
+                .map(|item| sample(item.metric, item.value))
+                .collect())
+        }
+        "scalar" => {
+            let value: (f64, String) =
+                serde_json::from_value(data.result).map_err(|e| decode(e.to_string()))?;
+            Ok(vec![sample(BTreeMap::new(), value)])
+        }
+        other => Err(decode(format!(
+            "an instant query gave a {other}, expected a vector or a scalar"
+        ))),
+    }
+}
+
+fn sample(labels: BTreeMap<String, String>, (timestamp, value): (f64, String)) -> Sample {
+    Sample {
+        labels,
+        timestamp,
+        value: value.parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
+}
+
+fn shorten(body: &str) -> String {
+    const MAX: usize = 300;
+    let body = body.trim();
+    match body.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &body[..end]),
+        None => body.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "http://p/api/v1/query";
+
+    #[test]
+    fn vectors_with_nan_and_inf_as_no_value() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"persistentvolumeclaim":"a"},"value":[1700000000.5,"0.75"]},
+            {"metric":{"persistentvolumeclaim":"b"},"value":[1700000000.5,"NaN"]},
+            {"metric":{"persistentvolumeclaim":"c"},"value":[1700000000.5,"+Inf"]},
+            {"metric":{"persistentvolumeclaim":"d"},"value":[1700000000.5,"-Inf"]}]}}"#;
+        let samples = parse_answer(URL, 200, body).unwrap();
+        let values: Vec<_> = samples.iter().map(|s| s.value).collect();
+        assert_eq!(values, [Some(0.75), None, None, None]);
+        assert_eq!(samples[0].labels["persistentvolumeclaim"], "a");
+        assert_eq!(samples[0].timestamp, 1700000000.5);
+    }
+
+    #[test]
+    fn no_series_is_empty_not_zero() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert_eq!(parse_answer(URL, 200, body).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn scalars_are_one_unlabelled_sample() {
+        let body = r#"{"status":"success","data":{"resultType":"scalar","result":[1.5,"42"]}}"#;
+        let samples = parse_answer(URL, 200, body).unwrap();
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].value, Some(42.0));
+        assert!(samples[0].labels.is_empty());
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let body = r#"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#;
+        let e = parse_answer(URL, 400, body).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Prometheus refused the query (bad_data): parse error at char 4"
+        );
+        assert!(!e.is_transient());
+        let body = r#"{"status":"error","errorType":"timeout","error":"query timed out"}"#;
+        assert!(parse_answer(URL, 503, body).unwrap_err().is_transient());
+
+        let e = parse_answer(URL, 502, "<html>bad gateway</html>").unwrap_err();
+        assert!(
+            matches!(e, PrometheusError::BadStatus { status: 502, .. }),
+            "{e}"
+        );
+        assert!(e.is_transient());
+
+        let e = parse_answer(URL, 200, "not json").unwrap_err();
+        assert!(matches!(e, PrometheusError::Decode { .. }), "{e}");
+        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(matches!(
+            parse_answer(URL, 200, body),
+            Err(PrometheusError::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn urls_keep_their_path_prefix() {
+        let p = Prometheus::new("http://example:9090/prom").unwrap();
+        assert_eq!(
+            p.query_url.as_str(),
+            "http://example:9090/prom/api/v1/query"
+        );
+        let p = Prometheus::new("http://example:9090").unwrap();
+        assert_eq!(p.query_url.as_str(), "http://example:9090/api/v1/query");
+        assert!(matches!(
+            Prometheus::new("ftp://x"),
+            Err(PrometheusError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Prometheus::new("not a url"),
+            Err(PrometheusError::BadUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn times_are_unix_seconds_with_millis() {
+        let t: Timestamp = "2026-01-01T00:00:00.25Z".parse().unwrap();
+        assert_eq!(unix_seconds(t), "1767225600.250");
+    }
+}
