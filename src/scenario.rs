@@ -396,14 +396,7 @@ fn yaml_error(file: FileId, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
     let span = e
         .location()
         .map_or(Span::new(file, 0, 0), |l| location_span(file, text, &l));
-    let help = if message.contains("unknown field") {
-        Some("see DESIGN.md 5.1 for the scenario format".to_string())
-    } else {
-        None
-    };
-    Diagnostic::error(codes::YAML, span, message)
-        .label("here")
-        .help_opt(help)
+    Diagnostic::error(codes::YAML, span, message).label("here")
 }
 
 /// A byte span from a serde-saphyr location (line and column when the
@@ -1107,12 +1100,11 @@ impl Loader<'_> {
         let span = self.sspan(s);
         let written = self.text.get(span.range()).unwrap_or("");
         let value = &s.value.0;
+        let quoted = (written.starts_with('"') || written.starts_with('\''))
+            && written.get(1..written.len().saturating_sub(1)) == Some(value.as_str());
         let base = if written == value {
             Some(span.start)
-        } else if written.len() == value.len() + 2
-            && (written.starts_with('"') || written.starts_with('\''))
-            && &written[1..written.len() - 1] == value
-        {
+        } else if quoted {
             Some(span.start + 1)
         } else {
             None
@@ -1157,7 +1149,7 @@ impl Loader<'_> {
     fn duration(&mut self, s: &S, field: &str) -> Option<Time> {
         let text = s.value.0.trim();
         match quantity(text) {
-            Some((v, None)) if v == 0.0 => Some(0),
+            Some((0.0, None)) => Some(0),
             Some((v, Some(u))) if u.dimension() == Dimension::Duration && v >= 0.0 => {
                 let ms = (v * u.factor() * 1000.0).round();
                 (ms < 1e15).then_some(ms as Time).or_else(|| {

@@ -268,7 +268,9 @@ fn object_state(o: &crate::world::SimObject) -> String {
     let mut parts: Vec<String> = Vec::new();
     match o.object.id.kind {
         Kind::Pvc => {
-            parts.push(format!("capacity {}", bytes(f.capacity)));
+            if f.capacity.is_some() {
+                parts.push(format!("capacity {}", bytes(f.capacity)));
+            }
             if f.requested != f.capacity {
                 parts.push(format!("requested {}", bytes(f.requested)));
             }

@@ -686,4 +686,18 @@ mod tests {
         ];
         insta::assert_snapshot!(cases.join("\n"));
     }
+
+    proptest::proptest! {
+        /// Any text expands or is refused with an offset inside it.
+        #[test]
+        fn any_text_expands_or_points_inside(text in "[-+_x0-9.eEkKMGTPimshdw% a-z\u{e9}]{0,24}") {
+            match values(&text, Some(&Type::Bytes)) {
+                Ok(v) => proptest::prop_assert!(v.len() <= MAX_SAMPLES),
+                Err(e) => {
+                    proptest::prop_assert!(e.offset + e.len <= text.len());
+                    proptest::prop_assert!(text.is_char_boundary(e.offset));
+                }
+            }
+        }
+    }
 }
