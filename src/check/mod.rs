@@ -113,14 +113,7 @@ pub struct Checked {
 
 /// Checks all files together: names are global across them.
 pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
-    let mut cx = Checker {
-        sources,
-        diags: Vec::new(),
-        metrics: Vec::new(),
-        metric_index: HashMap::new(),
-        broken_metrics: HashSet::new(),
-        lets: HashMap::new(),
-    };
+    let mut cx = Checker::new(sources);
     cx.declare(files);
     let mut program = ir::Program::default();
     let mut names: HashMap<String, Span> = HashMap::new();
@@ -180,13 +173,7 @@ pub fn check_expr(
     files: &[(FileId, &ast::File)],
     e: &ast::Expr,
 ) -> Result<CheckedExpr, Vec<Diagnostic>> {
-    let mut cx = Checker {
-        sources,
-        diags: Vec::new(),
-        metrics: Vec::new(),
-        metric_index: HashMap::new(),
-        lets: HashMap::new(),
-    };
+    let mut cx = Checker::new(sources);
     cx.declare(files);
     cx.diags.clear();
     let mut scope = expr::Scope::default();
@@ -239,6 +226,17 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    fn new(sources: &'a SourceMap) -> Checker<'a> {
+        Checker {
+            sources,
+            diags: Vec::new(),
+            metrics: Vec::new(),
+            metric_index: HashMap::new(),
+            broken_metrics: HashSet::new(),
+            lets: HashMap::new(),
+        }
+    }
+
     fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
