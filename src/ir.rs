@@ -478,7 +478,8 @@ pub fn apply(op: BinOp, lt: &Type, l: &Value, rt: &Type, r: &Value) -> Option<Va
         BinOp::Sub => num(l.as_num()? - r.as_num()?)?,
         BinOp::Mul => {
             let (a, b) = (l.as_num()?, r.as_num()?);
-            if lt == rt {
+            // Only a percent times bytes or a duration scales: 50% * 2 = 100%.
+            if lt == rt || *lt == Type::Number || *rt == Type::Number {
                 num(a * b)?
             } else {
                 num(scale(lt, a) * scale(rt, b))?

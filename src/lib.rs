@@ -13,6 +13,7 @@ pub mod engine;
 pub mod ir;
 pub mod lint;
 pub mod metrics;
+pub mod repl;
 pub mod scenario;
 pub mod simulate;
 pub mod source;

@@ -46,30 +46,62 @@ pub fn run(
     source: &ScenarioSource,
     traces: &[(MetricId, ObjectId)],
 ) -> Run {
-    let mut engine = Engine::new(Arc::clone(&program));
-    let mut world = World::new(scenario, &program);
-    let approvals = scenario.approvals();
-    let order: HashMap<&str, usize> = program
-        .policies
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.name.as_str(), i))
-        .collect();
-    let mut events = Vec::new();
-    let mut traces: Vec<Trace> = traces
-        .iter()
-        .map(|(metric, object)| Trace {
-            metric: *metric,
-            object: object.clone(),
-            samples: Vec::new(),
-        })
-        .collect();
+    let mut sim = Sim::new(program, scenario, traces);
     for t in scenario.ticks() {
+        sim.tick(t, source);
+    }
+    Run {
+        events: sim.events,
+        world: sim.world,
+        traces: sim.traces,
+    }
+}
+
+/// A run in progress, one tick at a time: the REPL stops at its clock.
+pub struct Sim {
+    pub engine: Engine,
+    pub world: World,
+    /// Every event so far, in order.
+    pub events: Vec<Event>,
+    pub traces: Vec<Trace>,
+    approvals: Vec<crate::engine::Approval>,
+    order: HashMap<String, usize>,
+}
+
+impl Sim {
+    pub fn new(program: Arc<Program>, scenario: &Scenario, traces: &[(MetricId, ObjectId)]) -> Sim {
+        let order = program
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        Sim {
+            world: World::new(scenario, &program),
+            engine: Engine::new(program),
+            events: Vec::new(),
+            traces: traces
+                .iter()
+                .map(|(metric, object)| Trace {
+                    metric: *metric,
+                    object: object.clone(),
+                    samples: Vec::new(),
+                })
+                .collect(),
+            approvals: scenario.approvals(),
+            order,
+        }
+    }
+
+    /// Runs the tick at `t`: the world advances, the engine evaluates, the
+    /// world carries out the intents.
+    pub fn tick(&mut self, t: Time, source: &ScenarioSource) {
+        let world = &mut self.world;
         world.advance(t);
         let objects = world.objects();
         let (tick_events, intents) = {
             let metrics = world.metrics(source);
-            for trace in &mut traces {
+            for trace in &mut self.traces {
                 let value = match metrics.sample(trace.metric, &trace.object, t) {
                     crate::engine::Sample::Value(v) if v.is_finite() => Some(v),
                     _ => None,
@@ -81,21 +113,17 @@ pub fn run(
                 namespaces: world.namespaces(),
                 metrics: &metrics,
             };
-            engine.tick(t, &snapshot, &approvals)
+            self.engine.tick(t, &snapshot, &self.approvals)
         };
         let mut tick = tick_events;
         for intent in &intents {
             let outcome = world.apply(t, &intent.policy, &intent.object, &intent.planned);
-            tick.extend(engine.finish(t, intent, outcome));
+            tick.extend(self.engine.finish(t, intent, outcome));
         }
         // What happened to one (policy, object) in a tick reads together:
         // policies in source order, objects by id, as the engine went.
+        let order = &self.order;
         tick.sort_by_key(|e| (order.get(e.policy.as_str()).copied(), e.object.clone()));
-        events.extend(tick);
-    }
-    Run {
-        events,
-        world,
-        traces,
+        self.events.extend(tick);
     }
 }

@@ -17,6 +17,7 @@ use crate::ir::{self, Kind, MetricId, Type};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast;
 
+pub use actions::NAMES as ACTION_NAMES;
 pub use window::parse_window;
 
 /// Stable diagnostic codes of the checker.
@@ -112,14 +113,7 @@ pub struct Checked {
 
 /// Checks all files together: names are global across them.
 pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
-    let mut cx = Checker {
-        sources,
-        diags: Vec::new(),
-        metrics: Vec::new(),
-        metric_index: HashMap::new(),
-        broken_metrics: HashSet::new(),
-        lets: HashMap::new(),
-    };
+    let mut cx = Checker::new(sources);
     cx.declare(files);
     let mut program = ir::Program::default();
     let mut names: HashMap<String, Span> = HashMap::new();
@@ -159,6 +153,49 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
     }
 }
 
+/// A lone expression checked against the loaded files, with what it reads.
+#[derive(Debug, Clone)]
+pub struct CheckedExpr {
+    pub expr: ir::Expr,
+    /// Kinds named by paths, with where (in order, repeats kept).
+    pub kinds: Vec<(Kind, Span)>,
+    /// Bindings it reads; ids as in the program [`check`] gives for `files`.
+    pub metrics: Vec<MetricId>,
+    /// Where `namespace.…` was read, if anywhere.
+    pub namespace: Option<Span>,
+}
+
+/// Checks one expression in the context of `files` (their `let`s and
+/// `metric`s), for the REPL. Problems of the files themselves are not
+/// repeated: only the expression's are returned.
+pub fn check_expr(
+    sources: &SourceMap,
+    files: &[(FileId, &ast::File)],
+    e: &ast::Expr,
+) -> Result<CheckedExpr, Vec<Diagnostic>> {
+    let mut cx = Checker::new(sources);
+    cx.declare(files);
+    cx.diags.clear();
+    let mut scope = expr::Scope::default();
+    let lowered = cx.expr(e, &mut scope);
+    // Errors inside the files' `let`s were reported when they were loaded.
+    let mut diags: Vec<Diagnostic> = cx
+        .diags
+        .into_iter()
+        .filter(|d| d.primary.span.file == e.span.file)
+        .collect();
+    diags.sort_by_key(|d| d.primary.span);
+    match lowered {
+        Some(expr) if !diags.iter().any(Diagnostic::is_error) => Ok(CheckedExpr {
+            expr,
+            kinds: scope.kinds,
+            metrics: scope.metrics,
+            namespace: scope.namespace,
+        }),
+        _ => Err(diags),
+    }
+}
+
 struct MetricEntry {
     ir: ir::Metric,
     /// The name in the `metric` item, for "first bound here".
@@ -189,6 +226,17 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    fn new(sources: &'a SourceMap) -> Checker<'a> {
+        Checker {
+            sources,
+            diags: Vec::new(),
+            metrics: Vec::new(),
+            metric_index: HashMap::new(),
+            broken_metrics: HashSet::new(),
+            lets: HashMap::new(),
+        }
+    }
+
     fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }

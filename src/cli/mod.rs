@@ -7,6 +7,7 @@ pub mod explain;
 mod fmt;
 mod lint;
 mod plot;
+mod repl;
 pub mod simulate;
 mod test;
 
@@ -44,6 +45,8 @@ enum Command {
     Simulate(simulate::Args),
     /// Run the `test` blocks of policy files.
     Test(test::Args),
+    /// Evaluate expressions and conditions against a scenario, interactively.
+    Repl(repl::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test::run(args),
+        Command::Repl(args) => repl::run(args),
     };
     outcome.into()
 }

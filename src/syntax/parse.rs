@@ -92,6 +92,109 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     }
 }
 
+/// Parses a lone expression (the REPL's input). Errors as [`parse`] gives them.
+pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
+    if let Some(at) = too_deep_at(text) {
+        let d = Diagnostic::error(
+            codes::TOO_DEEP,
+            Span::new(file, at, at + 1),
+            format!("brackets nest deeper than {MAX_NESTING} levels"),
+        )
+        .label("too deep")
+        .help("split the expression with `let` constants");
+        return Err(vec![d]);
+    }
+    match Grammar::parse(Rule::repl_expr, text) {
+        Ok(mut pairs) => {
+            let builder = Builder {
+                file,
+                text,
+                comments: comments::comments(text),
+                diags: RefCell::new(Vec::new()),
+            };
+            let root = pairs.next().expect("pest returns the repl_expr rule");
+            let inner = root.into_inner().next().expect("repl_expr holds an expr");
+            let expr = builder.expr(inner);
+            let diags = builder.diags.into_inner();
+            if diags.iter().any(Diagnostic::is_error) {
+                Err(diags)
+            } else {
+                Ok(expr)
+            }
+        }
+        Err(e) => Err(vec![syntax_error(file, text, e)]),
+    }
+}
+
+/// Whether `text` starts with an item (`let`, `metric`, `policy`, a `when`
+/// rule, `test`) rather than an expression.
+pub fn starts_item(text: &str) -> bool {
+    let first = text
+        .trim_start()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    matches!(first, "let" | "metric" | "policy" | "when" | "test")
+}
+
+/// Whether more lines could complete `text`: it fails to parse only at its
+/// end (`pvc.usage >`, an open bracket or backtick). A string left open is
+/// complete, and an error: strings end on their line.
+pub fn is_incomplete(text: &str) -> bool {
+    let only_comments = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if only_comments || too_deep_at(text).is_some() || open_string(text) {
+        return false;
+    }
+    let rule = if starts_item(text) {
+        Rule::file
+    } else {
+        Rule::repl_expr
+    };
+    match Grammar::parse(rule, text) {
+        Ok(_) => false,
+        Err(e) => {
+            let pos = match e.location {
+                InputLocation::Pos(p) => p,
+                InputLocation::Span((s, _)) => s,
+            };
+            pos >= text.trim_end().len()
+        }
+    }
+}
+
+/// Whether the last line leaves a `"` string open (outside PromQL and comments).
+fn open_string(text: &str) -> bool {
+    let mut in_str = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            '\n' => in_str = false,
+            '#' if !in_str => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '`' if !in_str => {
+                for c in chars.by_ref() {
+                    if c == '`' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    in_str
+}
+
 /// Where bracket nesting first exceeds [`MAX_NESTING`], skipping strings,
 /// PromQL and comments. Keeps pest's recursion bounded.
 fn too_deep_at(text: &str) -> Option<usize> {

@@ -1,0 +1,100 @@
+//! The REPL as users script it: the built binary, stdin piped (so no
+//! prompts and no colour), over the postgres example.
+//!
+//! The script is `tests/data/repl/session.txt`; the snapshot is
+//! `tests/snapshots/repl__session.snap`. Regenerate with
+//! `INSTA_UPDATE=always cargo test --test repl` (or `cargo insta review`),
+//! read the diff, commit the `.snap` file.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn repl(args: &[&str], script: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_autopilot"))
+        .arg("repl")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COLUMNS", "100")
+        .env("NO_COLOR", "1")
+        .env_remove("XDG_STATE_HOME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(script.as_bytes())
+        .expect("the script is written");
+    child.wait_with_output().expect("the binary finishes")
+}
+
+#[test]
+fn session() {
+    let script = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/repl/session.txt"),
+    )
+    .expect("the script is there");
+    let out = repl(
+        &[
+            "--scenario",
+            "examples/postgres/scenario.yaml",
+            "examples/postgres",
+        ],
+        &script,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    insta::with_settings!({ description => script.as_str(), omit_expression => true }, {
+        insta::assert_snapshot!(stdout);
+    });
+}
+
+#[test]
+fn starts_at_the_time_given() {
+    let out = repl(
+        &[
+            "--scenario",
+            "examples/postgres/scenario.yaml",
+            "--at",
+            "30m",
+            "examples/postgres",
+        ],
+        ":at\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "clock at 30m00s (step 1m00s, the scenario ends at 1h30m00s)\n"
+    );
+}
+
+#[test]
+fn without_a_scenario_constants_still_evaluate() {
+    let out = repl(&[], "1Gi + 512Mi\npvc.usage\n");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("1536Mi  (bytes)\n"), "{stdout}");
+    assert!(stdout.contains("there is no scenario"), "{stdout}");
+}
+
+#[test]
+fn problems_at_start_give_exit_codes() {
+    let out = repl(&["--scenario", "nonexistent.yaml"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = repl(
+        &[
+            "--scenario",
+            "examples/postgres/scenario.yaml",
+            "--at",
+            "1y",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = repl(&["tests/data/repl/broken.apr"], "");
+    assert_eq!(out.status.code(), Some(1));
+}
