@@ -6,6 +6,9 @@ mod check;
 pub mod explain;
 mod fmt;
 mod lint;
+mod plot;
+pub mod simulate;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +40,10 @@ enum Command {
     Fmt(fmt::Args),
     /// Show the typed program and the exact PromQL each binding sends.
     Explain(explain::Args),
+    /// Run policies over a scenario's simulated world and show what they do.
+    Simulate(simulate::Args),
+    /// Run the `test` blocks of policy files.
+    Test(test::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -78,6 +85,8 @@ pub fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Test(args) => test::run(args),
     };
     outcome.into()
 }

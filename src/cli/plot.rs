@@ -1,0 +1,276 @@
+//! `simulate --plot FILE.svg`: each condition's metric against its
+//! threshold over time, with the actions as markers.
+//!
+//! A threshold is a comparison of a metric with a constant in a policy's
+//! condition (`pvc.usage > 80%`, `20ms < pvc.pg_write_latency`). One panel per
+//! (metric, object) that has data; every policy's thresholds on that metric
+//! are dashed lines, and the actions of those policies on the object are
+//! vertical lines coloured by their result.
+
+use std::collections::BTreeSet;
+
+use plotters::prelude::*;
+
+use super::simulate::since;
+use crate::engine::{ActionResult, EventKind, ObjectId};
+use crate::ir::{self, BinOp, Expr, ExprKind, MetricId, Program, Value};
+use crate::scenario::Scenario;
+use crate::simulate::{Run, Trace};
+
+/// `metric op value` in a policy's condition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub policy: usize,
+    pub metric: MetricId,
+    pub op: BinOp,
+    /// In the metric's base unit.
+    pub value: f64,
+}
+
+/// Every metric-versus-constant comparison of every policy's condition.
+pub fn thresholds(program: &Program) -> Vec<Threshold> {
+    let mut out = Vec::new();
+    for (i, p) in program.policies.iter().enumerate() {
+        walk(&p.condition, &mut |metric, op, value| {
+            out.push(Threshold {
+                policy: i,
+                metric,
+                op,
+                value,
+            })
+        });
+    }
+    out
+}
+
+fn walk(e: &Expr, found: &mut dyn FnMut(MetricId, BinOp, f64)) {
+    match &e.kind {
+        ExprKind::Binary { op, lhs, rhs } => {
+            if let Some(flipped) = flip(*op) {
+                let num = |e: &Expr| match ir::eval_const(e) {
+                    Some(Value::Num(v)) => Some(v),
+                    _ => None,
+                };
+                match (&lhs.kind, &rhs.kind) {
+                    (ExprKind::Metric(m), _) if num(rhs).is_some() => {
+                        found(*m, *op, num(rhs).unwrap_or_default())
+                    }
+                    (_, ExprKind::Metric(m)) if num(lhs).is_some() => {
+                        found(*m, flipped, num(lhs).unwrap_or_default())
+                    }
+                    _ => {}
+                }
+            }
+            walk(lhs, found);
+            walk(rhs, found);
+        }
+        ExprKind::Not(x) | ExprKind::Neg(x) => walk(x, found),
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| walk(a, found)),
+        ExprKind::List(items) => items.iter().for_each(|a| walk(a, found)),
+        _ => {}
+    }
+}
+
+/// The comparison with its sides swapped; None for operators that are not
+/// comparisons.
+fn flip(op: BinOp) -> Option<BinOp> {
+    Some(match op {
+        BinOp::Gt => BinOp::Lt,
+        BinOp::Ge => BinOp::Le,
+        BinOp::Lt => BinOp::Gt,
+        BinOp::Le => BinOp::Ge,
+        BinOp::Eq => BinOp::Eq,
+        BinOp::Ne => BinOp::Ne,
+        _ => return None,
+    })
+}
+
+/// The (metric, object) pairs to trace: each metric with a threshold, for
+/// every object of its kind.
+pub fn traces(program: &Program, scenario: &Scenario) -> Vec<(MetricId, ObjectId)> {
+    let metrics: BTreeSet<MetricId> = thresholds(program).iter().map(|t| t.metric).collect();
+    let mut out = Vec::new();
+    for m in metrics {
+        let kind = program.metric(m).kind;
+        for o in scenario.objects.iter().filter(|o| o.id.kind == kind) {
+            out.push((m, o.id.clone()));
+        }
+    }
+    out
+}
+
+fn result_color(r: ActionResult) -> RGBColor {
+    match r {
+        ActionResult::Applied => RGBColor(0x2c, 0xa0, 0x2c),
+        ActionResult::DryRun => RGBColor(0x1f, 0x77, 0xb4),
+        ActionResult::AwaitingApproval => RGBColor(0xff, 0x7f, 0x0e),
+        ActionResult::Declined | ActionResult::Skipped | ActionResult::Failed => {
+            RGBColor(0xd6, 0x27, 0x28)
+        }
+    }
+}
+
+const SERIES: RGBColor = RGBColor(0x33, 0x33, 0x99);
+const LIMIT: RGBColor = RGBColor(0x99, 0x33, 0x33);
+const WIDTH: u32 = 960;
+const PANEL: u32 = 300;
+
+/// The plot as SVG text.
+pub fn svg(program: &Program, scenario: &Scenario, run: &Run) -> String {
+    let all = thresholds(program);
+    let panels: Vec<&Trace> = run
+        .traces
+        .iter()
+        .filter(|t| t.samples.iter().any(|s| s.1.is_some()))
+        .collect();
+    let mut out = String::new();
+    let height = PANEL * panels.len().max(1) as u32;
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, height)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        if panels.is_empty() {
+            let _ = root.draw_text(
+                "no metric compared with a threshold has data in this scenario",
+                &("sans-serif", 16).into_text_style(&root),
+                (20, 20),
+            );
+        }
+        let areas = root.split_evenly((panels.len().max(1), 1));
+        for (area, trace) in areas.iter().zip(&panels) {
+            let limits: Vec<&Threshold> = all.iter().filter(|t| t.metric == trace.metric).collect();
+            // A panel that fails to draw leaves a blank; the others still draw.
+            let _ = panel(program, scenario, run, area, trace, &limits);
+        }
+        let _ = root.present();
+    }
+    out
+}
+
+type Area<'a, 'b> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+fn panel(
+    program: &Program,
+    scenario: &Scenario,
+    run: &Run,
+    area: &Area,
+    trace: &Trace,
+    limits: &[&Threshold],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let metric = program.metric(trace.metric);
+    let ty = metric.ty.clone();
+    // Minutes, so that ticks fall on round minutes.
+    let x = |t: i64| (t - scenario.start) as f64 / 60_000.0;
+    let x_end = (scenario.duration as f64 / 60_000.0).max(1.0 / 60.0);
+    let values = trace
+        .samples
+        .iter()
+        .filter_map(|s| s.1)
+        .chain(limits.iter().map(|l| l.value));
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.05).max(1e-9);
+    let y0 = if lo >= 0.0 { 0.0 } else { lo - pad };
+    // Room above the data for the legend.
+    let y1 = hi + pad.max((hi - y0) * 0.55);
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!("{} of {}", metric.qualified(), trace.object),
+            ("sans-serif", 16),
+        )
+        .margin(12)
+        .margin_right(40)
+        .x_label_area_size(30)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..x_end, y0..y1)?;
+    let fmt_x = |v: &f64| since(scenario, scenario.start + (*v * 60_000.0).round() as i64);
+    let fmt_y = |v: &f64| ir::format_quantity(&ty, *v);
+    chart
+        .configure_mesh()
+        .x_label_formatter(&fmt_x)
+        .y_label_formatter(&fmt_y)
+        .x_labels(10)
+        .y_labels(6)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    // The series, broken where there is no data.
+    let mut first = true;
+    for run_ in trace.samples.split(|s| s.1.is_none()) {
+        if run_.is_empty() {
+            continue;
+        }
+        let points: Vec<(f64, f64)> = run_
+            .iter()
+            .filter_map(|(t, v)| v.map(|v| (x(*t), v)))
+            .collect();
+        let s = chart.draw_series(LineSeries::new(points, SERIES.stroke_width(2)))?;
+        if first {
+            s.label(metric.qualified())
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], SERIES.stroke_width(2)));
+            first = false;
+        }
+    }
+    for l in limits {
+        let policy = &program.policies[l.policy].name;
+        let label = format!(
+            "{policy}: {} {}",
+            l.op.symbol(),
+            ir::format_quantity(&ty, l.value)
+        );
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, l.value), (x_end, l.value)],
+                6,
+                4,
+                LIMIT.stroke_width(1),
+            ))?
+            .label(label)
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], LIMIT.stroke_width(1)));
+    }
+    let policies: BTreeSet<&str> = limits
+        .iter()
+        .map(|l| program.policies[l.policy].name.as_str())
+        .collect();
+    let mut shown = BTreeSet::new();
+    for e in &run.events {
+        let EventKind::Action {
+            planned, result, ..
+        } = &e.kind
+        else {
+            continue;
+        };
+        if e.object != trace.object || !policies.contains(e.policy.as_str()) {
+            continue;
+        }
+        let color = result_color(*result);
+        let at = x(e.time);
+        let s = chart.draw_series(LineSeries::new([(at, y0), (at, y1)], color.stroke_width(2)))?;
+        let name = super::simulate::describe(planned);
+        let verb = name.split(' ').next().unwrap_or("").to_string();
+        let key = format!("{verb} {}", result_name(*result));
+        if shown.insert(key.clone()) {
+            s.label(key).legend(move |(x, y)| {
+                PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], color.stroke_width(2))
+            });
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 12))
+        .draw()?;
+    Ok(())
+}
+
+fn result_name(r: ActionResult) -> &'static str {
+    match r {
+        ActionResult::Applied => "applied",
+        ActionResult::DryRun => "dry_run",
+        ActionResult::AwaitingApproval => "awaiting_approval",
+        ActionResult::Declined => "declined",
+        ActionResult::Skipped => "skipped",
+        ActionResult::Failed => "failed",
+    }
+}

@@ -1,0 +1,121 @@
+//! `autopilot test PATH... [--run REGEX] [--junit FILE]`: runs `test` blocks.
+//!
+//! Exit 0 when every test passed, 1 when one failed, a policy or a test does
+//! not check, or no test ran; 2 for usage and I/O errors.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::Outcome;
+use crate::diagnostic;
+use crate::testing;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or directories: the policies and their `test` blocks.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Only the tests whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    run: Option<String>,
+    /// Also write the results as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Outcome {
+    let filter = match args.run.as_deref().map(regex::Regex::new).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --run: {e}");
+            return Outcome::Usage;
+        }
+    };
+    let Some(mut c) = super::load(&args.paths) else {
+        return Outcome::Usage;
+    };
+    if c.has_errors() {
+        super::report(&c);
+        return Outcome::Problems;
+    }
+    let program = Arc::new(std::mem::take(&mut c.checked.program));
+    let (cases, diags) = testing::collect(&mut c.sources, &c.files, &program);
+    if !diags.is_empty() {
+        eprint!(
+            "{}",
+            diagnostic::render_all(&c.sources, &diags, super::style())
+        );
+    }
+    let selected: Vec<&testing::Case> = cases
+        .iter()
+        .filter(|t| filter.as_ref().is_none_or(|f| f.is_match(&t.name)))
+        .collect();
+    let mut suite = TestSuite::new("autopilot");
+    let mut failed = 0;
+    for case in &selected {
+        let started = std::time::Instant::now();
+        let outcome = testing::run(&program, case);
+        let location = c.sources.location(case.span);
+        if outcome.passed() {
+            println!("ok      {}  ({location})", outcome.name);
+        } else {
+            failed += 1;
+            println!("FAILED  {}  ({location})", outcome.name);
+            for f in &outcome.failures {
+                println!("  {f}");
+            }
+            println!("  actual timeline:");
+            for line in outcome.timeline.lines() {
+                println!("    {line}");
+            }
+        }
+        let status = if outcome.passed() {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(outcome.failures.join("\n"));
+            s.set_description(outcome.timeline.clone());
+            s
+        };
+        let mut tc = TestCase::new(outcome.name.clone(), status);
+        tc.set_classname(location);
+        tc.set_time(started.elapsed());
+        suite.add_test_case(tc);
+    }
+    let ran = selected.len();
+    println!();
+    println!("{} passed, {failed} failed", ran - failed);
+    if let Some(path) = &args.junit {
+        let mut report = Report::new("autopilot test");
+        report.add_test_suite(suite);
+        let xml = match report.to_string() {
+            Ok(xml) => xml,
+            Err(e) => {
+                eprintln!("error: junit: {e}");
+                return Outcome::Usage;
+            }
+        };
+        if let Err(e) = std::fs::write(path, xml) {
+            eprintln!("error: {}: {e}", path.display());
+            return Outcome::Usage;
+        }
+    }
+    if ran == 0 {
+        eprintln!(
+            "error: no test ran{}",
+            if args.run.is_some() {
+                " (none matches --run)"
+            } else {
+                ""
+            }
+        );
+        return Outcome::Problems;
+    }
+    if failed > 0 || !diags.is_empty() {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    }
+}

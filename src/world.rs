@@ -1,0 +1,374 @@
+//! The simulated world: the objects of a scenario, changed by actions as a
+//! Kubernetes API server and kubelet would change them.
+//!
+//! It is what `simulate` (and later `test` and the REPL) run the engine
+//! against, in place of a cluster. Each tick it gives the engine its objects
+//! ([`World::objects`]) and metric values ([`World::metrics`]); the engine's
+//! intents come back through [`World::apply`], which re-checks what the API
+//! server would refuse:
+//!
+//! - resize: the PVC must be Bound, its StorageClass must allow expansion,
+//!   and no earlier resize may be in progress (else `skipped`); a resize
+//!   that does not grow the volume is `declined`. The request grows at once,
+//!   the status capacity after the PVC's `resize_delay` (default 0: before
+//!   the next tick); until then the PVC is `resizing`.
+//! - scale sets replicas; ready replicas follow at once.
+//! - set_class sets the VolumeAttributesClass; annotate and label set
+//!   metadata; cordon marks the node unschedulable; evict removes the pod.
+//! - event and notify are recorded, in [`World::events`] and
+//!   [`World::notifications`].
+//!
+//! Volume statistics follow the capacity: the simulated
+//! `kubelet_volume_stats_capacity_bytes` of a PVC is its status capacity.
+//! The stdlib bindings over the volume stats (`pvc.usage`, `pvc.used`,
+//! `pvc.available`) are derived from one another through it: a scenario's
+//! `pvc.usage` values are read against the PVC's capacity at the start, so
+//! the bytes in use are kept when the volume grows and its usage drops, as
+//! it would on a cluster.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::engine::object::Labels;
+use crate::engine::{
+    Fields, MetricSource, Namespace, Object, ObjectId, Outcome, Planned, Sample, Time,
+};
+use crate::ir::{Kind, MetricId, Program, format_bytes};
+use crate::metrics::ScenarioSource;
+use crate::scenario::{Scenario, StorageClass};
+
+/// An event or a notification that an action sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    pub time: Time,
+    pub policy: String,
+    pub object: ObjectId,
+    /// The event's reason, or the notification's receiver.
+    pub to: String,
+    pub message: String,
+}
+
+/// One object of the world.
+#[derive(Clone, Debug)]
+pub struct SimObject {
+    pub object: Object,
+    /// Evicted pods are gone from the cluster; they are kept here to be shown.
+    pub evicted: bool,
+    /// Status capacity at the start, the basis of `pvc.usage` values.
+    initial_capacity: Option<u64>,
+    resize_delay: Option<Time>,
+    /// A resize in progress: capacity becomes `to` at `due`.
+    pending: Option<(u64, Time)>,
+}
+
+/// The stdlib bindings over kubelet volume stats.
+#[derive(Clone, Copy, Debug, Default)]
+struct VolumeBindings {
+    usage: Option<MetricId>,
+    used: Option<MetricId>,
+    available: Option<MetricId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct World {
+    objects: Vec<SimObject>,
+    index: HashMap<ObjectId, usize>,
+    classes: BTreeMap<String, StorageClass>,
+    namespaces: BTreeMap<String, Namespace>,
+    resize_delay: Time,
+    volume: VolumeBindings,
+    /// Kubernetes Events that `event()` actions created, in order.
+    pub events: Vec<Sent>,
+    /// Notifications that `notify()` actions sent, in order.
+    pub notifications: Vec<Sent>,
+}
+
+impl World {
+    pub fn new(scenario: &Scenario, program: &Program) -> World {
+        let objects: Vec<SimObject> = scenario
+            .objects
+            .iter()
+            .map(|spec| SimObject {
+                object: Object {
+                    id: spec.id.clone(),
+                    labels: spec.labels.clone(),
+                    annotations: spec.annotations.clone(),
+                    created: spec.created,
+                    fields: spec.fields.clone(),
+                },
+                evicted: false,
+                initial_capacity: spec.fields.capacity,
+                resize_delay: spec.resize_delay,
+                pending: None,
+            })
+            .collect();
+        let index = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.object.id.clone(), i))
+            .collect();
+        let stdlib = |name: &str| {
+            program
+                .metrics
+                .iter()
+                .position(|m| m.stdlib && m.kind == Kind::Pvc && m.name == name)
+                .map(|i| MetricId(i as u32))
+        };
+        World {
+            objects,
+            index,
+            classes: scenario.classes.clone(),
+            namespaces: scenario.namespaces.clone(),
+            resize_delay: scenario.resize_delay,
+            volume: VolumeBindings {
+                usage: stdlib("usage"),
+                used: stdlib("used"),
+                available: stdlib("available"),
+            },
+            events: Vec::new(),
+            notifications: Vec::new(),
+        }
+    }
+
+    /// Finishes the resizes that are due by `t`.
+    pub fn advance(&mut self, t: Time) {
+        for o in &mut self.objects {
+            if let Some((to, due)) = o.pending
+                && due <= t
+            {
+                o.object.fields.capacity = Some(to);
+                o.pending = None;
+            }
+        }
+    }
+
+    /// The objects as the engine sees them now: evicted pods are gone.
+    pub fn objects(&self) -> Vec<Object> {
+        self.objects
+            .iter()
+            .filter(|o| !o.evicted)
+            .map(|o| {
+                let mut object = o.object.clone();
+                if object.id.kind == Kind::Pvc {
+                    object.fields.expandable = Some(self.expandable(&object.fields));
+                    object.fields.resizing = o.pending.is_some();
+                }
+                object
+            })
+            .collect()
+    }
+
+    /// Every object, evicted ones included, in scenario order.
+    pub fn all(&self) -> &[SimObject] {
+        &self.objects
+    }
+
+    pub fn get(&self, id: &ObjectId) -> Option<&SimObject> {
+        self.index.get(id).map(|&i| &self.objects[i])
+    }
+
+    pub fn namespaces(&self) -> &BTreeMap<String, Namespace> {
+        &self.namespaces
+    }
+
+    /// A PVC can grow when its StorageClass allows volume expansion.
+    fn expandable(&self, f: &Fields) -> bool {
+        f.storage_class
+            .as_ref()
+            .and_then(|c| self.classes.get(c))
+            .is_some_and(|c| c.allow_volume_expansion)
+    }
+
+    /// Metric values as the engine reads them at a tick: the scenario's
+    /// series, with PVC volume stats following the simulated capacity.
+    pub fn metrics<'a>(&'a self, series: &'a ScenarioSource) -> WorldMetrics<'a> {
+        WorldMetrics {
+            world: self,
+            series,
+        }
+    }
+
+    /// Carries out one action at `t`, as the API server would.
+    pub fn apply(&mut self, t: Time, policy: &str, id: &ObjectId, planned: &Planned) -> Outcome {
+        let Some(&i) = self.index.get(id) else {
+            return Outcome::Failed(format!("{id} not found"));
+        };
+        if self.objects[i].evicted {
+            return Outcome::Failed(format!("{id} not found (evicted)"));
+        }
+        let expandable = self.expandable(&self.objects[i].object.fields);
+        let default_delay = self.resize_delay;
+        let o = &mut self.objects[i];
+        let kind = o.object.id.kind;
+        let wrong_kind =
+            |action: &str| Outcome::Failed(format!("{action} does not apply to a {kind}"));
+        match planned {
+            Planned::Resize { to, .. } => {
+                if kind != Kind::Pvc {
+                    return wrong_kind("resize");
+                }
+                resize(o, t, *to, expandable, default_delay)
+            }
+            Planned::SetClass { class } => {
+                if kind != Kind::Pvc {
+                    return wrong_kind("set_class");
+                }
+                let f = &mut o.object.fields;
+                if f.volume_attributes_class.as_deref() == Some(class.as_str()) {
+                    return Outcome::Declined(format!("already in class \"{class}\""));
+                }
+                f.volume_attributes_class = Some(class.clone());
+                Outcome::Applied
+            }
+            Planned::Scale { to, .. } => {
+                if !matches!(kind, Kind::Deployment | Kind::StatefulSet) {
+                    return wrong_kind("scale");
+                }
+                o.object.fields.replicas = Some(*to);
+                o.object.fields.ready_replicas = Some(*to);
+                Outcome::Applied
+            }
+            Planned::Evict => {
+                if kind != Kind::Pod {
+                    return wrong_kind("evict");
+                }
+                o.evicted = true;
+                Outcome::Applied
+            }
+            Planned::Cordon => {
+                if kind != Kind::Node {
+                    return wrong_kind("cordon");
+                }
+                o.object.fields.unschedulable = Some(true);
+                Outcome::Applied
+            }
+            Planned::Annotate { key, value } => {
+                set(&mut o.object.annotations, key, value);
+                Outcome::Applied
+            }
+            Planned::Label { key, value } => {
+                set(&mut o.object.labels, key, value);
+                Outcome::Applied
+            }
+            Planned::Event { reason, message } => {
+                let sent = sent(t, policy, id, reason, message);
+                self.events.push(sent);
+                Outcome::Applied
+            }
+            Planned::Notify { receiver, message } => {
+                let sent = sent(t, policy, id, receiver, message);
+                self.notifications.push(sent);
+                Outcome::Applied
+            }
+        }
+    }
+
+    /// A volume stat of a PVC derived from the others and the capacity, or
+    /// None when `metric` is not one (or there is nothing to derive from).
+    fn volume_stat(
+        &self,
+        series: &ScenarioSource,
+        metric: MetricId,
+        id: &ObjectId,
+        t: Time,
+    ) -> Option<Sample> {
+        let v = self.volume;
+        let which = [v.usage, v.used, v.available]
+            .iter()
+            .position(|m| *m == Some(metric))?;
+        let o = self.get(id)?;
+        let (c0, c) = (o.initial_capacity? as f64, o.object.fields.capacity? as f64);
+        if c0 == c && series.has(metric, id) {
+            return None;
+        }
+        let given = |m: Option<MetricId>| m.filter(|m| series.has(*m, id));
+        let used = if let Some(m) = given(v.used) {
+            series.at(m, id, t)
+        } else if let Some(m) = given(v.usage) {
+            scale(series.at(m, id, t), |u| u / 100.0 * c0)
+        } else if let Some(m) = given(v.available) {
+            scale(series.at(m, id, t), |a| c0 - a)
+        } else {
+            return None;
+        };
+        Some(match which {
+            0 if c > 0.0 => scale(used, |u| u / c * 100.0),
+            0 => Sample::Missing,
+            1 => used,
+            _ => scale(used, |u| c - u),
+        })
+    }
+}
+
+fn scale(s: Sample, f: impl Fn(f64) -> f64) -> Sample {
+    match s {
+        Sample::Value(v) => Sample::Value(f(v)),
+        other => other,
+    }
+}
+
+fn resize(o: &mut SimObject, t: Time, to: u64, expandable: bool, default_delay: Time) -> Outcome {
+    let f = &mut o.object.fields;
+    let phase = f.phase.as_deref().unwrap_or("unknown");
+    if phase != "Bound" {
+        return Outcome::Skipped(format!("the PVC is not Bound (phase {phase})"));
+    }
+    if !expandable {
+        return Outcome::Skipped(match &f.storage_class {
+            Some(class) => format!("StorageClass \"{class}\" does not allow volume expansion"),
+            None => "the PVC has no StorageClass, so it cannot be expanded".into(),
+        });
+    }
+    if o.pending.is_some() {
+        return Outcome::Skipped("a resize is still in progress".into());
+    }
+    let current = f.capacity.unwrap_or(0).max(f.requested.unwrap_or(0));
+    if to < current {
+        return Outcome::Declined(format!(
+            "a volume is never shrunk: {} is below {}",
+            format_bytes(to as f64),
+            format_bytes(current as f64)
+        ));
+    }
+    if to == current {
+        return Outcome::Declined(format!("already {}", format_bytes(to as f64)));
+    }
+    f.requested = Some(to);
+    let delay = o.resize_delay.unwrap_or(default_delay);
+    if delay == 0 {
+        f.capacity = Some(to);
+    } else {
+        o.pending = Some((to, t + delay));
+    }
+    Outcome::Applied
+}
+
+fn set(map: &mut Labels, key: &str, value: &str) {
+    map.insert(key.to_string(), value.to_string());
+}
+
+fn sent(t: Time, policy: &str, id: &ObjectId, to: &str, message: &str) -> Sent {
+    Sent {
+        time: t,
+        policy: policy.to_string(),
+        object: id.clone(),
+        to: to.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The metric source of one tick: see [`World::metrics`].
+pub struct WorldMetrics<'a> {
+    world: &'a World,
+    series: &'a ScenarioSource,
+}
+
+impl MetricSource for WorldMetrics<'_> {
+    fn sample(&self, metric: MetricId, object: &ObjectId, t: Time) -> Sample {
+        self.world
+            .volume_stat(self.series, metric, object, t)
+            .unwrap_or_else(|| self.series.at(metric, object, t))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! Scenario loading over data files.
+//!
+//! `tests/data/scenario/*.yaml`: one snapshot per file, in `tests/snapshots/`:
+//! the loaded scenario in brief, or its diagnostics rendered without colour
+//! at a fixed width. Regenerate with `INSTA_UPDATE=always cargo test --test
+//! scenario` (or `cargo insta review`), read the diff, commit the `.snap` files.
+
+use std::fmt::Write;
+
+use autopilot::diagnostic::{self, Style};
+use autopilot::scenario::{self, Scenario, SeriesTarget};
+use autopilot::source::SourceMap;
+
+fn brief(s: &Scenario) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "start {} step {}ms duration {}ms resize_delay {}ms ticks {}",
+        s.start,
+        s.step,
+        s.duration,
+        s.resize_delay,
+        s.ticks().count()
+    );
+    for (name, c) in &s.classes {
+        let _ = writeln!(
+            out,
+            "storageclass {name} expandable={}",
+            c.allow_volume_expansion
+        );
+    }
+    for (name, ns) in &s.namespaces {
+        let _ = writeln!(out, "namespace {name} {:?}", ns.labels);
+    }
+    for o in &s.objects {
+        let _ = writeln!(
+            out,
+            "{} labels={:?} created={:?} delay={:?}\n  {:?}",
+            o.id, o.labels, o.created, o.resize_delay, o.fields
+        );
+    }
+    for x in &s.series {
+        let target = match &x.target {
+            SeriesTarget::Binding { metric, object, .. } => format!("{metric} of {object}"),
+            SeriesTarget::Raw { selector, .. } => format!("raw {selector}"),
+        };
+        let _ = writeln!(
+            out,
+            "series {}: {target}: {} samples",
+            x.index,
+            x.values.len()
+        );
+    }
+    for a in &s.approvals {
+        let _ = writeln!(out, "approval {:?}", a.approval);
+    }
+    out
+}
+
+#[test]
+fn scenarios() {
+    insta::glob!("data/scenario/*.yaml", |path| {
+        let text = std::fs::read_to_string(path).expect("read data file");
+        let mut sources = SourceMap::new();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let file = sources.add(name, text.clone());
+        let out = match scenario::parse(file, &text) {
+            Ok(s) => brief(&s),
+            Err(diags) => diagnostic::render_all(&sources, &diags, Style::PLAIN),
+        };
+        insta::assert_snapshot!(out);
+    });
+}
