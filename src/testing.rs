@@ -432,7 +432,10 @@ fn resolve(
     // (`"policies.apr:4"`), so a test does not depend on the directory it is run from.
     let suffix = format!("/{}", t.policy.name);
     let by_suffix = || {
-        let mut found = program.policies.iter().filter(|p| p.anonymous && p.name.ends_with(&suffix));
+        let mut found = program
+            .policies
+            .iter()
+            .filter(|p| p.anonymous && p.name.ends_with(&suffix));
         match (found.next(), found.next()) {
             (Some(p), None) => Some(p),
             _ => None,
