@@ -303,6 +303,15 @@ fn a_declined_approval_is_final_until_the_condition_clears() {
     });
     r.run(0..6);
     assert!(r.saw("  1m grow pvc/db/a awaiting_approval -> declined"));
+    assert_eq!(
+        r.log
+            .iter()
+            .filter(|l| l.contains("awaiting_approval"))
+            .count(),
+        2,
+        "asked once, declined once, not asked again: {:#?}",
+        r.log
+    );
     assert_eq!(r.capacity("a"), 100 * GI);
 }
 

@@ -28,6 +28,9 @@ pub struct Engine {
     zones: Vec<Option<TimeZone>>,
 }
 
+/// The note of a (policy, object) whose action an approver declined.
+const BY_APPROVER: &str = "declined by approver";
+
 /// An object of this tick: its index, itself, its namespace.
 type Subject<'a> = (u32, &'a Object, Option<&'a super::object::Namespace>);
 
@@ -417,6 +420,10 @@ impl Engine {
             }
             Plan::Go(planned) => planned,
         };
+        if state.phase == Phase::Declined && state.note.as_deref() == Some(BY_APPROVER) {
+            // A human said no: that stands until the condition clears.
+            return;
+        }
         if state.phase == Phase::Declined {
             // Something changed (max raised, volume shrunk by hand): act again.
             out.transition(t, &policy.name, id, "declined", "firing");
@@ -441,11 +448,12 @@ impl Engine {
                                     id,
                                     p,
                                     ActionResult::Declined,
-                                    Some("declined by approver".into()),
+                                    Some(BY_APPROVER.into()),
                                 );
                             }
                             out.transition(t, &policy.name, id, "awaiting_approval", "declined");
                             state.phase = Phase::Declined;
+                            state.note = Some(BY_APPROVER.into());
                             return;
                         }
                         Some(Decision::Approve) => {}

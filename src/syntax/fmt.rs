@@ -512,7 +512,23 @@ impl Formatter<'_> {
                     FieldValue::Record(r) => self.record(r),
                     FieldValue::Expr(e) => self.expr(e),
                 };
-                format!("{} = {value}", f.name.name)
+                let plain = f
+                    .name
+                    .name
+                    .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && f.name
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                let key = if plain {
+                    f.name.name.clone()
+                } else {
+                    self.string(&Str {
+                        parts: vec![StrPart::Text(f.name.name.clone())],
+                        span: f.name.span,
+                    })
+                };
+                format!("{key} = {value}")
             })
             .collect();
         format!("{{ {} }}", fields.join(", "))

@@ -646,7 +646,16 @@ impl Builder<'_> {
             .map(|f| {
                 let fspan = self.span(&f);
                 let mut it = f.into_inner();
-                let name = self.ident(it.next().expect("field name"));
+                let key = it.next().expect("field name");
+                let name = if key.as_rule() == Rule::string {
+                    let s = self.string(key);
+                    ast::Ident {
+                        name: s.as_plain().unwrap_or_default(),
+                        span: s.span,
+                    }
+                } else {
+                    self.ident(key)
+                };
                 let v = it.next().expect("field value");
                 let value = if v.as_rule() == Rule::record {
                     ast::FieldValue::Record(self.record(v))

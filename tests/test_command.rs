@@ -1,0 +1,84 @@
+//! `autopilot test` on the built binary: the examples' tests pass, failures
+//! show the expected and the actual timeline, `--run`, `--junit`, and a run
+//! with no test fails.
+
+use std::process::Command;
+
+fn autopilot(args: &[&str]) -> (String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_autopilot"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .expect("the binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (text, out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn the_examples_tests_pass() {
+    let (out, code) = autopilot(&["test", "examples/"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("9 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn a_failure_shows_expected_and_actual() {
+    let (out, code) = autopilot(&["test", "tests/data/test/failing.apr"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn run_selects_by_name_and_junit_is_written() {
+    let dir = std::env::temp_dir().join(format!("autopilot-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("report.xml");
+    let (out, code) = autopilot(&[
+        "test",
+        "examples/",
+        "--run",
+        "^a slow volume",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"1\"") && xml.contains("failures=\"0\""),
+        "{xml}"
+    );
+    assert!(xml.contains("a slow volume moves to the fast tier once approved"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn no_test_ran_is_a_failure() {
+    let (out, code) = autopilot(&["test", "examples/", "--run", "nothing matches this"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no test ran"), "{out}");
+    let (out, code) = autopilot(&["test", "examples/postgres/policies.apr"]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn a_bad_test_statement_is_a_diagnostic() {
+    let dir = std::env::temp_dir().join(format!("autopilot-badtest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.apr");
+    std::fs::write(
+        &file,
+        "when pvc.usage > 50% then resize(+1Gi, max = 2Gi)\n\ntest \"t\" {\n  expect grow \"db/x\" at 5m is pending\n}\n",
+    )
+    .unwrap();
+    let (out, code) = autopilot(&["test", file.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("apr::test::unknown_policy"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
