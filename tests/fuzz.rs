@@ -1131,7 +1131,13 @@ fn corpus_is_valid() {
 }
 
 /// Inputs that once broke a property; each names the bug it found.
-const REGRESSIONS: &[(&str, &str)] = &[];
+const REGRESSIONS: &[(&str, &str)] = &[
+    (
+        "empty list outside `in []` sliced [1..]",
+        "when [] then resize()",
+    ),
+    ("empty list in a let", "let l0 = (-[] or pvc.usage)"),
+];
 
 #[test]
 fn regressions() {
