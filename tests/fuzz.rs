@@ -1137,6 +1137,10 @@ const REGRESSIONS: &[(&str, &str)] = &[
         "when [] then resize()",
     ),
     ("empty list in a let", "let l0 = (-[] or pvc.usage)"),
+    (
+        "PromQL error located inside a multi-byte space",
+        "metric pvc.usage : percent = `x\u{3000}`",
+    ),
 ];
 
 #[test]

@@ -14,11 +14,16 @@ const LOCATE_LIMIT: usize = 4096;
 
 /// Checks one binding's query; `span` covers the text inside the backticks.
 pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Box<Diagnostic>> {
+    // At least the character at `start`, and never past the text.
     let at = |start: usize, end: usize| {
+        let first = text.get(start..).and_then(|r| r.chars().next());
+        let end = end
+            .max(start + first.map_or(0, char::len_utf8))
+            .min(text.len());
         Span::new(
             span.file,
             span.start as usize + start,
-            span.start as usize + end.max(start + 1).min(text.len().max(start + 1)),
+            span.start as usize + end,
         )
     };
     if text.trim().is_empty() {
@@ -153,7 +158,8 @@ fn locate(text: &str) -> (usize, usize) {
         Some(i) => {
             let rest = &text[i..];
             let skip = rest.len() - rest.trim_start().len();
-            let start = (i + skip).min(text.len().saturating_sub(1));
+            // All the rest may be whitespace to Rust but not to PromQL (U+3000).
+            let start = if i + skip < text.len() { i + skip } else { i };
             let end = text[start..]
                 .find(char::is_whitespace)
                 .map_or(text.len(), |n| start + n);
