@@ -484,7 +484,14 @@ enum Mutation {
 }
 
 fn nest_depth() -> BoxedStrategy<usize> {
-    prop_oneof![4 => 1usize..8, 2 => 55usize..75, 2 => 120usize..140, 1 => 0usize..400].boxed()
+    prop_oneof![
+        8 => 1usize..8,
+        4 => 55usize..75,
+        4 => 120usize..140,
+        2 => 0usize..400,
+        1 => 400usize..5000,
+    ]
+    .boxed()
 }
 
 fn mutation() -> BoxedStrategy<Mutation> {
@@ -566,7 +573,11 @@ fn apply(tokens: &mut Vec<String>, m: &Mutation) {
 fn mutated() -> BoxedStrategy<Vec<String>> {
     (
         0..CORPUS.len(),
-        prop::collection::vec(mutation(), 1..6),
+        prop_oneof![
+            4 => prop::collection::vec(mutation(), 1..2),
+            2 => prop::collection::vec(mutation(), 2..4),
+            1 => prop::collection::vec(mutation(), 4..8),
+        ],
         prop::option::weighted(0.15, (0..CORPUS.len(), any::<Index>())),
     )
         .prop_map(|(snippet, ms, split)| {
@@ -605,6 +616,50 @@ fn random_input() -> BoxedStrategy<Vec<String>> {
 }
 
 // ---------------------------------------------------------------- grammar-directed
+
+/// A quantity that lexes: mostly a known unit, now and then anything.
+fn quantity_g() -> BoxedStrategy<String> {
+    let unit = lit(&[
+        "", "", "", "%", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E", "ms",
+        "s", "m", "h", "d", "w",
+    ]);
+    let num = prop_oneof![6 => "[0-9]{1,3}", 2 => "[0-9]\\.[0-9]{1,2}", 1 => "[0-9]{1,2}_000"];
+    prop_oneof![12 => (num, unit).prop_map(|(n, u)| n + &u), 1 => quantity()].boxed()
+}
+
+/// A string that lexes: closed, with known escapes, mostly.
+fn string_g() -> BoxedStrategy<String> {
+    let part = prop_oneof![
+        4 => "[a-zA-Z0-9 _./:-]{0,12}",
+        2 => lit(&[
+            "{pvc.name}", "{pvc.usage}", "{pod.restarts}", "{namespace.name}", "{pvc.labels.app}",
+            "{pvc.labels[\"a.b/c\"]}", "{x}", "{pvc}", "{pvc.nope}", "{pvc.labels}", "{l0}",
+            "{namespace.labels.tier}", "{pod.name}", "{node.name}", "{pvc.capacity}",
+        ]),
+        1 => lit(&["{{", "}}", "\\\"", "\\\\", "\\n", "\\t", "é", "中"]),
+        1 => lit(&[
+            "Mon-Fri", "02:00-04:00", "Europe/Berlin", "Sat,Sun", "daily", "25:00-04:00",
+            "Mon-Xyz", "UTC", "Europe/Berln", "Fri-Mon", "00:00-00:00", " ", "CrashLoop",
+            "autopilot.io/key", "Bad Key!",
+        ]),
+    ];
+    prop_oneof![
+        12 => prop::collection::vec(part, 0..5).prop_map(|p| format!("\"{}\"", p.concat())),
+        1 => string(),
+    ]
+    .boxed()
+}
+
+/// A flat expression of thousands of terms.
+fn long_expr() -> BoxedStrategy<String> {
+    (
+        1000usize..5000,
+        lit(&["1", "pvc.usage", "true", "-1"]),
+        lit(&[" + ", " or ", " * "]),
+    )
+        .prop_map(|(n, term, op)| vec![term; n].join(&op))
+        .boxed()
+}
 
 const PATHS: &[&str] = &[
     "pvc.usage",
@@ -653,8 +708,8 @@ const BINOPS: &[&str] = &[
 fn expr() -> BoxedStrategy<String> {
     let leaf = prop_oneof![
         4 => lit(PATHS),
-        4 => quantity(),
-        1 => string(),
+        4 => quantity_g(),
+        1 => string_g(),
         1 => lit(&["true", "false", "[]"]),
     ];
     leaf.prop_recursive(6, 48, 4, |inner| {
@@ -703,7 +758,7 @@ fn action() -> BoxedStrategy<String> {
             lit(&["max", "min", "to", "min_step", "round", "foo", "key"]),
         ),
         lit(&["", "", "+", "-"]),
-        prop_oneof![3 => quantity(), 2 => string(), 1 => deep_expr()],
+        prop_oneof![3 => quantity_g(), 2 => string_g(), 1 => deep_expr()],
     )
         .prop_map(|(name, sign, value)| match name {
             Some(n) => format!("{n} = {sign}{value}"),
@@ -738,7 +793,7 @@ fn then() -> BoxedStrategy<String> {
 fn when() -> BoxedStrategy<String> {
     (
         deep_expr(),
-        prop::option::weighted(0.5, prop_oneof![quantity(), expr()]),
+        prop::option::weighted(0.5, prop_oneof![quantity_g(), expr()]),
     )
         .prop_map(|(c, hold)| match hold {
             Some(h) => format!("when {c} for {h}"),
@@ -764,11 +819,11 @@ fn clause() -> BoxedStrategy<String> {
         }),
         3 => when(),
         3 => then(),
-        1 => prop_oneof![quantity(), expr()].prop_map(|e| format!("cooldown {e}")),
+        1 => prop_oneof![quantity_g(), expr()].prop_map(|e| format!("cooldown {e}")),
         1 => lit(&["enforce", "dry_run", "approve", "enforced", "x"]).prop_map(|m| format!("mode {m}")),
         1 => lit(&["hold", "reset", "keep"]).prop_map(|m| format!("no_data {m}")),
-        1 => string().prop_map(|s| format!("window {s}")),
-        1 => (prop_oneof![quantity(), expr()], prop_oneof![quantity(), expr()])
+        1 => string_g().prop_map(|s| format!("window {s}")),
+        1 => (prop_oneof![quantity_g(), expr()], prop_oneof![quantity_g(), expr()])
             .prop_map(|(n, per)| format!("at_most {n} per {per}")),
     ]
     .boxed()
@@ -787,6 +842,7 @@ fn item() -> BoxedStrategy<String> {
         }),
         2 => (when(), then()).prop_map(|(w, t)| format!("{w} {t}")),
         2 => (lit(&["l0", "l1", "l2", "l3", "pvc"]), deep_expr()).prop_map(|(n, e)| format!("let {n} = {e}")),
+        1 => prop::option::weighted(0.05, long_expr()).prop_map(|e| format!("let l4 = {}", e.unwrap_or_else(|| "1".into()))),
         1 => (
             lit(&["pvc", "pod", "node", "deployment", "statefulset", "nope"]),
             lit(&["usage", "x", "capacity", "labels", "lat"]),
@@ -804,42 +860,63 @@ fn item() -> BoxedStrategy<String> {
 
 /// A web of `let`s referring to each other, in any order, used by a rule.
 fn let_web() -> BoxedStrategy<Vec<String>> {
+    let op = prop_oneof![
+        6 => Just("+"),
+        2 => Just("-"),
+        1 => prop::sample::select(&["*", "/", "and", ">", "min", "in"][..]),
+    ];
     let n = 2usize..60;
-    n.prop_flat_map(|n| {
-        let refs = prop::collection::vec(
-            (0..n, lit(&["+", "-", "*", "/", "and", ">", "min", "in"])),
-            1..4,
-        );
-        (
-            Just(n),
-            prop::collection::vec(refs, n),
-            lit(&["pvc.usage", "pvc.used", "1", "5%", "pvc.labels.a"]),
-        )
-    })
-    .prop_map(|(n, refs, base)| {
-        let mut out = format!("let c{} = {base}\n", n);
-        for (i, rs) in refs.iter().enumerate() {
-            let mut e = String::new();
-            for (k, (r, op)) in rs.iter().enumerate() {
-                // Mostly refer to a later let, so that lets nest.
-                let target = if r % 5 == 0 {
-                    *r
-                } else {
-                    (i + 1 + r % 3).min(n)
-                };
-                e = match (k, op.as_str()) {
-                    (0, _) => format!("c{target}"),
-                    (_, "min") => format!("min({e}, c{target})"),
-                    (_, "in") => format!("{e} in [c{target}]"),
-                    (_, op) => format!("{e} {op} c{target}"),
-                };
+    let web = n
+        .prop_flat_map(move |n| {
+            let refs = prop::collection::vec((0..n, op.clone()), 1..4);
+            (
+                Just(n),
+                prop::collection::vec(refs, n),
+                lit(&["pvc.usage", "pvc.used", "1", "5%", "pvc.labels.a"]),
+            )
+        })
+        .prop_map(|(n, refs, base)| {
+            let mut out = format!("let c{} = {base}\n", n);
+            for (i, rs) in refs.iter().enumerate() {
+                let mut e = String::new();
+                for (k, (r, op)) in rs.iter().enumerate() {
+                    // Mostly refer to a later let, so that lets nest.
+                    let target = if r % 5 == 0 {
+                        *r
+                    } else {
+                        (i + 1 + r % 3).min(n)
+                    };
+                    e = match (k, *op) {
+                        (0, _) => format!("c{target}"),
+                        (_, "min") => format!("min({e}, c{target})"),
+                        (_, "in") => format!("{e} in [c{target}]"),
+                        (_, op) => format!("{e} {op} c{target}"),
+                    };
+                }
+                out += &format!("let c{i} = {e}\n");
             }
-            out += &format!("let c{i} = {e}\n");
-        }
-        out += "when c0 > 1% then resize(+1%, max = 1Gi)\n";
-        vec![out]
-    })
-    .boxed()
+            out += "when c0 > 1% then resize(+1%, max = 1Gi)\n";
+            vec![out]
+        });
+    // A long chain `c0 = c1`, `c1 = c2`, …, written in either order.
+    let chain = (
+        1000usize..20_000,
+        any::<bool>(),
+        lit(&["", "-", "not ", "("]),
+    )
+        .prop_map(|(n, forward, wrap)| {
+            let close = if wrap == "(" { ")" } else { "" };
+            let mut lets: Vec<String> = (0..n)
+                .map(|i| format!("let c{i} = {wrap}c{}{close}\n", i + 1))
+                .collect();
+            lets.push(format!("let c{n} = pvc.usage\n"));
+            if !forward {
+                lets.reverse();
+            }
+            lets.push("when c0 > 1% then resize(+1%, max = 1Gi)\n".into());
+            vec![lets.concat()]
+        });
+    prop_oneof![6 => web, 1 => chain].boxed()
 }
 
 fn grammar_input() -> BoxedStrategy<Vec<String>> {
