@@ -899,23 +899,8 @@ fn let_web() -> BoxedStrategy<Vec<String>> {
             vec![out]
         });
     // A long chain `c0 = c1`, `c1 = c2`, …, written in either order.
-    let chain = (
-        1000usize..20_000,
-        any::<bool>(),
-        lit(&["", "-", "not ", "("]),
-    )
-        .prop_map(|(n, forward, wrap)| {
-            let close = if wrap == "(" { ")" } else { "" };
-            let mut lets: Vec<String> = (0..n)
-                .map(|i| format!("let c{i} = {wrap}c{}{close}\n", i + 1))
-                .collect();
-            lets.push(format!("let c{n} = pvc.usage\n"));
-            if !forward {
-                lets.reverse();
-            }
-            lets.push("when c0 > 1% then resize(+1%, max = 1Gi)\n".into());
-            vec![lets.concat()]
-        });
+    let chain = (1000usize..20_000, any::<bool>(), lit(&["", "-", "not "]))
+        .prop_map(|(n, forward, wrap)| vec![let_chain(n, &wrap, forward)]);
     prop_oneof![6 => web, 1 => chain].boxed()
 }
 
@@ -1220,10 +1205,36 @@ const REGRESSIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `let c0 = WRAP c1`, `let c1 = WRAP c2`, …, `let cN = pvc.usage`, used by a rule.
+fn let_chain(n: usize, wrap: &str, forward: bool) -> String {
+    let mut lets: Vec<String> = (0..n)
+        .map(|i| format!("let c{i} = {wrap}c{}\n", i + 1))
+        .collect();
+    lets.push(format!("let c{n} = pvc.usage\n"));
+    if !forward {
+        lets.reverse();
+    }
+    lets.push("when c0 > 1% then resize(+1%, max = 1Gi)\n".into());
+    lets.concat()
+}
+
+/// Regression inputs too big to write out.
+fn generated_regressions() -> Vec<(&'static str, String)> {
+    vec![(
+        "checking a let recursed once per let of a chain: stack overflow",
+        let_chain(20_000, "", true),
+    )]
+}
+
 #[test]
 fn regressions() {
-    for (bug, src) in REGRESSIONS {
-        if let Err(e) = check_input(&[src.to_string()]) {
+    let generated = generated_regressions();
+    let all = REGRESSIONS
+        .iter()
+        .map(|(bug, src)| (*bug, src.to_string()))
+        .chain(generated);
+    for (bug, src) in all {
+        if let Err(e) = check_input(&[src]) {
             panic!("{bug}: {e}");
         }
     }

@@ -51,8 +51,33 @@ fn with_unit(text: &str, ty: &Type) -> Option<String> {
     }
 }
 
+/// Deepest recursion while lowering, counting the lets an expression uses:
+/// the parser bounds one expression, this bounds chains of lets too.
+const MAX_DEPTH: usize = crate::syntax::parse::MAX_EXPR_DEPTH;
+
 impl Checker<'_> {
     pub(super) fn expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
+        if self.depth >= MAX_DEPTH {
+            self.error(
+                Diagnostic::error(
+                    crate::syntax::parse::codes::TOO_DEEP,
+                    e.span,
+                    format!(
+                        "expression nests deeper than {MAX_DEPTH} levels, counting the lets it uses"
+                    ),
+                )
+                .label("too deep")
+                .help("use fewer lets defined through other lets"),
+            );
+            return None;
+        }
+        self.depth += 1;
+        let lowered = self.lower(e, scope);
+        self.depth -= 1;
+        lowered
+    }
+
+    fn lower(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
         let span = e.span;
         match &e.kind {
             ast::ExprKind::Error => None,

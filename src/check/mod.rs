@@ -119,6 +119,7 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
         metric_index: HashMap::new(),
         broken_metrics: HashSet::new(),
         lets: HashMap::new(),
+        depth: 0,
     };
     cx.declare(files);
     let mut program = ir::Program::default();
@@ -186,6 +187,8 @@ struct Checker<'a> {
     /// Bindings that failed to check: their uses are not reported again.
     broken_metrics: HashSet<(Kind, String)>,
     lets: HashMap<String, LetEntry<'a>>,
+    /// Expressions being lowered, one inside another, across lets.
+    depth: usize,
 }
 
 impl<'a> Checker<'a> {
