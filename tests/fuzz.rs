@@ -1220,10 +1220,16 @@ fn let_chain(n: usize, wrap: &str, forward: bool) -> String {
 
 /// Regression inputs too big to write out.
 fn generated_regressions() -> Vec<(&'static str, String)> {
-    vec![(
-        "checking a let recursed once per let of a chain: stack overflow",
-        let_chain(20_000, "", true),
-    )]
+    vec![
+        (
+            "checking a let recursed once per let of a chain: stack overflow",
+            let_chain(20_000, "", true),
+        ),
+        (
+            "lets checked in order built IR trees of unbounded depth: stack overflow",
+            let_chain(20_000, "-", false),
+        ),
+    ]
 }
 
 #[test]

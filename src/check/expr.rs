@@ -35,6 +35,21 @@ pub struct Typed {
     pub kinds: Vec<(Kind, Span)>,
     pub metrics: Vec<MetricId>,
     pub namespace: Option<Span>,
+    /// Depth of `expr`, which lets may make deeper than their source.
+    pub depth: usize,
+}
+
+/// The depth of an IR tree.
+pub fn depth(e: &ir::Expr) -> usize {
+    let below = match &e.kind {
+        ExprKind::Not(x) | ExprKind::Neg(x) => depth(x),
+        ExprKind::Binary { lhs, rhs, .. } => depth(lhs).max(depth(rhs)),
+        ExprKind::Call { args, .. } | ExprKind::List(args) => {
+            args.iter().map(depth).max().unwrap_or(0)
+        }
+        _ => 0,
+    };
+    below + 1
 }
 
 fn node(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
@@ -401,6 +416,21 @@ impl Checker<'_> {
                     )
                     .label("no field here")
                     .help(format!("use `{}` alone", root.name)),
+                );
+                return None;
+            }
+            if self.depth + typed.depth > MAX_DEPTH {
+                self.error(
+                    Diagnostic::error(
+                        crate::syntax::parse::codes::TOO_DEEP,
+                        span,
+                        format!(
+                            "with `{}`, the expression nests deeper than {MAX_DEPTH} levels",
+                            root.name
+                        ),
+                    )
+                    .label("too deep")
+                    .help("use fewer lets defined through other lets"),
                 );
                 return None;
             }

@@ -408,6 +408,7 @@ impl<'a> Checker<'a> {
         let ast = entry.ast;
         let mut scope = expr::Scope::default();
         let value = self.expr(&ast.value, &mut scope).map(|e| expr::Typed {
+            depth: expr::depth(&e),
             expr: e,
             kinds: scope.kinds,
             metrics: scope.metrics,
