@@ -22,6 +22,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
 use std::sync::{Mutex, Once, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -950,7 +951,11 @@ fn running() -> &'static Mutex<Running> {
                 std::thread::sleep(Duration::from_millis(500));
                 let map = running().lock().unwrap_or_else(|e| e.into_inner());
                 if let Some((_, files)) = map.values().find(|(t, _)| t.elapsed() > hang) {
-                    eprintln!("fuzz: a case has run for over {hang:?}; input:\n{files:#?}");
+                    // Straight to stderr: the test harness would capture eprintln!.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "fuzz: a case has run for over {hang:?}; input:\n{files:#?}"
+                    );
                     std::process::exit(101);
                 }
             }
@@ -1229,7 +1234,20 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             "lets checked in order built IR trees of unbounded depth: stack overflow",
             let_chain(20_000, "-", false),
         ),
+        (
+            "each use of a let copied its IR: 2^40 nodes from 40 lets",
+            let_doubling(40),
+        ),
     ]
+}
+
+/// `let d0 = d1 + d1`, `let d1 = d2 + d2`, …: each let doubles the one below.
+fn let_doubling(n: usize) -> String {
+    let mut out = format!("let d{n} = pvc.usage\n");
+    for i in (0..n).rev() {
+        out += &format!("let d{i} = d{} + d{}\n", i + 1, i + 1);
+    }
+    out + "when d0 > 1% then resize(+1%, max = 1Gi)\n"
 }
 
 #[test]

@@ -37,20 +37,27 @@ pub struct Typed {
     pub namespace: Option<Span>,
     /// Depth of `expr`, which lets may make deeper than their source.
     pub depth: usize,
+    /// Nodes of `expr`, which lets may make far more than their source.
+    pub nodes: usize,
 }
 
-/// The depth of an IR tree.
-pub fn depth(e: &ir::Expr) -> usize {
-    let below = match &e.kind {
-        ExprKind::Not(x) | ExprKind::Neg(x) => depth(x),
-        ExprKind::Binary { lhs, rhs, .. } => depth(lhs).max(depth(rhs)),
-        ExprKind::Call { args, .. } | ExprKind::List(args) => {
-            args.iter().map(depth).max().unwrap_or(0)
-        }
-        _ => 0,
+/// The depth and the number of nodes of an IR tree.
+pub fn measure(e: &ir::Expr) -> (usize, usize) {
+    let children: Vec<&ir::Expr> = match &e.kind {
+        ExprKind::Not(x) | ExprKind::Neg(x) => vec![x],
+        ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+        ExprKind::Call { args, .. } | ExprKind::List(args) => args.iter().collect(),
+        _ => Vec::new(),
     };
-    below + 1
+    children
+        .into_iter()
+        .map(measure)
+        .fold((1, 1), |(d, n), (cd, cn)| (d.max(cd + 1), n + cn))
 }
+
+/// Most IR nodes that uses of lets may copy in one check: each use copies
+/// the let's expression, so lets of lets grow exponentially.
+const MAX_INLINED: usize = 1 << 20;
 
 fn node(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
     ir::Expr { kind, ty, span }
@@ -432,6 +439,22 @@ impl Checker<'_> {
                     .label("too deep")
                     .help("use fewer lets defined through other lets"),
                 );
+                return None;
+            }
+            let before = self.inlined;
+            self.inlined += typed.nodes;
+            if self.inlined > MAX_INLINED {
+                if before <= MAX_INLINED {
+                    self.error(
+                        Diagnostic::error(
+                            crate::syntax::parse::codes::TOO_LONG,
+                            span,
+                            format!("lets expand to more than {MAX_INLINED} terms"),
+                        )
+                        .label(format!("`{}` has {} terms", root.name, typed.nodes))
+                        .help("each use of a let copies its expression; use lets of lets less"),
+                    );
+                }
                 return None;
             }
             scope.absorb(&typed);

@@ -120,6 +120,7 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
         broken_metrics: HashSet::new(),
         lets: HashMap::new(),
         depth: 0,
+        inlined: 0,
     };
     cx.declare(files);
     let mut program = ir::Program::default();
@@ -189,6 +190,8 @@ struct Checker<'a> {
     lets: HashMap<String, LetEntry<'a>>,
     /// Expressions being lowered, one inside another, across lets.
     depth: usize,
+    /// IR nodes copied by uses of lets so far.
+    inlined: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -407,12 +410,16 @@ impl<'a> Checker<'a> {
         }
         let ast = entry.ast;
         let mut scope = expr::Scope::default();
-        let value = self.expr(&ast.value, &mut scope).map(|e| expr::Typed {
-            depth: expr::depth(&e),
-            expr: e,
-            kinds: scope.kinds,
-            metrics: scope.metrics,
-            namespace: scope.namespace,
+        let value = self.expr(&ast.value, &mut scope).map(|e| {
+            let (depth, nodes) = expr::measure(&e);
+            expr::Typed {
+                depth,
+                nodes,
+                expr: e,
+                kinds: scope.kinds,
+                metrics: scope.metrics,
+                namespace: scope.namespace,
+            }
         });
         if let Some(entry) = self.lets.get_mut(name) {
             entry.state = LetState::Done(value.clone());
