@@ -1238,6 +1238,14 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             "each use of a let copied its IR: 2^40 nodes from 40 lets",
             let_doubling(40),
         ),
+        (
+            "the Pratt parser recursed once per prefix `-`: stack overflow",
+            format!("let l0 = {}1", "-".repeat(4000)),
+        ),
+        (
+            "`not` nests around comparisons: `not x == not x == …`",
+            format!("let l0 = {}true", "not true == ".repeat(1360)),
+        ),
     ]
 }
 
