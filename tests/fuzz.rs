@@ -1246,6 +1246,30 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             "`not` nests around comparisons: `not x == not x == …`",
             format!("let l0 = {}true", "not true == ".repeat(1360)),
         ),
+        (
+            "PromQL nested 10,000 deep",
+            format!(
+                "metric pvc.x : bytes = `{}x{}`",
+                "(".repeat(10_000),
+                ")".repeat(10_000)
+            ),
+        ),
+        (
+            "PromQL of 20,000 terms",
+            format!("metric pvc.x : bytes = `{}x`", "x + ".repeat(20_000)),
+        ),
+        (
+            "PromQL with 20,000 unary minus",
+            format!("metric pvc.x : bytes = `{}x`", "-".repeat(20_000)),
+        ),
+        (
+            "PromQL just under the length limit: 4,000 terms",
+            format!("metric pvc.x : bytes = `{}x`", "x+".repeat(4_000)),
+        ),
+        (
+            "PromQL just under the length limit: 8,000 unary minus",
+            format!("metric pvc.x : bytes = `{}x`", "-".repeat(8_000)),
+        ),
     ]
 }
 
