@@ -1270,6 +1270,14 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             "PromQL just under the length limit: 8,000 unary minus",
             format!("metric pvc.x : bytes = `{}x`", "-".repeat(8_000)),
         ),
+        (
+            "locating a PromQL error parsed every prefix: 24 s for 4 KB",
+            format!("metric pvc.x : bytes = `{}+`", "x + ".repeat(1000)),
+        ),
+        (
+            "locating a PromQL error whose good prefix is short",
+            format!("metric pvc.x : bytes = `x {}`", "y ".repeat(2000)),
+        ),
     ]
 }
 

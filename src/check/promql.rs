@@ -11,6 +11,8 @@ use super::codes;
 
 /// Longest query for which the error position is searched prefix by prefix.
 const LOCATE_LIMIT: usize = 4096;
+/// Most bytes parsed, over all prefixes, while searching.
+const LOCATE_BUDGET: usize = 1 << 18;
 
 /// Longest query, and deepest bracket nesting in one: the parsed query is
 /// walked recursively, here and inside promql-parser.
@@ -173,10 +175,18 @@ fn locate(text: &str) -> (usize, usize) {
     if text.len() > LOCATE_LIMIT {
         return (0, text.len());
     }
+    // The longest prefix that parses, looked for from the end, parsing at
+    // most LOCATE_BUDGET bytes in all: trying every prefix is quadratic.
     let mut good = None;
-    for (i, _) in text.char_indices().skip(1) {
+    let mut budget = LOCATE_BUDGET;
+    for (i, _) in text.char_indices().rev().filter(|&(i, _)| i > 0) {
+        if i > budget {
+            break;
+        }
+        budget -= i;
         if parser::parse(&text[..i]).is_ok() {
             good = Some(i);
+            break;
         }
     }
     match good {
