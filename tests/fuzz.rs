@@ -1205,6 +1205,10 @@ const REGRESSIONS: &[(&str, &str)] = &[
     ),
     ("empty list in a let", "let l0 = (-[] or pvc.usage)"),
     (
+        "window words placed by their unescaped offsets: a span inside `é`",
+        "policy p { when pvc.usage > 1% then resize(+1%, max = 1Gi) window \"\\\\éé x\" }",
+    ),
+    (
         "PromQL error located inside a multi-byte space",
         "metric pvc.usage : percent = `x\u{3000}`",
     ),

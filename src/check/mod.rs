@@ -698,8 +698,16 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
+        // Offsets in the text are offsets in the source only without escapes.
+        let raw = self.sources.text(s.span);
+        let exact = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) == Some(&*text);
         window::parse_window(&text, s.span)
-            .map_err(|d| self.error(*d))
+            .map_err(|mut d| {
+                if !exact {
+                    d.primary.span = s.span;
+                }
+                self.error(*d)
+            })
             .ok()
     }
 
