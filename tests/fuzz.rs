@@ -1282,6 +1282,14 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             "locating a PromQL error whose good prefix is short",
             format!("metric pvc.x : bytes = `x {}`", "y ".repeat(2000)),
         ),
+        (
+            "a number that fits a float, times its unit, did not: infinite bytes",
+            format!(
+                "when pvc.used > {}Ei for {}w then resize(+1%, max = 1Gi)",
+                "9".repeat(300),
+                "9".repeat(300)
+            ),
+        ),
     ]
 }
 

@@ -112,6 +112,14 @@ impl Checker<'_> {
                         Dimension::Duration => (Type::Duration, n.value * u.factor()),
                     },
                 };
+                if !value.is_finite() {
+                    self.error(
+                        Diagnostic::error(codes::RANGE, span, "this quantity is too large")
+                            .label("too large")
+                            .help("quantities must fit in a 64-bit float"),
+                    );
+                    return None;
+                }
                 Some(node(ExprKind::Const(Value::Num(value)), ty, span))
             }
             ast::ExprKind::Bool(b) => {
