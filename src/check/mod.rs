@@ -713,6 +713,7 @@ impl<'a> Checker<'a> {
 
     fn at_most(&mut self, count: &ast::Expr, per: &ast::Expr) -> Option<ir::AtMost> {
         let n = self.constant(count, &[Type::Number], "the `at_most` count");
+        let per_span = per.span;
         let per = self.duration(per, "`per`");
         let (_, n) = n?;
         let n = n.as_num()?;
@@ -731,13 +732,9 @@ impl<'a> Checker<'a> {
         let per = per?;
         if per <= 0.0 {
             self.error(
-                Diagnostic::error(
-                    codes::RANGE,
-                    count.span.to(count.span),
-                    "`per` must be a positive duration",
-                )
-                .label("not positive")
-                .help("e.g. `at_most 3 per 1h`"),
+                Diagnostic::error(codes::RANGE, per_span, "`per` must be a positive duration")
+                    .label("not positive")
+                    .help("e.g. `at_most 3 per 1h`"),
             );
             return None;
         }
