@@ -482,6 +482,9 @@ enum Mutation {
     Nest(Index, Nest, usize),
     Splice(Index, usize, Index, usize),
     Truncate(Index),
+    /// Replaces a token with another of its class: quantity, string,
+    /// PromQL, name or operator (one candidate of each is drawn).
+    Respell(Index, Box<[String; 5]>),
 }
 
 fn nest_depth() -> BoxedStrategy<usize> {
@@ -516,6 +519,8 @@ fn mutation() -> BoxedStrategy<Mutation> {
         2 => (any::<Index>(), 0..CORPUS.len(), any::<Index>(), 1usize..20)
             .prop_map(|(i, s, j, n)| Mutation::Splice(i, s, j, n)),
         1 => any::<Index>().prop_map(Mutation::Truncate),
+        8 => (any::<Index>(), quantity_g(), string_g(), promql(), ident(), lit(BINOPS))
+            .prop_map(|(i, q, s, p, n, o)| Mutation::Respell(i, Box::new([q, s, p, n, o]))),
     ]
     .boxed()
 }
@@ -566,6 +571,28 @@ fn apply(tokens: &mut Vec<String>, m: &Mutation) {
             tokens.splice(at..at, piece);
         }
         Mutation::Truncate(i) => tokens.truncate(i.index(len)),
+        Mutation::Respell(i, with) => {
+            let class = |t: &str| {
+                let c = t.chars().next()?;
+                Some(match c {
+                    '0'..='9' => 0,
+                    '"' => 1,
+                    '`' => 2,
+                    'a'..='z' | '_' if !KEYWORDS.contains(&t) => 3,
+                    _ if BINOPS.contains(&t) => 4,
+                    _ => return None,
+                })
+            };
+            let spots: Vec<(usize, usize)> = tokens
+                .iter()
+                .enumerate()
+                .filter_map(|(at, t)| Some((at, class(t)?)))
+                .collect();
+            if !spots.is_empty() {
+                let (at, class) = spots[i.index(spots.len())];
+                tokens[at] = with[class].clone();
+            }
+        }
     }
 }
 
@@ -625,7 +652,7 @@ fn quantity_g() -> BoxedStrategy<String> {
         "s", "m", "h", "d", "w",
     ]);
     let num = prop_oneof![6 => "[0-9]{1,3}", 2 => "[0-9]\\.[0-9]{1,2}", 1 => "[0-9]{1,2}_000"];
-    prop_oneof![12 => (num, unit).prop_map(|(n, u)| n + &u), 1 => quantity()].boxed()
+    prop_oneof![40 => (num, unit).prop_map(|(n, u)| n + &u), 1 => quantity()].boxed()
 }
 
 /// A string that lexes: closed, with known escapes, mostly.
@@ -645,7 +672,7 @@ fn string_g() -> BoxedStrategy<String> {
         ]),
     ];
     prop_oneof![
-        12 => prop::collection::vec(part, 0..5).prop_map(|p| format!("\"{}\"", p.concat())),
+        40 => prop::collection::vec(part, 0..5).prop_map(|p| format!("\"{}\"", p.concat())),
         1 => string(),
     ]
     .boxed()
@@ -732,7 +759,10 @@ fn expr() -> BoxedStrategy<String> {
 fn deep_expr() -> BoxedStrategy<String> {
     (
         expr(),
-        prop::option::weighted(0.1, (0usize..7, nest_depth())),
+        prop::option::weighted(
+            0.08,
+            (0usize..7, prop_oneof![4 => 1usize..60, 1 => nest_depth()]),
+        ),
     )
         .prop_map(|(e, wrap)| match wrap {
             None => e,
@@ -849,7 +879,7 @@ fn item() -> BoxedStrategy<String> {
             lit(&["usage", "x", "capacity", "labels", "lat"]),
             lit(&["percent", "bytes", "duration", "number", "string"]),
             promql(),
-            prop::option::weighted(0.3, prop::collection::vec(ident(), 0..4)),
+            prop::option::weighted(0.3, prop::collection::vec(ident(), 1..4)),
         )
             .prop_map(|(k, n, t, q, by)| match by {
                 Some(by) => format!("metric {k}.{n} : {t} = {q} by ({})", by.join(", ")),
@@ -913,17 +943,24 @@ fn grammar_input() -> BoxedStrategy<Vec<String>> {
     .boxed()
 }
 
-fn any_input() -> BoxedStrategy<Vec<String>> {
-    prop_oneof![6 => mutated(), 3 => grammar_input(), 1 => random_input()].boxed()
+/// Inputs of all generators, each named for the figures.
+fn any_input() -> BoxedStrategy<(&'static str, Vec<String>)> {
+    prop_oneof![
+        6 => mutated().prop_map(|f| ("mutated corpus", f)),
+        3 => grammar_input().prop_map(|f| ("grammar-directed", f)),
+        1 => random_input().prop_map(|f| ("random", f)),
+    ]
+    .boxed()
 }
 
 // ---------------------------------------------------------------- properties
 
+/// What compiling an input gave; the order of the figures' columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
-    ParseError,
-    CheckError,
-    Valid,
+    ParseError = 0,
+    CheckError = 1,
+    Valid = 2,
 }
 
 fn case_budget() -> Duration {
@@ -1321,7 +1358,8 @@ fn regressions() {
 #[derive(Default)]
 struct Figures {
     cases: u64,
-    outcomes: BTreeMap<&'static str, u64>,
+    /// Cases by generator, then by outcome.
+    outcomes: BTreeMap<&'static str, [u64; 3]>,
     codes: BTreeMap<&'static str, u64>,
 }
 
@@ -1353,11 +1391,11 @@ fn fuzz_timed() {
             ..Config::default()
         };
         let mut runner = TestRunner::new(config);
-        let result = runner.run(&strategy, |files| {
+        let result = runner.run(&strategy, |(generator, files)| {
             let (outcome, codes) = check_input(&files)?;
             let mut f = figures.borrow_mut();
             f.cases += 1;
-            *f.outcomes.entry(outcome_name(outcome)).or_default() += 1;
+            f.outcomes.entry(generator).or_default()[outcome as usize] += 1;
             for code in codes {
                 *f.codes.entry(code).or_default() += 1;
             }
@@ -1380,14 +1418,6 @@ fn fuzz_timed() {
     print_figures(&figures.borrow(), start.elapsed());
 }
 
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::ParseError => "parse errors",
-        Outcome::CheckError => "check errors (parsed cleanly)",
-        Outcome::Valid => "valid (parsed and checked cleanly)",
-    }
-}
-
 fn print_figures(f: &Figures, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
     println!(
@@ -1395,19 +1425,43 @@ fn print_figures(f: &Figures, elapsed: Duration) {
         f.cases,
         f.cases as f64 / secs
     );
-    let clean: u64 = f
-        .outcomes
-        .iter()
-        .filter(|(k, _)| !k.starts_with("parse"))
-        .map(|(_, v)| v)
-        .sum();
-    println!("  parsed cleanly: {clean}");
-    for (k, v) in &f.outcomes {
+    let pct = |n: u64, of: u64| 100.0 * n as f64 / of.max(1) as f64;
+    let mut total = [0u64; 3];
+    println!(
+        "  {:<18} {:>8} {:>16} {:>16} {:>16}",
+        "generator", "cases", "parse errors", "check errors", "valid"
+    );
+    for (generator, o) in &f.outcomes {
+        let n: u64 = o.iter().sum();
         println!(
-            "  {k}: {v} ({:.1}%)",
-            100.0 * *v as f64 / f.cases.max(1) as f64
+            "  {generator:<18} {n:>8} {:>8} ({:>4.1}%) {:>8} ({:>4.1}%) {:>8} ({:>4.1}%)",
+            o[0],
+            pct(o[0], n),
+            o[1],
+            pct(o[1], n),
+            o[2],
+            pct(o[2], n)
         );
+        for k in 0..3 {
+            total[k] += o[k];
+        }
     }
+    let n = f.cases;
+    println!(
+        "  {:<18} {n:>8} {:>8} ({:>4.1}%) {:>8} ({:>4.1}%) {:>8} ({:>4.1}%)",
+        "all",
+        total[0],
+        pct(total[0], n),
+        total[1],
+        pct(total[1], n),
+        total[2],
+        pct(total[2], n)
+    );
+    println!(
+        "  parsed cleanly: {} ({:.1}%)",
+        total[1] + total[2],
+        pct(total[1] + total[2], n)
+    );
     println!("  distinct diagnostic codes seen: {}", f.codes.len());
     for (code, n) in &f.codes {
         println!("    {code:<36} {n}");
