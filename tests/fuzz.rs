@@ -1320,6 +1320,10 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             format!("metric pvc.x : bytes = `x {}`", "y ".repeat(2000)),
         ),
         (
+            "\"did you mean\" compared 5,000 unknown names with 5,000 lets",
+            (0..5000).map(|i| format!("let a{i} = zz{i}\n")).collect(),
+        ),
+        (
             "a number that fits a float, times its unit, did not: infinite bytes",
             format!(
                 "when pvc.used > {}Ei for {}w then resize(+1%, max = 1Gi)",

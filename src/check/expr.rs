@@ -55,6 +55,13 @@ pub fn measure(e: &ir::Expr) -> (usize, usize) {
         .fold((1, 1), |(d, n), (cd, cn)| (d.max(cd + 1), n + cn))
 }
 
+/// Most candidates compared for "did you mean" in one check: unknown names
+/// against user lets and metrics are quadratic, so past this the help is
+/// generic.
+const MAX_SUGGEST: usize = 1 << 20;
+/// Most names listed in a help text.
+const MAX_LISTED: usize = 24;
+
 /// Most IR nodes that uses of lets may copy in one check: each use copies
 /// the let's expression, so lets of lets grow exponentially.
 const MAX_INLINED: usize = 1 << 20;
@@ -78,6 +85,12 @@ fn with_unit(text: &str, ty: &Type) -> Option<String> {
 const MAX_DEPTH: usize = crate::syntax::parse::MAX_EXPR_DEPTH;
 
 impl Checker<'_> {
+    /// Whether "did you mean" may look through `n` more user names.
+    fn may_suggest(&mut self, n: usize) -> bool {
+        self.suggested += n;
+        self.suggested <= MAX_SUGGEST
+    }
+
     pub(super) fn expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
         if self.depth >= MAX_DEPTH {
             self.error(
@@ -470,9 +483,6 @@ impl Checker<'_> {
             e.span = span;
             return Some(e);
         }
-        let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
-        candidates.extend(Kind::ALL.map(Kind::name));
-        candidates.push("namespace");
         // `usage` for `pvc.usage`: a metric or field written without its kind.
         let mut kinds: Vec<Kind> = Kind::ALL
             .into_iter()
@@ -493,13 +503,19 @@ impl Checker<'_> {
             .iter()
             .map(|k| format!("`{k}.{}`", root.name))
             .collect();
-        let help = if !qualified.is_empty() && p.segments.len() == 1 {
-            format!("did you mean {}?", qualified.join(" or "))
+        let guess = if !qualified.is_empty() && p.segments.len() == 1 {
+            Some(format!("did you mean {}?", qualified.join(" or ")))
+        } else if self.may_suggest(self.lets.len()) {
+            let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+            candidates.extend(Kind::ALL.map(Kind::name));
+            candidates.push("namespace");
+            did_you_mean(&root.name, candidates.iter().copied())
         } else {
-            did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
-                "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
-            })
+            None
         };
+        let help = guess.unwrap_or_else(|| {
+            "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
+        });
         self.error(
             Diagnostic::error(
                 codes::UNKNOWN_NAME,
@@ -560,12 +576,14 @@ impl Checker<'_> {
             .map(|(n, _, _)| n.to_string())
             .collect();
         candidates.extend(["labels".to_string(), "annotations".to_string()]);
-        candidates.extend(
-            self.metric_index
-                .keys()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, n)| n.clone()),
-        );
+        if self.may_suggest(self.metric_index.len()) {
+            candidates.extend(
+                self.metric_index
+                    .keys()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, n)| n.clone()),
+            );
+        }
         candidates.sort();
         let help = did_you_mean(&second.name, candidates.iter().map(String::as_str))
             .map(|h| {
@@ -574,6 +592,10 @@ impl Checker<'_> {
                     .replace('?', "`?")
             })
             .unwrap_or_else(|| {
+                if candidates.len() > MAX_LISTED {
+                    candidates.truncate(MAX_LISTED);
+                    candidates.push("…".into());
+                }
                 format!(
                     "{kind} has: {}; a label is read as `{kind}.labels.{}`",
                     candidates.join(", "),

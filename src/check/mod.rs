@@ -121,6 +121,7 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
         lets: HashMap::new(),
         depth: 0,
         inlined: 0,
+        suggested: 0,
     };
     cx.declare(files);
     let mut program = ir::Program::default();
@@ -192,6 +193,8 @@ struct Checker<'a> {
     depth: usize,
     /// IR nodes copied by uses of lets so far.
     inlined: usize,
+    /// User names looked through for "did you mean" so far.
+    suggested: usize,
 }
 
 impl<'a> Checker<'a> {
