@@ -1324,6 +1324,18 @@ fn generated_regressions() -> Vec<(&'static str, String)> {
             (0..5000).map(|i| format!("let a{i} = zz{i}\n")).collect(),
         ),
         (
+            "5,000 unknown fields against 5,000 metrics: \"did you mean\", and drawing \
+             each diagnostic from the start of a 380 KB file",
+            (0..5000)
+                .map(|i| {
+                    format!(
+                        "metric pvc.m{i} : number = `x`\n\
+                         when pvc.q{i} > 1 then resize(+1%, max = 1Gi)\n"
+                    )
+                })
+                .collect(),
+        ),
+        (
             "a number that fits a float, times its unit, did not: infinite bytes",
             format!(
                 "when pvc.used > {}Ei for {}w then resize(+1%, max = 1Gi)",
