@@ -57,6 +57,7 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    lone_cr: bool,
 }
 
 impl SourceFile {
@@ -65,10 +66,14 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let lone_cr = text
+            .match_indices('\r')
+            .any(|(i, _)| !text[i + 1..].starts_with('\n'));
         SourceFile {
             name: name.into(),
             text,
             line_starts,
+            lone_cr,
         }
     }
 
@@ -82,6 +87,21 @@ impl SourceFile {
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
+    }
+
+    /// The line holding `offset`, `back` lines up: its 0-based index and
+    /// the offset where it starts.
+    pub fn line_start(&self, offset: usize, back: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let line = line.saturating_sub(back);
+        (line, self.line_starts[line])
+    }
+
+    /// True when a `\r` ends a line on its own (old Mac line ends), which
+    /// [`SourceFile::line_start`] does not count as a line break.
+    pub fn has_lone_cr(&self) -> bool {
+        self.lone_cr
     }
 
     /// True for the embedded standard library.

@@ -35,7 +35,36 @@ pub struct Typed {
     pub kinds: Vec<(Kind, Span)>,
     pub metrics: Vec<MetricId>,
     pub namespace: Option<Span>,
+    /// Depth of `expr`, which lets may make deeper than their source.
+    pub depth: usize,
+    /// Nodes of `expr`, which lets may make far more than their source.
+    pub nodes: usize,
 }
+
+/// The depth and the number of nodes of an IR tree.
+pub fn measure(e: &ir::Expr) -> (usize, usize) {
+    let children: Vec<&ir::Expr> = match &e.kind {
+        ExprKind::Not(x) | ExprKind::Neg(x) => vec![x],
+        ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+        ExprKind::Call { args, .. } | ExprKind::List(args) => args.iter().collect(),
+        _ => Vec::new(),
+    };
+    children
+        .into_iter()
+        .map(measure)
+        .fold((1, 1), |(d, n), (cd, cn)| (d.max(cd + 1), n + cn))
+}
+
+/// Most candidates compared for "did you mean" in one check: unknown names
+/// against user lets and metrics are quadratic, so past this the help is
+/// generic.
+const MAX_SUGGEST: usize = 1 << 20;
+/// Most names listed in a help text.
+const MAX_LISTED: usize = 24;
+
+/// Most IR nodes that uses of lets may copy in one check: each use copies
+/// the let's expression, so lets of lets grow exponentially.
+const MAX_INLINED: usize = 1 << 20;
 
 fn node(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
     ir::Expr { kind, ty, span }
@@ -51,8 +80,39 @@ fn with_unit(text: &str, ty: &Type) -> Option<String> {
     }
 }
 
+/// Deepest recursion while lowering, counting the lets an expression uses:
+/// the parser bounds one expression, this bounds chains of lets too.
+const MAX_DEPTH: usize = crate::syntax::parse::MAX_EXPR_DEPTH;
+
 impl Checker<'_> {
+    /// Whether "did you mean" may look through `n` more user names.
+    fn may_suggest(&mut self, n: usize) -> bool {
+        self.suggested += n;
+        self.suggested <= MAX_SUGGEST
+    }
+
     pub(super) fn expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
+        if self.depth >= MAX_DEPTH {
+            self.error(
+                Diagnostic::error(
+                    crate::syntax::parse::codes::TOO_DEEP,
+                    e.span,
+                    format!(
+                        "expression nests deeper than {MAX_DEPTH} levels, counting the lets it uses"
+                    ),
+                )
+                .label("too deep")
+                .help("use fewer lets defined through other lets"),
+            );
+            return None;
+        }
+        self.depth += 1;
+        let lowered = self.lower(e, scope);
+        self.depth -= 1;
+        lowered
+    }
+
+    fn lower(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
         let span = e.span;
         match &e.kind {
             ast::ExprKind::Error => None,
@@ -65,6 +125,14 @@ impl Checker<'_> {
                         Dimension::Duration => (Type::Duration, n.value * u.factor()),
                     },
                 };
+                if !value.is_finite() {
+                    self.error(
+                        Diagnostic::error(codes::RANGE, span, "this quantity is too large")
+                            .label("too large")
+                            .help("quantities must fit in a 64-bit float"),
+                    );
+                    return None;
+                }
                 Some(node(ExprKind::Const(Value::Num(value)), ty, span))
             }
             ast::ExprKind::Bool(b) => {
@@ -379,14 +447,42 @@ impl Checker<'_> {
                 );
                 return None;
             }
+            if self.depth + typed.depth > MAX_DEPTH {
+                self.error(
+                    Diagnostic::error(
+                        crate::syntax::parse::codes::TOO_DEEP,
+                        span,
+                        format!(
+                            "with `{}`, the expression nests deeper than {MAX_DEPTH} levels",
+                            root.name
+                        ),
+                    )
+                    .label("too deep")
+                    .help("use fewer lets defined through other lets"),
+                );
+                return None;
+            }
+            let before = self.inlined;
+            self.inlined += typed.nodes;
+            if self.inlined > MAX_INLINED {
+                if before <= MAX_INLINED {
+                    self.error(
+                        Diagnostic::error(
+                            crate::syntax::parse::codes::TOO_LONG,
+                            span,
+                            format!("lets expand to more than {MAX_INLINED} terms"),
+                        )
+                        .label(format!("`{}` has {} terms", root.name, typed.nodes))
+                        .help("each use of a let copies its expression; use lets of lets less"),
+                    );
+                }
+                return None;
+            }
             scope.absorb(&typed);
             let mut e = typed.expr;
             e.span = span;
             return Some(e);
         }
-        let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
-        candidates.extend(Kind::ALL.map(Kind::name));
-        candidates.push("namespace");
         // `usage` for `pvc.usage`: a metric or field written without its kind.
         let mut kinds: Vec<Kind> = Kind::ALL
             .into_iter()
@@ -407,13 +503,19 @@ impl Checker<'_> {
             .iter()
             .map(|k| format!("`{k}.{}`", root.name))
             .collect();
-        let help = if !qualified.is_empty() && p.segments.len() == 1 {
-            format!("did you mean {}?", qualified.join(" or "))
+        let guess = if !qualified.is_empty() && p.segments.len() == 1 {
+            Some(format!("did you mean {}?", qualified.join(" or ")))
+        } else if self.may_suggest(self.lets.len()) {
+            let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+            candidates.extend(Kind::ALL.map(Kind::name));
+            candidates.push("namespace");
+            did_you_mean(&root.name, candidates.iter().copied())
         } else {
-            did_you_mean(&root.name, candidates.iter().copied()).unwrap_or_else(|| {
-                "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
-            })
+            None
         };
+        let help = guess.unwrap_or_else(|| {
+            "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
+        });
         self.error(
             Diagnostic::error(
                 codes::UNKNOWN_NAME,
@@ -474,12 +576,14 @@ impl Checker<'_> {
             .map(|(n, _, _)| n.to_string())
             .collect();
         candidates.extend(["labels".to_string(), "annotations".to_string()]);
-        candidates.extend(
-            self.metric_index
-                .keys()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, n)| n.clone()),
-        );
+        if self.may_suggest(self.metric_index.len()) {
+            candidates.extend(
+                self.metric_index
+                    .keys()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, n)| n.clone()),
+            );
+        }
         candidates.sort();
         let help = did_you_mean(&second.name, candidates.iter().map(String::as_str))
             .map(|h| {
@@ -488,6 +592,10 @@ impl Checker<'_> {
                     .replace('?', "`?")
             })
             .unwrap_or_else(|| {
+                if candidates.len() > MAX_LISTED {
+                    candidates.truncate(MAX_LISTED);
+                    candidates.push("…".into());
+                }
                 format!(
                     "{kind} has: {}; a label is read as `{kind}.labels.{}`",
                     candidates.join(", "),

@@ -223,6 +223,12 @@ struct Checker<'a> {
     /// Bindings that failed to check: their uses are not reported again.
     broken_metrics: HashSet<(Kind, String)>,
     lets: HashMap<String, LetEntry<'a>>,
+    /// Expressions being lowered, one inside another, across lets.
+    depth: usize,
+    /// IR nodes copied by uses of lets so far.
+    inlined: usize,
+    /// User names looked through for "did you mean" so far.
+    suggested: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -234,6 +240,9 @@ impl<'a> Checker<'a> {
             metric_index: HashMap::new(),
             broken_metrics: HashSet::new(),
             lets: HashMap::new(),
+            depth: 0,
+            inlined: 0,
+            suggested: 0,
         }
     }
 
@@ -452,11 +461,16 @@ impl<'a> Checker<'a> {
         }
         let ast = entry.ast;
         let mut scope = expr::Scope::default();
-        let value = self.expr(&ast.value, &mut scope).map(|e| expr::Typed {
-            expr: e,
-            kinds: scope.kinds,
-            metrics: scope.metrics,
-            namespace: scope.namespace,
+        let value = self.expr(&ast.value, &mut scope).map(|e| {
+            let (depth, nodes) = expr::measure(&e);
+            expr::Typed {
+                depth,
+                nodes,
+                expr: e,
+                kinds: scope.kinds,
+                metrics: scope.metrics,
+                namespace: scope.namespace,
+            }
         });
         if let Some(entry) = self.lets.get_mut(name) {
             entry.state = LetState::Done(value.clone());
@@ -735,13 +749,22 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
+        // Offsets in the text are offsets in the source only without escapes.
+        let raw = self.sources.text(s.span);
+        let exact = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) == Some(&*text);
         window::parse_window(&text, s.span)
-            .map_err(|d| self.error(*d))
+            .map_err(|mut d| {
+                if !exact {
+                    d.primary.span = s.span;
+                }
+                self.error(*d)
+            })
             .ok()
     }
 
     fn at_most(&mut self, count: &ast::Expr, per: &ast::Expr) -> Option<ir::AtMost> {
         let n = self.constant(count, &[Type::Number], "the `at_most` count");
+        let per_span = per.span;
         let per = self.duration(per, "`per`");
         let (_, n) = n?;
         let n = n.as_num()?;
@@ -760,13 +783,9 @@ impl<'a> Checker<'a> {
         let per = per?;
         if per <= 0.0 {
             self.error(
-                Diagnostic::error(
-                    codes::RANGE,
-                    count.span.to(count.span),
-                    "`per` must be a positive duration",
-                )
-                .label("not positive")
-                .help("e.g. `at_most 3 per 1h`"),
+                Diagnostic::error(codes::RANGE, per_span, "`per` must be a positive duration")
+                    .label("not positive")
+                    .help("e.g. `at_most 3 per 1h`"),
             );
             return None;
         }

@@ -11,14 +11,26 @@ use super::codes;
 
 /// Longest query for which the error position is searched prefix by prefix.
 const LOCATE_LIMIT: usize = 4096;
+/// Most bytes parsed, over all prefixes, while searching.
+const LOCATE_BUDGET: usize = 1 << 18;
+
+/// Longest query, and deepest bracket nesting in one: the parsed query is
+/// walked recursively, here and inside promql-parser.
+const MAX_LEN: usize = 8192;
+const MAX_NESTING: usize = 64;
 
 /// Checks one binding's query; `span` covers the text inside the backticks.
 pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Box<Diagnostic>> {
+    // At least the character at `start`, and never past the text.
     let at = |start: usize, end: usize| {
+        let first = text.get(start..).and_then(|r| r.chars().next());
+        let end = end
+            .max(start + first.map_or(0, char::len_utf8))
+            .min(text.len());
         Span::new(
             span.file,
             span.start as usize + start,
-            span.start as usize + end.max(start + 1).min(text.len().max(start + 1)),
+            span.start as usize + end,
         )
     };
     if text.trim().is_empty() {
@@ -28,6 +40,26 @@ pub fn check_query(text: &str, span: Span, join: &[String]) -> Result<(), Box<Di
                 .help("write the query between the backticks"))
             .into(),
         );
+    }
+    if text.len() > MAX_LEN {
+        return Err((Diagnostic::error(
+            crate::syntax::parse::codes::TOO_LONG,
+            span,
+            format!("PromQL query is longer than {MAX_LEN} bytes"),
+        )
+        .label("too long")
+        .help("record the query with a Prometheus recording rule and bind its result"))
+        .into());
+    }
+    if let Some(pos) = too_deep(text) {
+        return Err((Diagnostic::error(
+            crate::syntax::parse::codes::TOO_DEEP,
+            at(pos, pos + 1),
+            format!("PromQL brackets nest deeper than {MAX_NESTING} levels"),
+        )
+        .label("too deep")
+        .help("record part of the query with a Prometheus recording rule"))
+        .into());
     }
     let expr = match parser::parse(text) {
         Ok(expr) => expr,
@@ -143,17 +175,26 @@ fn locate(text: &str) -> (usize, usize) {
     if text.len() > LOCATE_LIMIT {
         return (0, text.len());
     }
+    // The longest prefix that parses, looked for from the end, parsing at
+    // most LOCATE_BUDGET bytes in all: trying every prefix is quadratic.
     let mut good = None;
-    for (i, _) in text.char_indices().skip(1) {
+    let mut budget = LOCATE_BUDGET;
+    for (i, _) in text.char_indices().rev().filter(|&(i, _)| i > 0) {
+        if i > budget {
+            break;
+        }
+        budget -= i;
         if parser::parse(&text[..i]).is_ok() {
             good = Some(i);
+            break;
         }
     }
     match good {
         Some(i) => {
             let rest = &text[i..];
             let skip = rest.len() - rest.trim_start().len();
-            let start = (i + skip).min(text.len().saturating_sub(1));
+            // All the rest may be whitespace to Rust but not to PromQL (U+3000).
+            let start = if i + skip < text.len() { i + skip } else { i };
             let end = text[start..]
                 .find(char::is_whitespace)
                 .map_or(text.len(), |n| start + n);
@@ -169,6 +210,43 @@ fn locate(text: &str) -> (usize, usize) {
 /// The first bracket without a partner, outside PromQL strings.
 fn unbalanced(text: &str) -> Option<usize> {
     let mut stack: Vec<(char, usize)> = Vec::new();
+    for (i, c) in brackets(text) {
+        if let '(' | '[' | '{' = c {
+            stack.push((c, i));
+            continue;
+        }
+        let open = match c {
+            ')' => '(',
+            ']' => '[',
+            _ => '{',
+        };
+        match stack.pop() {
+            Some((o, _)) if o == open => {}
+            _ => return Some(i),
+        }
+    }
+    stack.first().map(|&(_, i)| i)
+}
+
+/// Where brackets first nest deeper than [`MAX_NESTING`].
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in brackets(text) {
+        if let '(' | '[' | '{' = c {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return Some(i);
+            }
+        } else {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    None
+}
+
+/// The brackets of a query and their offsets, outside strings and comments.
+fn brackets(text: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::new();
     let mut chars = text.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
@@ -189,22 +267,11 @@ fn unbalanced(text: &str) -> Option<usize> {
                     }
                 }
             }
-            '(' | '[' | '{' => stack.push((c, i)),
-            ')' | ']' | '}' => {
-                let open = match c {
-                    ')' => '(',
-                    ']' => '[',
-                    _ => '{',
-                };
-                match stack.pop() {
-                    Some((o, _)) if o == open => {}
-                    _ => return Some(i),
-                }
-            }
+            '(' | '[' | '{' | ')' | ']' | '}' => out.push((i, c)),
             _ => {}
         }
     }
-    stack.first().map(|&(_, i)| i)
+    out
 }
 
 #[cfg(test)]

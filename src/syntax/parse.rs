@@ -898,6 +898,18 @@ impl Builder<'_> {
             );
             return (error_expr(span), 0);
         }
+        if prefix_depth(&pair) > MAX_EXPR_DEPTH {
+            self.error(
+                Diagnostic::error(
+                    codes::TOO_DEEP,
+                    span,
+                    format!("expression nests deeper than {MAX_EXPR_DEPTH} levels"),
+                )
+                .label("too deep")
+                .help("split the expression with `let` constants"),
+            );
+            return (error_expr(span), 0);
+        }
         PRATT
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, (rhs, depth)| {
@@ -1127,6 +1139,51 @@ impl Builder<'_> {
         }
         Str { parts, span }
     }
+}
+
+/// How deep `not` and `-` nest in one flat expression. The Pratt parser
+/// recurses once per level before the tree can be capped, so this is
+/// measured first: `-` ends at the next operator, `not` at `and` or `or`.
+fn prefix_depth(pair: &Pair<Rule>) -> usize {
+    let mut open: Vec<Rule> = Vec::new();
+    let mut deepest = 0;
+    for p in pair.clone().into_inner() {
+        match p.as_rule() {
+            Rule::op_not | Rule::op_neg => {
+                open.push(p.as_rule());
+                deepest = deepest.max(open.len());
+            }
+            Rule::op_or | Rule::op_and => open.clear(),
+            r if is_infix(r) => {
+                while open.last() == Some(&Rule::op_neg) {
+                    open.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn is_infix(rule: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        rule,
+        op_or
+            | op_and
+            | op_in
+            | op_not_in
+            | op_eq
+            | op_ne
+            | op_ge
+            | op_le
+            | op_gt
+            | op_lt
+            | op_add
+            | op_sub
+            | op_mul
+            | op_div
+    )
 }
 
 fn is_keyword(rule: Rule) -> bool {
