@@ -538,27 +538,6 @@ pub fn run(program: &Arc<Program>, case: &Case) -> Outcome {
     }
 }
 
-fn action_name(p: &Planned) -> &'static str {
-    match p {
-        Planned::Resize { .. } => "resize",
-        Planned::SetClass { .. } => "set_class",
-        Planned::Scale { .. } => "scale",
-        Planned::Evict => "evict",
-        Planned::Cordon => "cordon",
-        Planned::Annotate { .. } => "annotate",
-        Planned::Label { .. } => "label",
-        Planned::Event { .. } => "event",
-        Planned::Notify { .. } => "notify",
-    }
-}
-
-fn result_name(r: ActionResult) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
 fn matches_to(p: &Planned, to: &To) -> bool {
     match (p, to) {
         (Planned::Resize { to: got, .. }, To::Bytes(want)) => got == want,
@@ -610,8 +589,8 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                 EventKind::Action {
                     planned, result: r, ..
                 } => {
-                    action_name(planned) == action
-                        && result_name(*r) == *result
+                    planned.name() == action
+                        && r.name() == result
                         && to.as_ref().is_none_or(|to| matches_to(planned, to))
                 }
                 _ => false,
@@ -688,7 +667,7 @@ fn describe(e: &Event) -> String {
             let mut s = format!(
                 "{} {}",
                 crate::cli::simulate::describe(planned),
-                result_name(*result)
+                result.name()
             );
             if let Some(r) = reason {
                 let _ = write!(s, " ({r})");

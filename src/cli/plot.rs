@@ -247,7 +247,7 @@ fn panel(
         let s = chart.draw_series(LineSeries::new([(at, y0), (at, y1)], color.stroke_width(2)))?;
         let name = super::simulate::describe(planned);
         let verb = name.split(' ').next().unwrap_or("").to_string();
-        let key = format!("{verb} {}", result_name(*result));
+        let key = format!("{verb} {}", result.name());
         if shown.insert(key.clone()) {
             s.label(key).legend(move |(x, y)| {
                 PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], color.stroke_width(2))
@@ -262,15 +262,4 @@ fn panel(
         .label_font(("sans-serif", 12))
         .draw()?;
     Ok(())
-}
-
-fn result_name(r: ActionResult) -> &'static str {
-    match r {
-        ActionResult::Applied => "applied",
-        ActionResult::DryRun => "dry_run",
-        ActionResult::AwaitingApproval => "awaiting_approval",
-        ActionResult::Declined => "declined",
-        ActionResult::Skipped => "skipped",
-        ActionResult::Failed => "failed",
-    }
 }

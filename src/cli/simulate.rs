@@ -117,31 +117,6 @@ pub fn since(scenario: &Scenario, t: Time) -> String {
     }
 }
 
-fn result_word(r: ActionResult) -> &'static str {
-    match r {
-        ActionResult::Applied => "applied",
-        ActionResult::DryRun => "dry_run",
-        ActionResult::AwaitingApproval => "awaiting_approval",
-        ActionResult::Declined => "declined",
-        ActionResult::Skipped => "skipped",
-        ActionResult::Failed => "failed",
-    }
-}
-
-fn action_name(p: &Planned) -> &'static str {
-    match p {
-        Planned::Resize { .. } => "resize",
-        Planned::SetClass { .. } => "set_class",
-        Planned::Scale { .. } => "scale",
-        Planned::Evict => "evict",
-        Planned::Cordon => "cordon",
-        Planned::Annotate { .. } => "annotate",
-        Planned::Label { .. } => "label",
-        Planned::Event { .. } => "event",
-        Planned::Notify { .. } => "notify",
-    }
-}
-
 /// An action as a line says it: `resize 100Gi → 200Gi`, `notify oncall "…"`.
 pub fn describe(p: &Planned) -> String {
     let bytes = |b: u64| format_bytes(b as f64);
@@ -177,7 +152,7 @@ fn what_happened(kind: &EventKind) -> String {
             result,
             reason,
         } => {
-            let mut s = format!("{}  {}", describe(planned), result_word(*result));
+            let mut s = format!("{}  {}", describe(planned), result.name());
             if let Some(r) = reason {
                 let _ = write!(s, ": {r}");
             }
@@ -432,7 +407,7 @@ fn json_event<'a>(scenario: &Scenario, e: &'a Event) -> JsonEvent<'a> {
             reason,
         } => {
             j.kind = "action";
-            j.action = Some(action_name(planned));
+            j.action = Some(planned.name());
             j.result = Some(*result);
             j.reason = reason.as_deref();
             j.detail = detail(planned);

@@ -53,6 +53,23 @@ pub enum Planned {
     Notify { receiver: String, message: String },
 }
 
+impl Planned {
+    /// The action's name in the language: `resize`, `set_class`, …
+    pub fn name(&self) -> &'static str {
+        match self {
+            Planned::Resize { .. } => "resize",
+            Planned::SetClass { .. } => "set_class",
+            Planned::Scale { .. } => "scale",
+            Planned::Evict => "evict",
+            Planned::Cordon => "cordon",
+            Planned::Annotate { .. } => "annotate",
+            Planned::Label { .. } => "label",
+            Planned::Event { .. } => "event",
+            Planned::Notify { .. } => "notify",
+        }
+    }
+}
+
 /// An action to carry out now; report the result with [`Engine::finish`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Intent {
@@ -84,6 +101,20 @@ pub enum ActionResult {
     Declined,
     Skipped,
     Failed,
+}
+
+impl ActionResult {
+    /// The result as reports write it: `applied`, `dry_run`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionResult::Applied => "applied",
+            ActionResult::DryRun => "dry_run",
+            ActionResult::AwaitingApproval => "awaiting_approval",
+            ActionResult::Declined => "declined",
+            ActionResult::Skipped => "skipped",
+            ActionResult::Failed => "failed",
+        }
+    }
 }
 
 /// Something that happened to one (policy, object) at one tick.
