@@ -1161,13 +1161,15 @@ fn check_label(sources: &SourceMap, label: &Label) -> Result<(), String> {
     check_span(sources, label.span)
 }
 
-/// For programs without errors: the IR displays, its spans are in the
-/// text, and its numbers are finite.
+/// For programs without errors: `explain` and the IR display, the IR's
+/// spans are in the text, and its numbers are finite.
 fn check_program(c: &Compiled) -> Result<(), TestCaseError> {
     let program = &c.checked.program;
     let mut bad = None;
     for p in &program.policies {
         check_span(&c.sources, p.span).map_err(TestCaseError::fail)?;
+        let explained = autopilot::cli::explain::explain(&c.sources, program, p);
+        prop_assert!(explained.contains(&p.name));
         let mut exprs: Vec<&ir::Expr> = vec![&p.condition];
         exprs.extend(&p.filter);
         for a in &p.actions {
