@@ -76,20 +76,49 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         .help("split the expression with `let` constants");
         return (empty, vec![d]);
     }
-    match Grammar::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            let builder = Builder {
-                file,
-                text,
-                comments: comments::comments(text),
-                diags: RefCell::new(Vec::new()),
-            };
-            let root = pairs.next().expect("pest returns the file rule");
-            let ast = builder.file(root, text.len());
-            (ast, builder.diags.into_inner())
+    let mut builder = Builder {
+        file,
+        text,
+        offset: 0,
+        comments: comments::comments(text),
+        diags: RefCell::new(Vec::new()),
+    };
+    let mut items = Vec::new();
+    loop {
+        let rest = &text[builder.offset..];
+        let chunk = match Grammar::parse(Rule::chunk, rest) {
+            Ok(mut pairs) => pairs.next().expect("pest returns the chunk rule"),
+            Err(chunk_error) => {
+                // The whole file fails at the same place; its error names
+                // what `file` expected there, from the file's start.
+                let d = match Grammar::parse(Rule::file, text) {
+                    Err(e) => syntax_error(file, text, e),
+                    // Not reached (`chunk` is `file` item by item), but an
+                    // error in the item is still the right thing to show.
+                    Ok(_) => {
+                        let mut d = syntax_error(file, rest, chunk_error);
+                        let at = |p: u32| builder.offset + p as usize;
+                        let span = d.primary.span;
+                        d.primary.span = Span::new(file, at(span.start), at(span.end));
+                        d
+                    }
+                };
+                return (empty, vec![d]);
+            }
+        };
+        let item = chunk.into_inner().next().expect("a chunk holds an item or EOI");
+        if item.as_rule() == Rule::EOI {
+            break;
         }
-        Err(e) => (empty, vec![syntax_error(file, text, e)]),
+        let end = item.as_span().end();
+        items.push(builder.item(item));
+        builder.offset += end;
     }
+    let ast = File {
+        items,
+        span: Span::new(file, 0, text.len()),
+    };
+    (ast, builder.diags.into_inner())
 }
 
 /// Parses a lone expression (the REPL's input). Errors as [`parse`] gives them.
@@ -109,6 +138,7 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
             let builder = Builder {
                 file,
                 text,
+                offset: 0,
                 comments: comments::comments(text),
                 diags: RefCell::new(Vec::new()),
             };
@@ -342,8 +372,13 @@ fn expected_punctuation(text: &str) -> Option<(usize, Vec<&'static str>)> {
         .expected_tokens()
         .iter()
         .filter_map(|t| {
-            // The token type is not exported; its text is the literal.
+            // The token type is not exported; its text is the literal, or
+            // `(..(` for the one-character ranges the grammar uses instead.
             let token = t.to_string();
+            let token = match token.split_once("..") {
+                Some((a, b)) if a == b => a,
+                _ => &token,
+            };
             PUNCTUATION.into_iter().find(|p| *p == token)
         })
         .collect();
@@ -512,6 +547,8 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
 struct Builder<'t> {
     file: FileId,
     text: &'t str,
+    /// Where in `text` the pairs' input starts: items are parsed one by one.
+    offset: usize,
     /// To cut trailing comments out of spans.
     comments: Vec<Comment>,
     diags: RefCell<Vec<Diagnostic>>,
@@ -526,14 +563,15 @@ impl Builder<'_> {
     /// nothing (`when x` + `for`?) inside the pair; labels must not cover them.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        let end = comments::trim_trivia(self.text, &self.comments, s.start(), s.end());
-        Span::new(self.file, s.start(), end)
+        let start = self.offset + s.start();
+        let end = comments::trim_trivia(self.text, &self.comments, start, self.offset + s.end());
+        Span::new(self.file, start, end)
     }
 
     /// The span of an atomic token, whose trailing whitespace is content.
     fn token_span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, self.offset + s.start(), self.offset + s.end())
     }
 
     fn error(&self, d: Diagnostic) {
@@ -543,18 +581,6 @@ impl Builder<'_> {
     /// Children of a pair without the keyword tokens.
     fn children<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
         pair.into_inner().filter(|p| !is_keyword(p.as_rule()))
-    }
-
-    fn file(&self, pair: Pair<Rule>, len: usize) -> File {
-        let items = pair
-            .into_inner()
-            .filter(|p| p.as_rule() != Rule::EOI)
-            .map(|p| self.item(p))
-            .collect();
-        File {
-            items,
-            span: Span::new(self.file, 0, len),
-        }
     }
 
     fn item(&self, pair: Pair<Rule>) -> Item {
