@@ -5,6 +5,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+/// The binary's allocator (src/main.rs), so that the figure is the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A program of `n` policies in the shapes operators write.
 fn program(n: usize) -> String {
     let mut out = String::with_capacity(n * 220);

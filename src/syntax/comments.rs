@@ -31,6 +31,9 @@ enum Mode {
 
 /// Every comment of `text`, in order.
 pub fn comments(text: &str) -> Vec<Comment> {
+    if !text.contains('#') {
+        return Vec::new();
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     // Empty stack: top-level code. Nesting is explicit, so deep input cannot

@@ -228,44 +228,41 @@ fn open_string(text: &str) -> bool {
 /// Where bracket nesting first exceeds [`MAX_NESTING`], skipping strings,
 /// PromQL and comments. Keeps pest's recursion bounded.
 fn too_deep_at(text: &str) -> Option<usize> {
+    // Every byte looked at is ASCII, and no byte of a multi-byte character
+    // is, so a byte scan sees the same brackets as a character scan.
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut chars = text.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '#' => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
+    let mut i = 0;
+    let skip_to = |from: usize, stop: &[u8]| {
+        bytes[from..]
+            .iter()
+            .position(|b| stop.contains(b))
+            .map_or(bytes.len(), |n| from + n)
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => i = skip_to(i + 1, b"\n"),
+            b'"' => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' | b'\n' => break,
+                        _ => i += 1,
                     }
                 }
             }
-            '"' => {
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' | '\n' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '`' => {
-                for (_, c) in chars.by_ref() {
-                    if c == '`' {
-                        break;
-                    }
-                }
-            }
-            '(' | '[' | '{' => {
+            b'`' => i = skip_to(i + 1, b"`"),
+            b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Some(i);
                 }
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }
@@ -911,8 +908,10 @@ impl Builder<'_> {
 
     fn sized(&self, pair: Pair<Rule>) -> Sized {
         let span = self.span(&pair);
-        let terms = pair.clone().into_inner().count();
-        if terms > MAX_EXPR_TERMS {
+        // Every term and every prefix operator takes a character, so a
+        // short expression is within both limits without counting.
+        let short = pair.as_str().len() <= MAX_EXPR_DEPTH.min(MAX_EXPR_TERMS);
+        if !short && pair.clone().into_inner().count() > MAX_EXPR_TERMS {
             self.error(
                 Diagnostic::error(
                     codes::TOO_LONG,
@@ -924,7 +923,7 @@ impl Builder<'_> {
             );
             return (error_expr(span), 0);
         }
-        if prefix_depth(&pair) > MAX_EXPR_DEPTH {
+        if !short && prefix_depth(&pair) > MAX_EXPR_DEPTH {
             self.error(
                 Diagnostic::error(
                     codes::TOO_DEEP,
