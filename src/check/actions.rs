@@ -1,7 +1,5 @@
 //! Actions: names, the kinds they apply to, arguments and their units.
 
-use std::collections::HashMap;
-
 use super::expr::Scope;
 use super::{Checker, codes};
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -43,7 +41,15 @@ pub fn only_kind(name: &str) -> Option<Kind> {
 /// Arguments sorted into positional and named.
 struct Args<'a> {
     positional: Vec<&'a ast::Arg>,
-    named: HashMap<&'a str, &'a ast::Arg>,
+    /// In the order written; an action takes a handful, so a list is faster
+    /// than a map.
+    named: Vec<(&'a str, &'a ast::Arg)>,
+}
+
+impl<'a> Args<'a> {
+    fn named(&self, name: &str) -> Option<&'a ast::Arg> {
+        self.named.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+    }
 }
 
 const MAX_BYTES: f64 = 9.2e18;
@@ -169,7 +175,7 @@ impl Checker<'_> {
     ) -> Option<Args<'a>> {
         let mut out = Args {
             positional: Vec::new(),
-            named: HashMap::new(),
+            named: Vec::new(),
         };
         let mut ok = true;
         let name = &a.name.name;
@@ -210,7 +216,7 @@ impl Checker<'_> {
                             .help(help),
                         );
                         ok = false;
-                    } else if let Some(prev) = out.named.insert(&n.name, arg) {
+                    } else if let Some(prev) = out.named(&n.name) {
                         self.error(
                             Diagnostic::error(
                                 codes::ARGUMENTS,
@@ -222,6 +228,8 @@ impl Checker<'_> {
                             .help("give each argument once"),
                         );
                         ok = false;
+                    } else {
+                        out.named.push((&n.name, arg));
                     }
                 }
             }
@@ -373,7 +381,7 @@ impl Checker<'_> {
 
     fn resize(&mut self, a: &ast::Action) -> Option<ir::Resize> {
         let args = self.args(a, &["step"], &["to", "max", "min_step", "round"])?;
-        let to = args.named.get("to").copied();
+        let to = args.named("to");
         let step = match (args.positional.first(), to) {
             (Some(step), Some(to)) => {
                 self.error(
@@ -395,7 +403,7 @@ impl Checker<'_> {
             (None, Some(to)) => ir::ResizeStep::To(self.bytes(to, "`to`")?),
             (Some(step), None) => self.resize_step(step)?,
         };
-        let max = match args.named.get("max") {
+        let max = match args.named("max") {
             Some(m) => Some(self.bytes(m, "`max`")?),
             None => None,
         };
@@ -423,11 +431,11 @@ impl Checker<'_> {
                 return None;
             }
         }
-        let min_step = match args.named.get("min_step") {
+        let min_step = match args.named("min_step") {
             Some(m) => Some(self.bytes(m, "`min_step`")?),
             None => None,
         };
-        let round = match args.named.get("round") {
+        let round = match args.named("round") {
             Some(r) => self.bytes(r, "`round`")?,
             None => ir::DEFAULT_ROUND,
         };
@@ -508,7 +516,7 @@ impl Checker<'_> {
             }
             Some(n)
         };
-        let to = args.named.get("to").copied();
+        let to = args.named("to");
         let step = match (args.positional.first(), to) {
             (None, Some(to)) => {
                 self.no_sign(to)?;
@@ -564,7 +572,7 @@ impl Checker<'_> {
             }
         };
         let mut bound = |name: &str| -> Option<Option<u32>> {
-            match args.named.get(name) {
+            match args.named(name) {
                 None => Some(None),
                 Some(arg) => {
                     self.no_sign(arg)?;

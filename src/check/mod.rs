@@ -116,7 +116,9 @@ pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
     let mut cx = Checker::new(sources);
     cx.declare(files);
     let mut program = ir::Program::default();
-    let mut names: HashMap<String, Span> = HashMap::new();
+    let items: usize = files.iter().map(|(_, f)| f.items.len()).sum();
+    program.policies.reserve(items);
+    let mut names: HashMap<String, Span> = HashMap::with_capacity(items);
     for (file, ast) in files {
         for item in &ast.items {
             let policy = match item {
@@ -499,10 +501,14 @@ impl<'a> Checker<'a> {
         }
         let mut parts = Parts::default();
         let mut ok = true;
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        // Which clause keywords were seen, and where: a policy has a handful.
+        let mut seen: Vec<(&'static str, Span)> = Vec::new();
+        let find = |seen: &[(&str, Span)], keyword: &str| {
+            seen.iter().find(|(k, _)| *k == keyword).map(|(_, s)| *s)
+        };
         for clause in &p.clauses {
             let keyword = clause.kind.keyword();
-            if let Some(&prev) = seen.get(keyword) {
+            if let Some(prev) = find(&seen, keyword) {
                 self.error(
                     Diagnostic::error(
                         codes::DUPLICATE_CLAUSE,
@@ -520,11 +526,11 @@ impl<'a> Checker<'a> {
                 ok = false;
                 continue;
             }
-            seen.insert(keyword, clause.span);
+            seen.push((keyword, clause.span));
             parts.add(&clause.kind);
         }
         for (keyword, what) in [("when", "a condition"), ("then", "actions")] {
-            if !seen.contains_key(keyword) {
+            if find(&seen, keyword).is_none() {
                 self.error(
                     Diagnostic::error(
                         codes::MISSING_CLAUSE,

@@ -106,7 +106,10 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                 return (empty, vec![d]);
             }
         };
-        let item = chunk.into_inner().next().expect("a chunk holds an item or EOI");
+        let item = chunk
+            .into_inner()
+            .next()
+            .expect("a chunk holds an item or EOI");
         if item.as_rule() == Rule::EOI {
             break;
         }
@@ -1053,10 +1056,12 @@ impl Builder<'_> {
         let mut it = pair.into_inner();
         let digits = it.next().expect("quantity number");
         let text = digits.as_str().to_string();
-        let value = text
-            .replace('_', "")
-            .parse::<f64>()
-            .unwrap_or(f64::INFINITY);
+        let value = if text.contains('_') {
+            text.replace('_', "").parse::<f64>()
+        } else {
+            text.parse::<f64>()
+        }
+        .unwrap_or(f64::INFINITY);
         if !value.is_finite() {
             self.error(
                 Diagnostic::error(codes::BAD_NUMBER, self.span(&digits), "number is too large")
