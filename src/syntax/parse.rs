@@ -1318,6 +1318,50 @@ mod tests {
         assert_eq!(of(r.when.span), "when x");
     }
 
+    /// Items one at a time match what the whole file matches: the same
+    /// items with the same spans, and the same files fail.
+    #[test]
+    fn chunks_match_the_whole_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts: Vec<String> = ["tests/data", "examples", "stdlib"]
+            .iter()
+            .flat_map(|d| walkdir::WalkDir::new(root.join(d)))
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "apr"))
+            .map(|e| std::fs::read_to_string(e.path()).expect("readable"))
+            .collect();
+        assert!(texts.len() > 100, "found {} files", texts.len());
+        // Failures in the first item, a later one, and after the last.
+        texts.extend(["policy {", "let a = 1\nlet = 2", "when x then y()\n}"].map(String::from));
+        for text in &texts {
+            let whole = Grammar::parse(Rule::file, text).map(|mut p| {
+                let items = p.next().expect("file").into_inner();
+                let spans: Vec<_> = items
+                    .filter(|i| i.as_rule() != Rule::EOI)
+                    .map(|i| (i.as_span().start(), i.as_span().end()))
+                    .collect();
+                spans
+            });
+            let mut chunks = Vec::new();
+            let mut offset = 0;
+            let chunked = loop {
+                match Grammar::parse(Rule::chunk, &text[offset..]) {
+                    Err(_) => break Err(()),
+                    Ok(mut p) => {
+                        let item = p.next().expect("chunk").into_inner().next().expect("item");
+                        if item.as_rule() == Rule::EOI {
+                            break Ok(chunks);
+                        }
+                        let s = item.as_span();
+                        chunks.push((offset + s.start(), offset + s.end()));
+                        offset += s.end();
+                    }
+                }
+            };
+            assert_eq!(whole.ok(), chunked.ok(), "{text}");
+        }
+    }
+
     #[test]
     fn token_spans_keep_their_whitespace() {
         let text = "metric a.b : number = `up  ` by (x)\nlet s = \"\\ \"";
