@@ -2,47 +2,59 @@
 
 use crate::ir::{Field, Kind, Type};
 
+type Entry = (&'static str, Field, Type);
+
+/// Every kind has these.
+const COMMON: &[Entry] = &[
+    ("name", Field::Name, Type::String),
+    ("age", Field::Age, Type::Duration),
+];
+const NAMESPACED: &[Entry] = &[("namespace", Field::Namespace, Type::String)];
+const PVC: &[Entry] = &[
+    ("capacity", Field::Capacity, Type::Bytes),
+    ("requested", Field::Requested, Type::Bytes),
+    ("storage_class", Field::StorageClass, Type::String),
+    (
+        "volume_attributes_class",
+        Field::VolumeAttributesClass,
+        Type::String,
+    ),
+    ("phase", Field::Phase, Type::String),
+];
+const POD: &[Entry] = &[
+    ("phase", Field::Phase, Type::String),
+    ("node", Field::Node, Type::String),
+    ("owner", Field::Owner, Type::String),
+];
+const WORKLOAD: &[Entry] = &[
+    ("replicas", Field::Replicas, Type::Number),
+    ("ready_replicas", Field::ReadyReplicas, Type::Number),
+];
+const NODE: &[Entry] = &[
+    ("ready", Field::Ready, Type::Bool),
+    ("unschedulable", Field::Unschedulable, Type::Bool),
+];
+
+/// The fields of a kind, in order, besides `labels` and `annotations`. A
+/// table, not a list built per call: the checker looks fields up per path.
+fn table(kind: Kind) -> impl Iterator<Item = &'static Entry> {
+    let namespaced: &[Entry] = if kind.namespaced() { NAMESPACED } else { &[] };
+    let own = match kind {
+        Kind::Pvc => PVC,
+        Kind::Pod => POD,
+        Kind::Deployment | Kind::StatefulSet => WORKLOAD,
+        Kind::Node => NODE,
+    };
+    COMMON.iter().chain(namespaced).chain(own)
+}
+
 /// The fields of a kind, besides `labels` and `annotations`.
 pub fn fields(kind: Kind) -> Vec<(&'static str, Field, Type)> {
-    let mut out = vec![
-        ("name", Field::Name, Type::String),
-        ("age", Field::Age, Type::Duration),
-    ];
-    if kind.namespaced() {
-        out.push(("namespace", Field::Namespace, Type::String));
-    }
-    match kind {
-        Kind::Pvc => out.extend([
-            ("capacity", Field::Capacity, Type::Bytes),
-            ("requested", Field::Requested, Type::Bytes),
-            ("storage_class", Field::StorageClass, Type::String),
-            (
-                "volume_attributes_class",
-                Field::VolumeAttributesClass,
-                Type::String,
-            ),
-            ("phase", Field::Phase, Type::String),
-        ]),
-        Kind::Pod => out.extend([
-            ("phase", Field::Phase, Type::String),
-            ("node", Field::Node, Type::String),
-            ("owner", Field::Owner, Type::String),
-        ]),
-        Kind::Deployment | Kind::StatefulSet => out.extend([
-            ("replicas", Field::Replicas, Type::Number),
-            ("ready_replicas", Field::ReadyReplicas, Type::Number),
-        ]),
-        Kind::Node => out.extend([
-            ("ready", Field::Ready, Type::Bool),
-            ("unschedulable", Field::Unschedulable, Type::Bool),
-        ]),
-    }
-    out
+    table(kind).cloned().collect()
 }
 
 pub fn field(kind: Kind, name: &str) -> Option<(Field, Type)> {
-    fields(kind)
-        .into_iter()
+    table(kind)
         .find(|(n, _, _)| *n == name)
-        .map(|(_, f, t)| (f, t))
+        .map(|(_, f, t)| (*f, t.clone()))
 }
