@@ -154,11 +154,14 @@ fn check_zone(name: &str) -> Result<(), String> {
     if jiff::tz::TimeZone::get(name).is_ok() {
         return Ok(());
     }
-    let names: Vec<String> = jiff::tz::db()
-        .available()
-        .map(|n| n.as_str().to_string())
-        .collect();
-    let guess = crate::diagnostic::closest(name, names.iter().map(String::as_str));
+    // Listing the database reads every zone; a file may name many bad ones.
+    static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_string())
+            .collect()
+    });
+    let guess = crate::diagnostic::closest(name, NAMES.iter().map(String::as_str));
     Err(match guess {
         Some(g) => format!("did you mean `{g}`? zones are IANA names like `Europe/Berlin`"),
         None => "zones are IANA names like `Europe/Berlin` or `UTC`".into(),
