@@ -62,27 +62,15 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// Parses one file. With errors, the file holds what could be parsed.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    let empty = File {
+    let span = Span::new(file, 0, text.len());
+    let empty = || File {
         items: Vec::new(),
-        span: Span::new(file, 0, text.len()),
+        span,
     };
-    if let Some(at) = too_deep_at(text) {
-        let d = Diagnostic::error(
-            codes::TOO_DEEP,
-            Span::new(file, at, at + 1),
-            format!("brackets nest deeper than {MAX_NESTING} levels"),
-        )
-        .label("too deep")
-        .help("split the expression with `let` constants");
-        return (empty, vec![d]);
+    if let Some(d) = too_deep(file, text) {
+        return (empty(), vec![d]);
     }
-    let mut builder = Builder {
-        file,
-        text,
-        offset: 0,
-        comments: comments::comments(text),
-        diags: RefCell::new(Vec::new()),
-    };
+    let mut builder = Builder::new(file, text);
     let mut items = Vec::new();
     loop {
         let rest = &text[builder.offset..];
@@ -103,7 +91,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                         d
                     }
                 };
-                return (empty, vec![d]);
+                return (empty(), vec![d]);
             }
         };
         let item = chunk
@@ -117,34 +105,17 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         items.push(builder.item(item));
         builder.offset += end;
     }
-    let ast = File {
-        items,
-        span: Span::new(file, 0, text.len()),
-    };
-    (ast, builder.diags.into_inner())
+    (File { items, span }, builder.diags.into_inner())
 }
 
 /// Parses a lone expression (the REPL's input). Errors as [`parse`] gives them.
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
-    if let Some(at) = too_deep_at(text) {
-        let d = Diagnostic::error(
-            codes::TOO_DEEP,
-            Span::new(file, at, at + 1),
-            format!("brackets nest deeper than {MAX_NESTING} levels"),
-        )
-        .label("too deep")
-        .help("split the expression with `let` constants");
+    if let Some(d) = too_deep(file, text) {
         return Err(vec![d]);
     }
     match Grammar::parse(Rule::repl_expr, text) {
         Ok(mut pairs) => {
-            let builder = Builder {
-                file,
-                text,
-                offset: 0,
-                comments: comments::comments(text),
-                diags: RefCell::new(Vec::new()),
-            };
+            let builder = Builder::new(file, text);
             let root = pairs.next().expect("pest returns the repl_expr rule");
             let inner = root.into_inner().next().expect("repl_expr holds an expr");
             let expr = builder.expr(inner);
@@ -226,6 +197,19 @@ fn open_string(text: &str) -> bool {
         }
     }
     in_str
+}
+
+/// The error for brackets nested past [`MAX_NESTING`], if they are.
+fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
+    let at = too_deep_at(text)?;
+    let d = Diagnostic::error(
+        codes::TOO_DEEP,
+        Span::new(file, at, at + 1),
+        format!("brackets nest deeper than {MAX_NESTING} levels"),
+    )
+    .label("too deep")
+    .help("split the expression with `let` constants");
+    Some(d)
 }
 
 /// Where bracket nesting first exceeds [`MAX_NESTING`], skipping strings,
@@ -557,7 +541,17 @@ struct Builder<'t> {
 /// An expression and the depth of its tree.
 type Sized = (Expr, usize);
 
-impl Builder<'_> {
+impl<'t> Builder<'t> {
+    fn new(file: FileId, text: &'t str) -> Builder<'t> {
+        Builder {
+            file,
+            text,
+            offset: 0,
+            comments: comments::comments(text),
+            diags: RefCell::new(Vec::new()),
+        }
+    }
+
     /// The pair's span up to its last token. Pest leaves the whitespace and
     /// comments it skipped before a trailing optional part that matched
     /// nothing (`when x` + `for`?) inside the pair; labels must not cover them.
