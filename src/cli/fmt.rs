@@ -2,8 +2,14 @@
 //!
 //! A file with syntax errors is reported and left alone; so is a file the
 //! formatter could not reproduce exactly (it never writes a changed program).
+//! A file is written atomically: the new text goes to a temporary file in the
+//! same directory, which then replaces the original by rename, so a failed
+//! write leaves the original intact. A file or directory without write
+//! permission is not written (rename would bypass the file's own mode). A
+//! failure does not stop the other files; every one is reported at the end.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use super::Outcome;
 use crate::compile;
@@ -35,6 +41,7 @@ pub fn run(args: Args) -> Outcome {
     let mut sources = SourceMap::new();
     let mut problems = false;
     let mut unformatted = Vec::new();
+    let mut failed = Vec::new();
     for (name, text) in files {
         let id = sources.add(&name, text.as_str());
         let formatted = match fmt::format_source(id, &text) {
@@ -61,10 +68,15 @@ pub fn run(args: Args) -> Outcome {
         } else if args.check {
             println!("{name}");
             unformatted.push(name);
-        } else if let Err(e) = std::fs::write(&name, formatted) {
-            eprintln!("error: {name}: {e}");
-            return Outcome::Usage;
+        } else if let Err(reason) = write_atomic(Path::new(&name), &text, &formatted) {
+            failed.push(format!("error: {name}: {reason}"));
         }
+    }
+    for line in &failed {
+        eprintln!("{line}");
+    }
+    if !failed.is_empty() {
+        return Outcome::Usage;
     }
     if (args.check || args.diff) && !unformatted.is_empty() {
         eprintln!("{} file(s) not formatted", unformatted.len());
@@ -75,4 +87,43 @@ pub fn run(args: Args) -> Outcome {
     } else {
         Outcome::Ok
     }
+}
+
+/// Replaces the file at `path`, which held `before`, with `after`; on any
+/// failure the file is as it was. Through a symlink the target is written,
+/// so the link stays a link.
+fn write_atomic(path: &Path, before: &str, after: &str) -> Result<(), String> {
+    let target = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+    let meta = std::fs::metadata(&target).map_err(|e| e.to_string())?;
+    if meta.permissions().readonly() {
+        return Err("file is read-only; not written".into());
+    }
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir_meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+    if dir_meta.permissions().readonly() {
+        return Err("directory is read-only; not written".into());
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot create a temporary file beside it: {e}"))?;
+    tmp.write_all(after.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| format!("cannot write: {e}"))?;
+    std::fs::set_permissions(tmp.path(), meta.permissions())
+        .map_err(|e| format!("cannot copy permissions: {e}"))?;
+    // Someone may have saved the file while we formatted it.
+    match std::fs::read(&target) {
+        Ok(now) if now == before.as_bytes() || strip_bom(&now) == before.as_bytes() => {}
+        Ok(_) => return Err("file changed while formatting; not written".into()),
+        Err(e) => return Err(e.to_string()),
+    }
+    tmp.persist(&target)
+        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
+    Ok(())
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
