@@ -36,7 +36,7 @@ pub fn run(args: Args) -> Outcome {
                 "warnings": warnings,
                 "diagnostics": diags,
             });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Format::Text => {
             super::report(&c);

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Outcome {
         out.push_str(&explain(&c.sources, program, p));
         out.push('\n');
     }
-    print!("{out}");
+    out!("{out}");
     Outcome::Ok
 }
 

@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Outcome {
                 "advice": advice,
                 "diagnostics": json,
             });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Format::Text => {
             eprint!(
@@ -118,7 +118,7 @@ fn list(format: Format) {
                     })
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&rules).unwrap_or_default()
             );
@@ -126,15 +126,15 @@ fn list(format: Format) {
         Format::Text => {
             let width = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
             for r in RULES {
-                println!(
+                outln!(
                     "{:width$}  {:7}  {}",
                     r.name,
                     severity_name(r.severity),
                     r.description
                 );
             }
-            println!();
-            println!(
+            outln!();
+            outln!(
                 "Disable a rule for the next line with `# {} NAME`, or for a file with `# {} NAME`.",
                 lint::DISABLE,
                 lint::DISABLE_FILE

@@ -1,6 +1,32 @@
 //! The `autopilot` command line: one file per command.
 //!
 //! Exit codes: 0 ok, 1 policy problems, 2 usage or I/O error.
+//!
+//! Every command writes to stdout through [`out!`] and [`outln!`]: a closed
+//! pipe (`| head -1`) ends the program quietly with 0, any other write error
+//! (a full disk) with one line and 2, never with a panic as `println!` would.
+
+/// Writes to stdout like `print!`; a failed write ends the program (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// Writes to stdout like `println!`; a failed write ends the program (see [`write_stdout`]).
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {{
+        $crate::cli::write_stdout(format_args!($($arg)*));
+        $crate::cli::write_stdout(format_args!("\n"));
+    }};
+}
+
+// A path for modules outside the textual scope (`crate::cli::outln!`).
+#[allow(unused_imports)]
+pub(crate) use {out, outln};
 
 mod check;
 pub mod explain;
@@ -11,7 +37,7 @@ mod repl;
 pub mod simulate;
 mod test;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -92,7 +118,32 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
     };
+    flush_stdout();
     outcome.into()
+}
+
+/// Writes to a locked stdout; on failure the program ends through [`stdout_failed`].
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        stdout_failed(&e);
+    }
+}
+
+/// Flushes stdout; on failure the program ends through [`stdout_failed`].
+pub(crate) fn flush_stdout() {
+    if let Err(e) = std::io::stdout().lock().flush() {
+        stdout_failed(&e);
+    }
+}
+
+/// A reader that went away (`| head -1`) is a quiet success; anything else
+/// (a full disk) is exit 2 with one line.
+pub(crate) fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to standard output: {e}");
+    std::process::exit(2);
 }
 
 /// How diagnostics are drawn on this terminal.
@@ -108,7 +159,9 @@ pub fn style() -> Style {
 /// Reads and compiles the paths; I/O errors are reported and give None.
 pub fn load(paths: &[PathBuf]) -> Option<Compiled> {
     match compile::read_paths(paths) {
-        Ok(files) => Some(compile::compile(files)),
+        Ok(files) => Some(compile::compile(
+            files.into_iter().map(compile::Loaded::into_named).collect(),
+        )),
         Err(e) => {
             eprintln!("error: {e}");
             None

@@ -10,7 +10,7 @@
 //! cannot be loaded, or `--at` is wrong.
 
 use std::cell::RefCell;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Outcome {
         Vec::new()
     } else {
         match compile::read_paths(&args.paths) {
-            Ok(files) => files,
+            Ok(files) => files.into_iter().map(compile::Loaded::into_named).collect(),
             Err(e) => {
                 eprintln!("error: {e}");
                 return Outcome::Usage;
@@ -92,7 +92,6 @@ pub fn run(args: Args) -> Outcome {
 /// Lines from stdin; an input ends where the parser says it is complete.
 fn piped(session: &mut Session) -> Outcome {
     let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
     let mut input = String::new();
     for line in stdin.lock().lines() {
         let Ok(line) = line else {
@@ -104,7 +103,7 @@ fn piped(session: &mut Session) -> Outcome {
             input.push('\n');
             continue;
         }
-        let _ = stdout.write_all(session.eval_line(&input).as_bytes());
+        out!("{}", session.eval_line(&input));
         input.clear();
         if session.is_done() {
             return Outcome::Ok;
@@ -112,13 +111,13 @@ fn piped(session: &mut Session) -> Outcome {
     }
     // Input that ends while still incomplete is evaluated, to show its error.
     if !input.trim().is_empty() {
-        let _ = stdout.write_all(session.eval_line(&input).as_bytes());
+        out!("{}", session.eval_line(&input));
     }
     Outcome::Ok
 }
 
 fn interactive_loop(session: Session) -> Outcome {
-    println!("{}", session.banner().trim_end());
+    outln!("{}", session.banner().trim_end());
     let session = Rc::new(RefCell::new(session));
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::new() {
         Ok(e) => e,
@@ -141,8 +140,8 @@ fn interactive_loop(session: Session) -> Outcome {
                     let _ = editor.add_history_entry(line.as_str());
                 }
                 let out = session.borrow_mut().eval_line(&line);
-                print!("{out}");
-                let _ = std::io::stdout().flush();
+                out!("{out}");
+                super::flush_stdout();
                 if session.borrow().is_done() {
                     break;
                 }

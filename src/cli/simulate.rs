@@ -89,8 +89,8 @@ pub fn run(args: Args) -> Outcome {
     };
     let run = simulate::run(Arc::clone(&program), &scenario, &source, &traces);
     match args.format {
-        Format::Text => print!("{}", text_report(&scenario, &run, program.policies.len())),
-        Format::Json => println!("{}", json_report(&scenario, &run)),
+        Format::Text => out!("{}", text_report(&scenario, &run, program.policies.len())),
+        Format::Json => outln!("{}", json_report(&scenario, &run)),
     }
     if let Some(path) = &args.plot {
         let svg = super::plot::svg(&program, &scenario, &run);

@@ -59,16 +59,16 @@ pub fn run(args: Args) -> Outcome {
         let outcome = testing::run(&program, case);
         let location = c.sources.location(case.span);
         if outcome.passed() {
-            println!("ok      {}  ({location})", outcome.name);
+            outln!("ok      {}  ({location})", outcome.name);
         } else {
             failed += 1;
-            println!("FAILED  {}  ({location})", outcome.name);
+            outln!("FAILED  {}  ({location})", outcome.name);
             for f in &outcome.failures {
-                println!("  {f}");
+                outln!("  {f}");
             }
-            println!("  actual timeline:");
+            outln!("  actual timeline:");
             for line in outcome.timeline.lines() {
-                println!("    {line}");
+                outln!("    {line}");
             }
         }
         let status = if outcome.passed() {
@@ -85,8 +85,8 @@ pub fn run(args: Args) -> Outcome {
         suite.add_test_case(tc);
     }
     let ran = selected.len();
-    println!();
-    println!("{} passed, {failed} failed", ran - failed);
+    outln!();
+    outln!("{} passed, {failed} failed", ran - failed);
     if let Some(path) = &args.junit {
         let mut report = Report::new("autopilot test");
         report.add_test_suite(suite);
