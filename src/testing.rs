@@ -28,6 +28,7 @@ pub mod codes {
     pub const STATEMENT: &str = "apr::test::statement";
     pub const UNKNOWN_POLICY: &str = "apr::test::unknown_policy";
     pub const TIME: &str = "apr::test::time";
+    pub const PAST_THE_END: &str = "apr::test::past_the_end";
 }
 
 /// One test block, ready to run.
@@ -384,6 +385,10 @@ fn lower(
     if !checked.is_empty() {
         return Err(remap(checked, sources));
     }
+    let late = past_the_end(&expects, scenario.duration, &name);
+    if !late.is_empty() {
+        return Err(late);
+    }
     let source = ScenarioSource::new(&scenario, program).map_err(|d| remap(d, sources))?;
     Ok(Case {
         name,
@@ -392,6 +397,38 @@ fn lower(
         source,
         expects,
     })
+}
+
+/// Expectations at a time after the test's last tick: the run never gets
+/// there, so they would pass without meaning anything.
+fn past_the_end(expects: &[Expect], duration: Time, name: &str) -> Vec<Diagnostic> {
+    let fmt = |t: Time| crate::ir::format_duration(t as f64 / 1000.0);
+    expects
+        .iter()
+        .filter_map(|e| {
+            let at = match &e.what {
+                What::State { at, .. } | What::Action { at, .. } => *at,
+                What::NoAction { to, .. } => *to,
+            };
+            (at > duration).then(|| {
+                Diagnostic::error(
+                    codes::PAST_THE_END,
+                    e.span,
+                    format!(
+                        "in test \"{name}\": this expectation is at {}, but the test ends at {}",
+                        fmt(at),
+                        fmt(duration)
+                    ),
+                )
+                .label("after the last tick")
+                .help(format!(
+                    "raise `duration` to at least {}, or move the expectation to {} or earlier",
+                    fmt(at),
+                    fmt(duration)
+                ))
+            })
+        })
+        .collect()
 }
 
 /// A YAML (and JSON) string literal.

@@ -82,3 +82,10 @@ fn a_bad_test_statement_is_a_diagnostic() {
     assert!(out.contains("apr::test::unknown_policy"), "{out}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn an_expectation_past_the_end_is_an_error() {
+    let (out, code) = autopilot(&["test", "tests/data/test/past_the_end.apr"]);
+    assert_eq!(code, 1, "{out}");
+    insta::assert_snapshot!(out);
+}
