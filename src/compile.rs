@@ -61,18 +61,41 @@ pub fn compile(files: Vec<(String, String)>) -> Compiled {
 /// An I/O problem with a path the user gave (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0}: no `.apr` files found")]
+    #[error("{}: no `.apr` files found", .0.display())]
     Empty(PathBuf),
+    #[error("{}: symlink loop; not read", .0.display())]
+    Loop(PathBuf),
 }
 
-/// Reads files and directories (recursively, `*.apr`, sorted) into `(name, text)`.
-pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<(String, String)>, LoadError> {
+/// A file as read: the path it came from (the one to write back to, which
+/// may not be UTF-8), the name shown in diagnostics, and its text.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub name: String,
+    pub text: String,
+}
+
+impl Loaded {
+    /// `(name, text)`, as `compile` takes it.
+    pub fn into_named(self) -> (String, String) {
+        (self.name, self.text)
+    }
+}
+
+/// Reads files and directories (recursively, `*.apr`, sorted, symlinks
+/// followed) in the order given. A file given twice (`a.apr a.apr`, `dir
+/// dir/a.apr`) is read once, where it first appears. A directory that cannot
+/// be listed and a symlink loop are errors, not skipped. A UTF-8 byte-order
+/// mark is dropped.
+pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, LoadError> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for path in paths {
         let io = |source| LoadError::Io {
             path: path.clone(),
@@ -80,36 +103,63 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<(String, String)>, LoadError>
         };
         let meta = std::fs::metadata(path).map_err(io)?;
         if meta.is_dir() {
-            let before = out.len();
-            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(path)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file() && is_apr(e.path()))
-                .map(|e| e.into_path())
-                .collect();
-            found.sort();
-            for file in found {
-                out.push(read_one(&file)?);
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                let entry = entry.map_err(walk_error)?;
+                if entry.file_type().is_file() && is_apr(entry.path()) {
+                    found.push(entry.into_path());
+                }
             }
-            if out.len() == before {
+            if found.is_empty() {
                 return Err(LoadError::Empty(path.clone()));
             }
+            found.sort();
+            for file in found {
+                read_new(&file, &mut seen, &mut out)?;
+            }
         } else {
-            out.push(read_one(path)?);
+            read_new(path, &mut seen, &mut out)?;
         }
     }
     Ok(out)
+}
+
+fn walk_error(e: walkdir::Error) -> LoadError {
+    let path = e.path().map(Path::to_path_buf).unwrap_or_default();
+    if e.loop_ancestor().is_some() {
+        return LoadError::Loop(path);
+    }
+    let source = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("cannot list"));
+    LoadError::Io { path, source }
 }
 
 fn is_apr(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "apr")
 }
 
-fn read_one(path: &Path) -> Result<(String, String), LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+fn read_new(
+    path: &Path,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<Loaded>,
+) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok((path.display().to_string(), text))
+    };
+    let canonical = std::fs::canonicalize(path).map_err(io)?;
+    if !seen.insert(canonical) {
+        return Ok(());
+    }
+    let mut text = std::fs::read_to_string(path).map_err(io)?;
+    if text.starts_with('\u{FEFF}') {
+        text.drain(..'\u{FEFF}'.len_utf8());
+    }
+    out.push(Loaded {
+        path: path.to_path_buf(),
+        name: path.display().to_string(),
+        text,
+    });
+    Ok(())
 }

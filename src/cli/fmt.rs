@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Outcome {
     let mut problems = false;
     let mut unformatted = Vec::new();
     let mut failed = Vec::new();
-    for (name, text) in files {
+    for compile::Loaded { path, name, text } in files {
         let id = sources.add(&name, text.as_str());
         let formatted = match fmt::format_source(id, &text) {
             Ok(f) => f,
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> Outcome {
         } else if args.check {
             println!("{name}");
             unformatted.push(name);
-        } else if let Err(reason) = write_atomic(Path::new(&name), &text, &formatted) {
+        } else if let Err(reason) = write_atomic(&path, &text, &formatted) {
             failed.push(format!("error: {name}: {reason}"));
         }
     }

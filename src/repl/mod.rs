@@ -249,7 +249,7 @@ impl Session {
         };
         let mut files = self.files.clone();
         let mut added = 0;
-        for (name, text) in new {
+        for (name, text) in new.into_iter().map(compile::Loaded::into_named) {
             if files.iter().any(|(n, _)| *n == name) {
                 continue;
             }
