@@ -74,6 +74,11 @@ pub mod codes {
     pub const UNSUPPORTED: &str = "apr::scenario::unsupported";
 }
 
+/// The longest object name Kubernetes allows (a DNS subdomain).
+pub const MAX_NAME: usize = 253;
+/// The longest label value, or label key without its prefix, Kubernetes allows.
+pub const MAX_LABEL: usize = 63;
+
 /// 2026-01-01T00:00:00Z, the default `start`.
 pub const DEFAULT_START: Time = 1_767_225_600_000;
 /// The default `step`: 30s.
@@ -196,6 +201,48 @@ pub struct ApprovalSpec {
     pub policy_span: Span,
 }
 
+/// `a/./b` and `./a` as `a/b` and `a`: the same file, however it is typed.
+fn normalise(path: &str) -> String {
+    let mut s = path;
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    let mut out = s.to_string();
+    while out.contains("/./") {
+        out = out.replace("/./", "/");
+    }
+    out
+}
+
+/// The policy a test block or a scenario approval names. A named policy by
+/// its name; an anonymous rule (`FILE:LINE`) by its path as given on the
+/// command line, with or without `./`, or by the end of that path after a
+/// `/` (`"policies.apr:4"`) when exactly one rule ends so, so that a test
+/// does not depend on the directory it is run from.
+pub fn find_policy<'p>(program: &'p Program, name: &str) -> Option<&'p crate::ir::Policy> {
+    if let Some(p) = program.policy(name) {
+        return Some(p);
+    }
+    let want = normalise(name);
+    let suffix = format!("/{want}");
+    let mut exact = None;
+    let mut by_suffix = Vec::new();
+    for p in program.policies.iter().filter(|p| p.anonymous) {
+        let have = normalise(&p.name);
+        if have == want {
+            exact = Some(p);
+            break;
+        }
+        if have.ends_with(&suffix) && by_suffix.len() < 2 {
+            by_suffix.push(p);
+        }
+    }
+    exact.or(match by_suffix.as_slice() {
+        [p] => Some(*p),
+        _ => None,
+    })
+}
+
 impl Scenario {
     /// Tick times, milliseconds since the epoch: start, start + step, … ≤ start + duration.
     pub fn ticks(&self) -> impl Iterator<Item = Time> + '_ {
@@ -212,11 +259,16 @@ impl Scenario {
         self.objects.iter().find(|o| &o.id == id)
     }
 
-    /// Checks names that only the compiled policies know: approvals name policies.
-    pub fn check(&self, program: &Program) -> Vec<Diagnostic> {
+    /// Checks names that only the compiled policies know: approvals name
+    /// policies. A name is resolved as a test block resolves it
+    /// ([`find_policy`]) and replaced by the policy's own name.
+    pub fn check(&mut self, program: &Program) -> Vec<Diagnostic> {
         let names: Vec<&str> = program.policies.iter().map(|p| p.name.as_str()).collect();
         let mut out = Vec::new();
-        for a in &self.approvals {
+        for a in &mut self.approvals {
+            if let Some(p) = find_policy(program, &a.approval.policy) {
+                a.approval.policy.clone_from(&p.name);
+            }
             let Some(policy) = program.policy(&a.approval.policy) else {
                 out.push(
                     Diagnostic::error(
@@ -644,6 +696,21 @@ impl Loader<'_> {
     }
 
     fn name_ok(&mut self, name: &str, span: Span) -> bool {
+        let len = name.chars().count();
+        if len > MAX_NAME {
+            self.error(
+                codes::VALUE,
+                span,
+                format!("a name of {len} characters is too long"),
+            );
+            self.last(
+                format!("more than {MAX_NAME} characters"),
+                Some(format!(
+                    "Kubernetes names are at most {MAX_NAME} characters"
+                )),
+            );
+            return false;
+        }
         if name.is_empty() || name.contains(['/', ' ', '\t', '\n']) {
             self.error(codes::VALUE, span, format!("`{name}` is not a valid name"));
             self.last(
@@ -653,6 +720,41 @@ impl Loader<'_> {
             return false;
         }
         true
+    }
+
+    /// Label keys and values within Kubernetes' limits: a value and a key's
+    /// name at most 63 characters, a key's `prefix/` at most 253.
+    fn labels_ok(&mut self, labels: &BTreeMap<String, Scalar>, span: Span) -> bool {
+        let mut ok = true;
+        for (key, value) in labels {
+            let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+            let count = |s: &str| s.chars().count();
+            let long = if count(prefix) > MAX_NAME {
+                Some(("the prefix of a label key", count(prefix), MAX_NAME))
+            } else if count(name) > MAX_LABEL {
+                Some(("a label key", count(name), MAX_LABEL))
+            } else if count(&value.0) > MAX_LABEL {
+                Some(("a label value", count(&value.0), MAX_LABEL))
+            } else {
+                None
+            };
+            if let Some((what, len, max)) = long {
+                self.error(
+                    codes::VALUE,
+                    span,
+                    format!("{what} of {len} characters is too long"),
+                );
+                self.last(
+                    format!("more than {max} characters"),
+                    Some(format!(
+                        "Kubernetes label keys and values are at most {MAX_LABEL} characters \
+                         (a key's `prefix/` at most {MAX_NAME})"
+                    )),
+                );
+                ok = false;
+            }
+        }
+        ok
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -708,7 +810,7 @@ impl Loader<'_> {
                 misplaced = true;
             }
         }
-        if !self.name_ok(&name, name_span) || misplaced {
+        if !self.name_ok(&name, name_span) || !self.labels_ok(&raw.labels, span) || misplaced {
             return;
         }
         match kind {
@@ -873,6 +975,8 @@ impl Loader<'_> {
             let o = &r.value;
             if let Some(ns) = &o.namespace
                 && !namespaces.contains_key(&ns.value.0)
+                // A too-long name has its own diagnostic (`name_ok`).
+                && ns.value.0.chars().count() <= MAX_NAME
                 && allowed_fields(o.kind.as_ref().map_or("", |k| k.value.0.as_str()))
                     .contains(&"namespace")
             {

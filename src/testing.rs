@@ -377,7 +377,7 @@ fn lower(
             })
             .collect()
     };
-    let scenario = match scenario::parse(file, &lines.yaml) {
+    let mut scenario = match scenario::parse(file, &lines.yaml) {
         Ok(s) => s,
         Err(d) => return Err(remap(d, sources)),
     };
@@ -465,20 +465,7 @@ fn resolve(
     t: &ast::Target,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<(String, ObjectId)> {
-    // An anonymous rule may be named by its file's name and line alone
-    // (`"policies.apr:4"`), so a test does not depend on the directory it is run from.
-    let suffix = format!("/{}", t.policy.name);
-    let by_suffix = || {
-        let mut found = program
-            .policies
-            .iter()
-            .filter(|p| p.anonymous && p.name.ends_with(&suffix));
-        match (found.next(), found.next()) {
-            (Some(p), None) => Some(p),
-            _ => None,
-        }
-    };
-    let Some(policy) = program.policy(&t.policy.name).or_else(by_suffix) else {
+    let Some(policy) = scenario::find_policy(program, &t.policy.name) else {
         let names: Vec<&str> = program.policies.iter().map(|p| p.name.as_str()).collect();
         errors.push(
             Diagnostic::error(

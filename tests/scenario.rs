@@ -71,3 +71,42 @@ fn scenarios() {
         insta::assert_snapshot!(out);
     });
 }
+
+/// An approval names an anonymous rule as a test block does: by the path as
+/// given, with or without `./`, or by its end after a `/`.
+#[test]
+fn approvals_name_anonymous_rules_like_test_blocks() {
+    let rule = "when pvc.usage > 50% then resize(+1Gi, max = 10Gi)\n";
+    for (given, named) in [
+        ("any_pvc.apr", "any_pvc.apr:1"),
+        ("any_pvc.apr", "./any_pvc.apr:1"),
+        ("./any_pvc.apr", "any_pvc.apr:1"),
+        ("dir/./any_pvc.apr", "./dir/any_pvc.apr:1"),
+        ("some/dir/any_pvc.apr", "any_pvc.apr:1"),
+    ] {
+        let mut c = autopilot::compile::compile(vec![(given.into(), rule.into())]);
+        let yaml = format!(
+            "duration: 10m\nobjects:\n  - {{kind: namespace, name: db}}\n  - {{kind: pvc, name: x, namespace: db, capacity: 1Gi}}\n\
+             approvals:\n  - {{at: 1m, policy: {named:?}, object: pvc/db/x, decision: approve}}\n"
+        );
+        let file = c.sources.add("s.yaml", yaml.clone());
+        let mut s = scenario::parse(file, &yaml).expect("the scenario loads");
+        let diags = s.check(&c.checked.program);
+        assert!(
+            diags.is_empty(),
+            "{given} / {named}: {}",
+            diagnostic::render_all(&c.sources, &diags, Style::PLAIN)
+        );
+        assert_eq!(
+            s.approvals[0].approval.policy, c.checked.program.policies[0].name,
+            "{given} / {named}"
+        );
+    }
+    // Not another rule's file.
+    let mut c = autopilot::compile::compile(vec![("other.apr".into(), rule.into())]);
+    let yaml = "duration: 10m\napprovals:\n  - {at: 1m, policy: \"./any_pvc.apr:1\", object: pvc/db/x, decision: approve}\n";
+    let file = c.sources.add("s.yaml", yaml);
+    if let Ok(mut s) = scenario::parse(file, yaml) {
+        assert!(!s.check(&c.checked.program).is_empty());
+    }
+}

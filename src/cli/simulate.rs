@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Outcome {
         .sources
         .add(args.scenario.display().to_string(), text.clone());
     let program = Arc::new(std::mem::take(&mut c.checked.program));
-    let loaded = scenario::parse(file, &text).and_then(|s| {
+    let loaded = scenario::parse(file, &text).and_then(|mut s| {
         let mut diags = s.check(&program);
         match ScenarioSource::new(&s, &program) {
             Ok(source) if diags.is_empty() => Ok((s, source)),
@@ -191,7 +191,7 @@ pub fn text_report(scenario: &Scenario, run: &Run, policies: usize) -> String {
             ]
         })
         .collect();
-    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let width = |i: usize| super::column_width(rows.iter().map(|r| r[i].chars().count()));
     let (wt, wp, wo) = (width(0), width(1), width(2));
     for (row, e) in rows.iter().zip(&run.events) {
         let _ = writeln!(
@@ -210,7 +210,7 @@ pub fn text_report(scenario: &Scenario, run: &Run, policies: usize) -> String {
         .iter()
         .map(|o| (o.object.id.to_string(), object_state(o)))
         .collect();
-    let wid = objects.iter().map(|o| o.0.len()).max().unwrap_or(0);
+    let wid = super::column_width(objects.iter().map(|o| o.0.chars().count()));
     for (id, state) in &objects {
         let _ = writeln!(out, "  {id:<wid$}  {state}");
     }

@@ -670,7 +670,7 @@ fn build(
         None => None,
         Some((name, text)) => {
             let file = compiled.sources.add(name.clone(), text.clone());
-            let loaded = scenario::parse(file, text).and_then(|s| {
+            let loaded = scenario::parse(file, text).and_then(|mut s| {
                 let mut diags = s.check(&program);
                 match ScenarioSource::new(&s, &program) {
                     Ok(source) if diags.is_empty() => Ok(World {
