@@ -91,7 +91,8 @@ impl Loaded {
 /// Reads files and directories (recursively, `*.apr`, sorted, symlinks
 /// followed) in the order given. A file given twice (`a.apr a.apr`, `dir
 /// dir/a.apr`) is read once, where it first appears. A directory that cannot
-/// be listed and a symlink loop are errors, not skipped. A UTF-8 byte-order
+/// be listed, a symlink loop and a dangling `*.apr` symlink are errors, not
+/// skipped. A UTF-8 byte-order
 /// mark is dropped.
 pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, LoadError> {
     let mut out = Vec::new();
@@ -105,7 +106,11 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, LoadError> {
         if meta.is_dir() {
             let mut found = Vec::new();
             for entry in walkdir::WalkDir::new(path).follow_links(true) {
-                let entry = entry.map_err(walk_error)?;
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) if is_stray_link(&e) => continue,
+                    Err(e) => return Err(walk_error(e)),
+                };
                 if entry.file_type().is_file() && is_apr(entry.path()) {
                     found.push(entry.into_path());
                 }
@@ -122,6 +127,19 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, LoadError> {
         }
     }
     Ok(out)
+}
+
+/// A dangling symlink that is not a policy file, such as an editor's lock
+/// file `.#a.apr`, is not the user's to read; a dangling `a.apr` is.
+fn is_stray_link(e: &walkdir::Error) -> bool {
+    let Some(path) = e.path() else { return false };
+    let hidden = path
+        .file_name()
+        .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+    e.loop_ancestor().is_none()
+        && path.symlink_metadata().is_ok_and(|m| m.is_symlink())
+        && std::fs::metadata(path).is_err()
+        && (hidden || !is_apr(path))
 }
 
 fn walk_error(e: walkdir::Error) -> LoadError {
