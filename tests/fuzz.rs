@@ -1533,3 +1533,117 @@ fn print_figures(f: &Figures, elapsed: Duration) {
         .collect();
     println!("  codes never seen: {unseen:?}");
 }
+
+// ---------------------------------------------------------------- nesting pre-scan
+
+/// Trivia between tokens: spaces, line breaks and comments holding the
+/// characters that begin strings, PromQL and brackets.
+fn trivia() -> BoxedStrategy<String> {
+    lit(&["", " ", "\n", "\t\n  ", " # ( [ { \" ` \\\n", "#\"{\n"])
+}
+
+/// A string whose parts are what the grammar tells apart: text holding
+/// brackets, backticks and `#`, escapes (one before a line break), literal
+/// braces, and interpolations whose `{…}` spans lines and holds comments,
+/// with quoted segments that are strings again.
+fn scan_string() -> BoxedStrategy<String> {
+    let leaf = Just("\"x\"".to_string()).boxed();
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        let path = prop_oneof![
+            lit(&["pvc.name", "a", "pvc.labels.app"]),
+            inner.prop_map(|s| format!("pvc.labels[{s}]")),
+        ];
+        let part = prop_oneof![
+            3 => lit(&["(", "[", "{{", "}}", "}", "`", "#", ")", "]", " x ", "é"]),
+            2 => lit(&["\\\"", "\\\\", "\\\n", "\\n", "\\`", "\\{"]),
+            3 => (trivia(), path, trivia()).prop_map(|(a, p, b)| format!("{{{a}{p}{b}}}")),
+        ];
+        prop::collection::vec(part, 0..5).prop_map(|parts| format!("\"{}\"", parts.concat()))
+    })
+    .boxed()
+}
+
+/// Expressions nesting brackets around strings, with trivia between tokens.
+fn scan_expr() -> BoxedStrategy<String> {
+    let leaf = prop_oneof![2 => scan_string(), 1 => lit(&["1", "pvc.usage", "true"])];
+    leaf.prop_recursive(6, 48, 3, |e| {
+        prop_oneof![
+            (trivia(), e.clone()).prop_map(|(t, e)| format!("({t}{e})")),
+            (e.clone(), trivia(), e.clone()).prop_map(|(a, t, b)| format!("[{a},{t}{b}]")),
+            e.clone().prop_map(|e| format!("max({e})")),
+            (e.clone(), trivia(), e).prop_map(|(a, t, b)| format!("{a} +{t}{b}")),
+        ]
+    })
+    .boxed()
+}
+
+/// Files mixing lets, PromQL in backticks (holding quotes, brackets, `#`
+/// and line breaks), comments, and now and then a stray quote, backtick,
+/// brace or bracket that breaks the file.
+fn scan_file() -> BoxedStrategy<String> {
+    let piece = prop_oneof![
+        6 => (scan_expr(), trivia()).prop_map(|(e, t)| format!("let a = {e}{t}\n")),
+        2 => lit(&["( \" # {", "\"{ a\n", "x\n}", ")]", "", "a\n\"\n\""])
+            .prop_map(|q| format!("metric pvc.m : bytes = `{q}`\n")),
+        2 => lit(&["# \" ` ( {\n", "#\n"]),
+        1 => lit(&["\"", "`", "{", "(", "\"{", "\"{\n", "\\"]),
+    ];
+    prop::collection::vec(piece, 1..6)
+        .prop_map(|v| v.concat())
+        .boxed()
+}
+
+/// Runs `f` on a thread with a small stack: the nesting pre-scan keeps
+/// pest's recursion to [`MAX_NESTING`] levels, which fit easily, while
+/// brackets it missed (10,000 here) overflow it. An overflow aborts the
+/// whole test binary, which fails the test as surely as an error.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(f)
+        .expect("spawn a parser thread")
+        .join()
+        .expect("the parser does not panic")
+}
+
+proptest! {
+    #![proptest_config(quick_config())]
+
+    /// The pre-scan sees every bracket pest nests (it may see more, where
+    /// the grammar fails), so brackets appended after any generated text
+    /// are caught before pest runs.
+    #[test]
+    fn nesting_prescan_agrees_with_grammar(text in scan_file()) {
+        use autopilot::syntax::parse::{self, MAX_NESTING, codes, nesting_depths};
+        let (seen, tree) = nesting_depths(&text);
+        if let Some(tree) = tree {
+            prop_assert!(seen >= tree, "pre-scan saw {seen} levels, the grammar nests {tree}");
+        }
+        let n = 10_000;
+        let deep = format!("{text}\nlet zz = {}1{}\n", "(".repeat(n), ")".repeat(n));
+        let parsed = tree.is_some() && seen <= MAX_NESTING;
+        let codes = on_small_stack(move || {
+            let _ = parse::is_incomplete(&deep);
+            let (_, diags) = parse::parse(FileId(0), &deep);
+            diags.iter().map(|d| d.code).collect::<Vec<_>>()
+        });
+        if parsed {
+            prop_assert_eq!(codes, vec![codes::TOO_DEEP]);
+        }
+    }
+}
+
+/// Nesting right at the limit parses on the small stack the property uses.
+#[test]
+fn nesting_at_the_limit_fits_a_small_stack() {
+    use autopilot::syntax::parse::{self, MAX_NESTING};
+    let n = MAX_NESTING - 4;
+    let s = format!(
+        "{}\"{{pvc.labels[\"x\"]}}\"{}",
+        "(".repeat(n),
+        ")".repeat(n)
+    );
+    let text = format!("policy p {{ when max({s}) > 1 then resize(+1%, max = 1Gi) }}\n");
+    let diags = on_small_stack(move || parse::parse(FileId(0), &text).1);
+    assert!(diags.is_empty(), "{diags:?}");
+}

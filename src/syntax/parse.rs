@@ -168,35 +168,10 @@ pub fn is_incomplete(text: &str) -> bool {
     }
 }
 
-/// Whether the last line leaves a `"` string open (outside PromQL and comments).
+/// Whether the text ends inside a `"` string's text (outside PromQL,
+/// comments and `{…}`), where no further line can close it.
 fn open_string(text: &str) -> bool {
-    let mut in_str = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if in_str => {
-                chars.next();
-            }
-            '"' => in_str = !in_str,
-            '\n' => in_str = false,
-            '#' if !in_str => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '`' if !in_str => {
-                for c in chars.by_ref() {
-                    if c == '`' {
-                        break;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    in_str
+    Scan::run(text).open_string
 }
 
 /// The error for brackets nested past [`MAX_NESTING`], if they are.
@@ -212,46 +187,246 @@ fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
     Some(d)
 }
 
-/// Where bracket nesting first exceeds [`MAX_NESTING`], skipping strings,
-/// PromQL and comments. Keeps pest's recursion bounded.
+/// Where bracket nesting first exceeds [`MAX_NESTING`]. Keeps pest's
+/// recursion bounded.
 fn too_deep_at(text: &str) -> Option<usize> {
-    // Every byte looked at is ASCII, and no byte of a multi-byte character
-    // is, so a byte scan sees the same brackets as a character scan.
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    let skip_to = |from: usize, stop: &[u8]| {
-        bytes[from..]
-            .iter()
-            .position(|b| stop.contains(b))
-            .map_or(bytes.len(), |n| from + n)
-    };
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => i = skip_to(i + 1, b"\n"),
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 2,
-                        b'"' | b'\n' => break,
-                        _ => i += 1,
+    Scan::run(text).too_deep
+}
+
+/// The deepest bracket nesting the pre-scan sees, and the deepest nesting
+/// pest's parse tree has (None when `file` does not parse). For tests: the
+/// first must never be below the second.
+#[doc(hidden)]
+pub fn nesting_depths(text: &str) -> (usize, Option<usize>) {
+    let seen = Scan::run(text).max;
+    if seen > MAX_NESTING {
+        return (seen, None);
+    }
+    let tree = Grammar::parse(Rule::file, text).ok().map(|pairs| {
+        let mut open: Vec<usize> = Vec::new();
+        let mut deepest = 0;
+        for p in pairs.flatten() {
+            let span = p.as_span();
+            while open.last().is_some_and(|&end| end <= span.start()) {
+                open.pop();
+            }
+            let bracket = match p.as_rule() {
+                Rule::paren
+                | Rule::list
+                | Rule::call
+                | Rule::action
+                | Rule::by_clause
+                | Rule::policy_item
+                | Rule::test_item
+                | Rule::record
+                | Rule::interp => true,
+                Rule::segment => span.as_str().starts_with('['),
+                _ => false,
+            };
+            if bracket {
+                open.push(span.end());
+                deepest = deepest.max(open.len());
+            }
+        }
+        deepest
+    });
+    (seen, tree)
+}
+
+/// What the nesting pre-scan saw: brackets as the grammar nests them.
+#[derive(Debug, Default)]
+struct Nesting {
+    /// Where nesting first exceeds [`MAX_NESTING`].
+    too_deep: Option<usize>,
+    /// The deepest nesting seen (up to the first excess).
+    max: usize,
+    /// The text ends inside a `"` string's text (not inside `{…}`).
+    open_string: bool,
+}
+
+/// Walks `text` as the grammar tokenizes it, counting `(`, `[` and `{`,
+/// including the `{` of an interpolation and the `[` of a quoted segment
+/// inside strings (pest recurses through those too). Strings, PromQL and
+/// comments begin and end exactly where `grammar/apr.pest` has them: an
+/// interpolation may span lines and hold comments, an escape takes any
+/// character. Where the grammar would fail (a string broken by a newline),
+/// scanning goes on as code, which can only count more brackets than pest
+/// reaches: pest stops at the first failure. Every byte looked at is ASCII,
+/// and no byte of a multi-byte character is, so a byte scan suffices.
+struct Scan<'a> {
+    bytes: &'a [u8],
+    i: usize,
+    depth: usize,
+    seen: Nesting,
+}
+
+/// A string ended: closed, or broken where the grammar fails.
+enum StrEnd {
+    Closed,
+    Broken,
+}
+
+impl Scan<'_> {
+    fn run(text: &str) -> Nesting {
+        let mut scan = Scan {
+            bytes: text.as_bytes(),
+            i: 0,
+            depth: 0,
+            seen: Nesting::default(),
+        };
+        if let Err(at) = scan.code() {
+            scan.seen.too_deep = Some(at);
+        }
+        scan.seen
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.i).copied()
+    }
+
+    fn open(&mut self) -> Result<(), usize> {
+        self.depth += 1;
+        self.seen.max = self.seen.max.max(self.depth);
+        if self.depth > MAX_NESTING {
+            return Err(self.i);
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    fn comment(&mut self) {
+        while let Some(b) = self.peek() {
+            if b == b'\n' {
+                break;
+            }
+            self.i += 1;
+        }
+    }
+
+    /// `WHITESPACE*`: spaces, tabs, line ends and comments.
+    fn trivia(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => self.i += 1,
+                b'#' => self.comment(),
+                _ => break,
+            }
+        }
+    }
+
+    fn code(&mut self) -> Result<(), usize> {
+        while let Some(b) = self.peek() {
+            match b {
+                b'#' => self.comment(),
+                b'"' => {
+                    self.string()?;
+                }
+                b'`' => match self.bytes[self.i + 1..].iter().position(|&b| b == b'`') {
+                    Some(n) => self.i += n + 2,
+                    // Unterminated: the grammar fails here and reads no further.
+                    None => self.i = self.bytes.len(),
+                },
+                b'(' | b'[' | b'{' => self.open()?,
+                b')' | b']' | b'}' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    self.i += 1;
+                }
+                _ => self.i += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// A string from its opening `"`: `str_text`, `str_escape`, `str_brace`, `interp`.
+    fn string(&mut self) -> Result<StrEnd, usize> {
+        self.i += 1;
+        loop {
+            let Some(b) = self.peek() else {
+                self.seen.open_string = true;
+                return Ok(StrEnd::Broken);
+            };
+            match b {
+                b'"' => {
+                    self.i += 1;
+                    return Ok(StrEnd::Closed);
+                }
+                b'\\' => {
+                    if self.i + 1 >= self.bytes.len() {
+                        self.i = self.bytes.len();
+                        self.seen.open_string = true;
+                        return Ok(StrEnd::Broken);
+                    }
+                    self.i += 2;
+                }
+                b'\n' => return Ok(StrEnd::Broken),
+                b'{' if self.bytes.get(self.i + 1) == Some(&b'{') => self.i += 2,
+                b'{' => {
+                    if let StrEnd::Broken = self.interp()? {
+                        return Ok(StrEnd::Broken);
                     }
                 }
+                _ => self.i += 1,
             }
-            b'`' => i = skip_to(i + 1, b"`"),
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
         }
-        i += 1;
     }
-    None
+
+    /// `{ path }` with whitespace and comments around the path.
+    fn interp(&mut self) -> Result<StrEnd, usize> {
+        self.open()?;
+        self.trivia();
+        if let StrEnd::Broken = self.path()? {
+            return Ok(StrEnd::Broken);
+        }
+        self.trivia();
+        if self.peek() != Some(b'}') {
+            return Ok(StrEnd::Broken);
+        }
+        self.i += 1;
+        self.depth -= 1;
+        Ok(StrEnd::Closed)
+    }
+
+    /// `ident (. field_name | [ string ])*`, no whitespace inside.
+    fn path(&mut self) -> Result<StrEnd, usize> {
+        let start = |b: u8| b.is_ascii_lowercase() || b == b'_';
+        let word = |s: &mut Self| {
+            if !s.peek().is_some_and(start) {
+                return false;
+            }
+            while s.peek().is_some_and(|b| start(b) || b.is_ascii_digit()) {
+                s.i += 1;
+            }
+            true
+        };
+        if !word(self) {
+            return Ok(StrEnd::Broken);
+        }
+        loop {
+            match self.peek() {
+                Some(b'.') => {
+                    self.i += 1;
+                    if !word(self) {
+                        return Ok(StrEnd::Broken);
+                    }
+                }
+                Some(b'[') => {
+                    self.open()?;
+                    if self.peek() != Some(b'"') {
+                        return Ok(StrEnd::Broken);
+                    }
+                    if let StrEnd::Broken = self.string()? {
+                        return Ok(StrEnd::Broken);
+                    }
+                    if self.peek() != Some(b']') {
+                        return Ok(StrEnd::Broken);
+                    }
+                    self.i += 1;
+                    self.depth -= 1;
+                }
+                _ => return Ok(StrEnd::Closed),
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- errors
