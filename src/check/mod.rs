@@ -56,6 +56,9 @@ pub mod codes {
     pub const NAME_FORMAT: &str = "apr::type::name_format";
 }
 
+/// The longest policy name: a Kubernetes object name's limit.
+pub const MAX_POLICY_NAME: usize = 253;
+
 /// Every diagnostic code that parse and check can produce.
 pub fn all_codes() -> Vec<&'static str> {
     use crate::syntax::parse::codes as p;
@@ -483,6 +486,21 @@ impl<'a> Checker<'a> {
     // ------------------------------------------------------------ policies
 
     fn policy(&mut self, p: &ast::Policy, names: &mut HashMap<String, Span>) -> Option<ir::Policy> {
+        let len = p.name.name.chars().count();
+        if len > MAX_POLICY_NAME {
+            // The name goes into Kubernetes events and annotations.
+            self.error(
+                Diagnostic::error(
+                    codes::NAME_FORMAT,
+                    p.name.span,
+                    format!("a policy name of {len} characters is too long"),
+                )
+                .label(format!("more than {MAX_POLICY_NAME} characters"))
+                .help(format!(
+                    "policy names are at most {MAX_POLICY_NAME} characters, as Kubernetes names are"
+                )),
+            );
+        }
         let mut duplicate = false;
         if let Some(&prev) = names.get(&p.name.name) {
             self.error(

@@ -124,7 +124,7 @@ fn list(format: Format) {
             );
         }
         Format::Text => {
-            let width = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
+            let width = super::column_width(RULES.iter().map(|r| r.name.len()));
             for r in RULES {
                 outln!(
                     "{:width$}  {:7}  {}",

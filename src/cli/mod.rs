@@ -122,6 +122,15 @@ pub fn main() -> ExitCode {
     outcome.into()
 }
 
+/// The widest a padded column gets: a longer cell overflows its column
+/// rather than pushing every other row out (or past what `{:width$}` allows).
+pub(crate) const MAX_COLUMN: usize = 64;
+
+/// The width of a column holding cells of these widths, at most [`MAX_COLUMN`].
+pub(crate) fn column_width(cells: impl IntoIterator<Item = usize>) -> usize {
+    cells.into_iter().max().unwrap_or(0).min(MAX_COLUMN)
+}
+
 /// Writes to a locked stdout; on failure the program ends through [`stdout_failed`].
 pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
     if let Err(e) = std::io::stdout().lock().write_fmt(args) {

@@ -795,7 +795,12 @@ fn table_rows<const N: usize>(rows: &[[String; N]]) -> String {
             if i + 1 == N {
                 line.push_str(cell);
             } else {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+                // A long cell overflows its column; `{:w$}` panics past u16.
+                let _ = write!(
+                    line,
+                    "{cell:<w$}  ",
+                    w = widths[i].min(crate::cli::MAX_COLUMN)
+                );
             }
         }
         out.push_str(line.trim_end());
