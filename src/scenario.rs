@@ -72,6 +72,8 @@ pub mod codes {
     pub const UNKNOWN_REFERENCE: &str = "apr::scenario::unknown_reference";
     pub const SERIES: &str = "apr::scenario::series";
     pub const UNSUPPORTED: &str = "apr::scenario::unsupported";
+    pub const TOO_MUCH_WORK: &str = "apr::scenario::too_much_work";
+    pub const TOO_MANY_SAMPLES: &str = "apr::scenario::too_many_samples";
 }
 
 /// The longest object name Kubernetes allows (a DNS subdomain).
@@ -85,6 +87,17 @@ pub const DEFAULT_START: Time = 1_767_225_600_000;
 pub const DEFAULT_STEP: Time = 30_000;
 /// At most this many ticks in a scenario.
 pub const MAX_TICKS: i64 = series::MAX_SAMPLES as i64;
+/// At most this many samples in all the series of one scenario together
+/// (16 bytes each once expanded: 160 MB), so that many long series are an
+/// error and not an allocation.
+pub const MAX_TOTAL_SAMPLES: u64 = 10_000_000;
+/// At most this many object-policy evaluations (ticks × objects × policies)
+/// in one run. 2,000 PVCs over a million ticks (2e9) was measured at about
+/// 30 minutes, so this is a few minutes of engine time.
+pub const MAX_WORK: u64 = 200_000_000;
+/// Byte pairs "did you mean" may compare in one scenario, so that thousands
+/// of unknown references cost a bounded time; past it, no suggestions.
+pub const SUGGEST_BUDGET: u64 = 20_000_000;
 
 /// A loaded scenario; times in milliseconds.
 #[derive(Clone, Debug)]
@@ -94,6 +107,8 @@ pub struct Scenario {
     pub start: Time,
     pub step: Time,
     pub duration: Time,
+    /// Where `duration` is given (the file's start when it is not).
+    pub duration_span: Span,
     /// The default time a resize takes.
     pub resize_delay: Time,
     /// Objects the engine sees (pvc, pod, deployment, statefulset, node), in file order.
@@ -265,6 +280,27 @@ impl Scenario {
     pub fn check(&mut self, program: &Program) -> Vec<Diagnostic> {
         let names: Vec<&str> = program.policies.iter().map(|p| p.name.as_str()).collect();
         let mut out = Vec::new();
+        let ticks = (self.duration / self.step.max(1)) as u64 + 1;
+        let objects = self.objects.len() as u64;
+        let policies = program.policies.len() as u64;
+        let work = ticks.saturating_mul(objects).saturating_mul(policies);
+        if work > MAX_WORK {
+            out.push(
+                Diagnostic::error(
+                    codes::TOO_MUCH_WORK,
+                    self.duration_span,
+                    format!(
+                        "{ticks} ticks × {objects} objects × {policies} policies is {work} \
+                         evaluations, more than the {MAX_WORK} a run may do"
+                    ),
+                )
+                .label("this many ticks")
+                .help(format!(
+                    "a run is bounded to {MAX_WORK} object-policy-ticks (a few minutes): \
+                     make `step` longer, `duration` shorter, or give fewer objects or policies"
+                )),
+            );
+        }
         for a in &mut self.approvals {
             if let Some(p) = find_policy(program, &a.approval.policy) {
                 a.approval.policy.clone_from(&p.name);
@@ -431,6 +467,9 @@ pub fn parse(file: FileId, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
         file,
         text,
         diags: Vec::new(),
+        suggest_left: SUGGEST_BUDGET,
+        samples: 0,
+        object_names: None,
     };
     let scenario = l.scenario(raw);
     if l.diags.is_empty() {
@@ -481,6 +520,12 @@ struct Loader<'a> {
     file: FileId,
     text: &'a str,
     diags: Vec<Diagnostic>,
+    /// What is left of [`SUGGEST_BUDGET`].
+    suggest_left: u64,
+    /// Samples of the series so far, against [`MAX_TOTAL_SAMPLES`].
+    samples: u64,
+    /// The objects' ids as text, for suggestions; built once.
+    object_names: Option<Vec<String>>,
 }
 
 /// What a kind takes besides name, labels and annotations.
@@ -666,11 +711,16 @@ impl Loader<'_> {
                 approvals.push(a);
             }
         }
+        let duration_span = raw
+            .duration
+            .as_ref()
+            .map_or(Span::new(self.file, 0, 0), |d| self.sspan(d));
         Scenario {
             file: self.file,
             start,
             step,
             duration,
+            duration_span,
             resize_delay,
             objects,
             classes,
@@ -776,7 +826,8 @@ impl Loader<'_> {
         let kind_span = self.sspan(kind_s);
         if !OBJECT_KINDS.contains(&kind) {
             self.error(codes::VALUE, kind_span, format!("unknown kind `{kind}`"));
-            let help = did_you_mean(kind, OBJECT_KINDS)
+            let help = self
+                .suggest(kind, OBJECT_KINDS)
                 .unwrap_or_else(|| format!("kinds: {}", OBJECT_KINDS.join(", ")));
             self.last("not a kind", Some(help));
             return;
@@ -987,7 +1038,8 @@ impl Loader<'_> {
                     span,
                     format!("namespace `{name}` is not declared"),
                 );
-                let help = did_you_mean(name, namespaces.keys().map(String::as_str))
+                let help = self
+                    .suggest(name, namespaces.keys().map(String::as_str))
                     .unwrap_or_else(|| {
                         format!("declare it: `namespaces: [{{name: {name}, labels: {{}}}}]`")
                     });
@@ -1004,7 +1056,7 @@ impl Loader<'_> {
                     span,
                     format!("unknown StorageClass `{name}`"),
                 );
-                let help = did_you_mean(name, classes.keys().map(String::as_str)).unwrap_or_else(
+                let help = self.suggest(name, classes.keys().map(String::as_str)).unwrap_or_else(
                     || {
                         format!(
                             "declare it: `- {{kind: storageclass, name: {name}, allow_volume_expansion: true}}`"
@@ -1030,7 +1082,33 @@ impl Loader<'_> {
         let values = self.required(raw.values.as_ref(), "values", span, &what)?;
         let values_at = self.text_at(values);
         let parsed = match series::parse(&values.value.0) {
-            Ok(p) => Some(p),
+            Ok(p) if self.samples.saturating_add(p.len()) > MAX_TOTAL_SAMPLES => {
+                let before = self.samples;
+                self.samples = u64::MAX;
+                if before != u64::MAX {
+                    self.error(
+                        codes::TOO_MANY_SAMPLES,
+                        values_at.span,
+                        format!(
+                            "{what} brings the scenario past {MAX_TOTAL_SAMPLES} samples in all \
+                             (it has {} samples, after {before} before it)",
+                            p.len()
+                        ),
+                    );
+                    self.last(
+                        "too many samples",
+                        Some(format!(
+                            "the series of a scenario hold at most {MAX_TOTAL_SAMPLES} samples \
+                             together: make `step` longer or the series shorter"
+                        )),
+                    );
+                }
+                None
+            }
+            Ok(p) => {
+                self.samples += p.len();
+                Some(p)
+            }
             Err(e) => {
                 self.diags
                     .push(values_at.series_error(&e, format!("{what}, values")));
@@ -1139,12 +1217,45 @@ impl Loader<'_> {
                 span,
                 format!("`{id}` is not an object of the scenario"),
             );
-            let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
-            let help = did_you_mean(text, names.iter().map(String::as_str));
+            let names = self
+                .object_names
+                .take()
+                .unwrap_or_else(|| ids.iter().map(ToString::to_string).collect());
+            let help = self.suggest(text, names.iter().map(String::as_str));
+            self.object_names = Some(names);
             self.last("unknown object", help);
             return None;
         }
         Some(id)
+    }
+
+    /// "Did you mean", within what is left of the scenario's budget of byte
+    /// pairs compared; past it, a word that suggestions stopped.
+    fn suggest<'c>(
+        &mut self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<String> {
+        let mut best: Option<(f64, &str)> = None;
+        for c in candidates {
+            let cost = (name.len().max(1) as u64).saturating_mul(c.len().max(1) as u64);
+            if cost > self.suggest_left {
+                self.suggest_left = 0;
+                return Some(format!(
+                    "no suggestion: this scenario's budget of {SUGGEST_BUDGET} bytes compared \
+                     for \"did you mean\" is spent"
+                ));
+            }
+            self.suggest_left -= cost;
+            // As [`crate::diagnostic::closest`] chooses.
+            let score = strsim::jaro_winkler(name, c);
+            if (score >= 0.8 || c.starts_with(name) && !name.is_empty())
+                && best.is_none_or(|(b, _)| score >= b)
+            {
+                best = Some((score, c));
+            }
+        }
+        best.map(|(_, c)| format!("did you mean `{c}`?"))
     }
 
     fn approval(

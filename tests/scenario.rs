@@ -110,3 +110,22 @@ fn approvals_name_anonymous_rules_like_test_blocks() {
         assert!(!s.check(&c.checked.program).is_empty());
     }
 }
+
+/// Ticks × objects × policies is bounded before a run starts.
+#[test]
+fn too_much_work_is_refused_up_front() {
+    let rule = "when pvc.usage > 50% then resize(+1Gi, max = 10Gi)\n";
+    let mut c = autopilot::compile::compile(vec![("p.apr".into(), rule.into())]);
+    let mut yaml =
+        String::from("step: 1s\nduration: 1000000s\nobjects:\n  - {kind: namespace, name: db}\n");
+    for i in 0..2000 {
+        yaml.push_str(&format!(
+            "  - {{kind: pvc, name: p{i}, namespace: db, capacity: 1Gi}}\n"
+        ));
+    }
+    let file = c.sources.add("work.yaml", yaml.clone());
+    let mut s = scenario::parse(file, &yaml).expect("the scenario loads");
+    let diags = s.check(&c.checked.program);
+    let out = diagnostic::render_all(&c.sources, &diags, Style::PLAIN);
+    insta::assert_snapshot!(out);
+}
