@@ -38,7 +38,7 @@ pub mod simulate;
 mod test;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -129,6 +129,69 @@ pub(crate) const MAX_COLUMN: usize = 64;
 /// The width of a column holding cells of these widths, at most [`MAX_COLUMN`].
 pub(crate) fn column_width(cells: impl IntoIterator<Item = usize>) -> usize {
     cells.into_iter().max().unwrap_or(0).min(MAX_COLUMN)
+}
+
+/// An output file (`--plot`, `--junit`) opened before the work, so that a
+/// path that cannot be written fails at once rather than after the run.
+/// An existing file keeps its content until [`OutputFile::write`]; a file
+/// this created and never wrote is removed.
+pub(crate) struct OutputFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    created: bool,
+}
+
+impl OutputFile {
+    /// Opens `path` for writing, or prints one line and gives None.
+    pub(crate) fn open(path: &Path) -> Option<OutputFile> {
+        let created = !path.exists();
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+        {
+            Ok(file) => Some(OutputFile {
+                path: path.to_path_buf(),
+                file: Some(file),
+                created,
+            }),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Replaces the file's content; on failure prints one line and gives false.
+    pub(crate) fn write(mut self, bytes: &[u8]) -> bool {
+        let Some(mut file) = self.file.take() else {
+            return false;
+        };
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.write_all(bytes))
+            .and_then(|()| file.flush());
+        match written {
+            Ok(()) => {
+                self.created = false;
+                true
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", self.path.display());
+                false
+            }
+        }
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        if self.created {
+            drop(self.file.take());
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Writes to a locked stdout; on failure the program ends through [`stdout_failed`].

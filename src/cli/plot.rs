@@ -146,6 +146,23 @@ pub fn svg(program: &Program, scenario: &Scenario, run: &Run) -> String {
     out
 }
 
+/// The most a value may be from zero on the y axis: the axis, its padding
+/// and its width stay finite, where a range that overflows to infinity made
+/// the mesh loop forever.
+const Y_LIMIT: f64 = f64::MAX / 16.0;
+
+/// The smallest and largest finite values, each within ±[`Y_LIMIT`]; (0, 0)
+/// when there are none. Infinite and NaN values are skipped.
+fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .map(|v| v.clamp(-Y_LIMIT, Y_LIMIT))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi { (0.0, 0.0) } else { (lo, hi) }
+}
+
 type Area<'a, 'b> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 fn panel(
@@ -166,13 +183,15 @@ fn panel(
         .iter()
         .filter_map(|s| s.1)
         .chain(limits.iter().map(|l| l.value));
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (lo, hi) = y_range(values);
     let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.05).max(1e-9);
     let y0 = if lo >= 0.0 { 0.0 } else { lo - pad };
     // Room above the data for the legend.
     let y1 = hi + pad.max((hi - y0) * 0.55);
+    // `y_range` keeps this finite; an infinite axis would never end its mesh.
+    if !(y1 - y0).is_finite() {
+        return Err(format!("the y axis {y0}..{y1} is not finite").into());
+    }
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!("{} of {}", metric.qualified(), trace.object),
@@ -201,7 +220,7 @@ fn panel(
         }
         let points: Vec<(f64, f64)> = run_
             .iter()
-            .filter_map(|(t, v)| v.map(|v| (x(*t), v)))
+            .filter_map(|(t, v)| v.filter(|v| v.is_finite()).map(|v| (x(*t), v)))
             .collect();
         let s = chart.draw_series(LineSeries::new(points, SERIES.stroke_width(2)))?;
         if first {
@@ -262,4 +281,19 @@ fn panel(
         .label_font(("sans-serif", 12))
         .draw()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn y_range_stays_finite() {
+        let (lo, hi) = y_range([1e308, -1e308, f64::NAN, f64::INFINITY].into_iter());
+        assert_eq!((lo, hi), (-Y_LIMIT, Y_LIMIT));
+        assert!((hi - lo).is_finite());
+        assert_eq!(y_range(std::iter::empty()), (0.0, 0.0));
+        assert_eq!(y_range([f64::NEG_INFINITY].into_iter()), (0.0, 0.0));
+        assert_eq!(y_range([3.0, 1.0].into_iter()), (1.0, 3.0));
+    }
 }

@@ -36,6 +36,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Outcome {
+    let plot = match args.plot.as_deref().map(super::OutputFile::open) {
+        Some(None) => return Outcome::Usage,
+        Some(Some(file)) => Some(file),
+        None => None,
+    };
     let Some(mut c) = super::load(&args.paths) else {
         return Outcome::Usage;
     };
@@ -92,10 +97,9 @@ pub fn run(args: Args) -> Outcome {
         Format::Text => out!("{}", text_report(&scenario, &run, program.policies.len())),
         Format::Json => outln!("{}", json_report(&scenario, &run)),
     }
-    if let Some(path) = &args.plot {
+    if let Some(file) = plot {
         let svg = super::plot::svg(&program, &scenario, &run);
-        if let Err(e) = std::fs::write(path, svg) {
-            eprintln!("error: {}: {e}", path.display());
+        if !file.write(svg.as_bytes()) {
             return Outcome::Usage;
         }
     }

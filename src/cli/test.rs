@@ -33,6 +33,11 @@ pub fn run(args: Args) -> Outcome {
             return Outcome::Usage;
         }
     };
+    let junit = match args.junit.as_deref().map(super::OutputFile::open) {
+        Some(None) => return Outcome::Usage,
+        Some(Some(file)) => Some(file),
+        None => None,
+    };
     let Some(mut c) = super::load(&args.paths) else {
         return Outcome::Usage;
     };
@@ -87,7 +92,7 @@ pub fn run(args: Args) -> Outcome {
     let ran = selected.len();
     outln!();
     outln!("{} passed, {failed} failed", ran - failed);
-    if let Some(path) = &args.junit {
+    if let Some(file) = junit {
         let mut report = Report::new("autopilot test");
         report.add_test_suite(suite);
         let xml = match report.to_string() {
@@ -97,8 +102,7 @@ pub fn run(args: Args) -> Outcome {
                 return Outcome::Usage;
             }
         };
-        if let Err(e) = std::fs::write(path, xml) {
-            eprintln!("error: {}: {e}", path.display());
+        if !file.write(xml.as_bytes()) {
             return Outcome::Usage;
         }
     }
