@@ -75,13 +75,17 @@ impl Diagnostic {
         self
     }
 
+    /// Help under the snippet; an empty one is dropped, never shown as `help:`.
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        let help = help.into();
+        if !help.trim().is_empty() {
+            self.help = Some(help);
+        }
         self
     }
 
     pub fn help_opt(mut self, help: Option<String>) -> Diagnostic {
-        self.help = help.or(self.help);
+        self.help = help.filter(|h| !h.trim().is_empty()).or(self.help);
         self
     }
 
@@ -233,7 +237,7 @@ fn report<'a>(sources: &'a SourceMap, d: &Diagnostic) -> Report<'a> {
         code: d.code,
         severity: miette_severity(d.severity),
         message: d.message.clone(),
-        help: d.help.clone(),
+        help: d.help.clone().filter(|h| !h.trim().is_empty()),
         source: Source(file),
         labels,
         related,
@@ -331,7 +335,7 @@ pub fn to_json(sources: &SourceMap, d: &Diagnostic) -> JsonDiagnostic {
         file: primary.file.clone(),
         line: primary.line,
         column: primary.column,
-        help: d.help.clone(),
+        help: d.help.clone().filter(|h| !h.trim().is_empty()),
         labels: std::iter::once(primary)
             .chain(d.secondary.iter().map(|l| json_label(sources, l)))
             .collect(),

@@ -72,7 +72,7 @@ fn case_files(path: &Path) -> Vec<(String, String)> {
             let text = std::fs::read_to_string(p).expect("read case file");
             let name = display_name(p);
             assert!(
-                text.starts_with("# "),
+                text.trim_start_matches('\u{feff}').starts_with("# "),
                 "{name}: the first line is a `# ` comment saying what the case tests"
             );
             (name, text)
