@@ -232,7 +232,7 @@ case!(
 
 /// A program that checks clean and that `fmt` changes.
 const MESSY: &str =
-    "let   limit=400Gi\nwhen   pvc.usage>50%   for   5m then resize( +100% ,max=limit )\n";
+    "let   limit=400Gi\n\nwhen   pvc.usage>50%   for   5m then resize( +100% ,max=limit )\n";
 
 fn run_in(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autopilot"))

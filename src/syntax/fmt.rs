@@ -8,7 +8,12 @@
 //!   whitespace trimmed).
 //!
 //! [`format_source`] checks all three on every run and refuses to return
-//! text that breaks one, so `autopilot fmt` can never corrupt a file.
+//! text that breaks one, so `autopilot fmt` can never corrupt a file. It also
+//! refuses when the text would mean something else though its AST is the
+//! same: an anonymous rule is named `FILE:LINE`, so one that would move to
+//! another line is refused (`apr::fmt::moves_rule`), and so is an
+//! `apr-lint-disable` comment whose target line would change
+//! (`apr::fmt::moves_directive`).
 //!
 //! The style, decided by the AST, the source's comments and its blank lines
 //! only (never by the source's spacing or line breaks, with the one exception
@@ -66,6 +71,12 @@ const CONTINUATION: usize = 4;
 pub mod codes {
     /// The formatter's output failed its own check: a formatter bug.
     pub const UNSTABLE: &str = "apr::fmt::unstable";
+    /// Formatting would move an anonymous rule to another line, and its
+    /// name is its `FILE:LINE`.
+    pub const MOVES_RULE: &str = "apr::fmt::moves_rule";
+    /// Formatting would change the line an `apr-lint-disable` comment
+    /// applies to.
+    pub const MOVES_DIRECTIVE: &str = "apr::fmt::moves_directive";
 }
 
 /// Parses `text` and formats it. A file with parse errors is not formatted:
@@ -88,7 +99,147 @@ pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>
         .help("this is a bug in the formatter; please report it with this file");
         return Err(vec![d]);
     }
+    let moved: Vec<Diagnostic> = moved_rules(file, text, &ast, &out, &again)
+        .chain(moved_directives(file, text, &out))
+        .collect();
+    if !moved.is_empty() {
+        return Err(moved);
+    }
     Ok(out)
+}
+
+/// The 1-based line of byte `offset`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Anonymous rules are named by their start line, so a rule the formatter
+/// moves is renamed (tests, approvals and events use the name).
+fn moved_rules<'a>(
+    file: FileId,
+    text: &'a str,
+    ast: &'a File,
+    out: &'a str,
+    again: &'a File,
+) -> impl Iterator<Item = Diagnostic> + 'a {
+    let rules = |f: &'a File| {
+        f.items.iter().filter_map(|i| match i {
+            Item::Rule(r) => Some(r.span),
+            _ => None,
+        })
+    };
+    rules(ast).zip(rules(again)).filter_map(move |(a, b)| {
+        let (from, to) = (
+            line_of(text, a.start as usize),
+            line_of(out, b.start as usize),
+        );
+        (from != to).then(|| {
+            let (start, end) = (a.start as usize, a.end as usize);
+            let first_line_end = text
+                .get(start..)
+                .and_then(|t| t.find('\n'))
+                .map_or(end, |n| (start + n).min(end));
+            Diagnostic::error(
+                codes::MOVES_RULE,
+                Span::new(file, start, first_line_end),
+                format!(
+                    "formatting would move this anonymous rule from line {from} to line {to}, \
+                     which renames it (an anonymous rule is named FILE:LINE)"
+                ),
+            )
+            .label("left unformatted")
+            .help(
+                "give the rule a name, `policy NAME { when … then … }`, or put it on the \
+                 line where the formatter keeps it (one blank line between items)",
+            )
+        })
+    })
+}
+
+/// What each `apr-lint-disable` comment applies to (see `lint::suppress`):
+/// its comment and the code of its target line, spacing and trailing commas
+/// aside (the formatter changes those, not what a rule reports on).
+fn directive_targets(text: &str) -> Vec<(Comment, String)> {
+    let comments = comments::comments(text);
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_at = |offset: usize| starts.partition_point(|&s| s <= offset);
+    let own_line: std::collections::HashSet<usize> = comments
+        .iter()
+        .filter(|c| !c.trailing)
+        .map(|c| line_at(c.span.start))
+        .collect();
+    let lines: Vec<&str> = text.split('\n').collect();
+    // A line's code, without a trailing comment.
+    let code = |line: usize| {
+        let start = starts[line - 1];
+        let end = comments
+            .iter()
+            .find(|c| c.trailing && line_at(c.span.start) == line)
+            .map_or(start + lines[line - 1].len(), |c| c.span.start);
+        canonical_code(&text[start..end])
+    };
+    comments
+        .iter()
+        .filter(|c| is_line_directive(&c.text))
+        .map(|c| {
+            let line = line_at(c.span.start);
+            let target = if c.trailing {
+                Some(line)
+            } else {
+                (line + 1..=lines.len())
+                    .find(|&l| !own_line.contains(&l) && !lines[l - 1].trim().is_empty())
+            };
+            (c.clone(), target.map(code).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn is_line_directive(comment: &str) -> bool {
+    comment
+        .strip_prefix('#')
+        .map(str::trim_start)
+        .and_then(|b| b.strip_prefix("apr-lint-disable"))
+        .is_some_and(|rest| !rest.starts_with('-'))
+}
+
+/// Code without whitespace and without commas before a closing bracket or
+/// at the end.
+fn canonical_code(code: &str) -> String {
+    let mut out: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    while out.ends_with(',') {
+        out.pop();
+    }
+    for close in [")", "]", "}"] {
+        out = out.replace(&format!(",{close}"), close);
+    }
+    out
+}
+
+fn moved_directives(file: FileId, text: &str, out: &str) -> impl Iterator<Item = Diagnostic> {
+    let before = directive_targets(text);
+    let after = directive_targets(out);
+    before
+        .into_iter()
+        .zip(after)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(move |((c, _), _)| {
+            Diagnostic::error(
+                codes::MOVES_DIRECTIVE,
+                Span::new(file, c.span.start, c.span.end),
+                "formatting would change the line this disable comment applies to",
+            )
+            .label("left unformatted")
+            .help(
+                "put the comment on its own line directly above the line it disables \
+                 (not inside an expression or between actions), or at the end of that line",
+            )
+        })
 }
 
 /// Formats a file parsed from `text` without errors. (With parse errors the
@@ -956,10 +1107,21 @@ fn strip_path(p: &mut Path) {
 mod tests {
     use super::*;
 
+    /// `format_source`, or the layout when it was refused only because an
+    /// anonymous rule or a disable comment would move (these tests pin the
+    /// layout; the refusals have their own).
+    fn layout(input: &str) -> String {
+        format_source(FileId(0), input).unwrap_or_else(|d| {
+            let moves = [codes::MOVES_RULE, codes::MOVES_DIRECTIVE];
+            assert!(d.iter().all(|d| moves.contains(&d.code)), "{d:#?}");
+            format(input, &crate::syntax::parse(FileId(0), input).0)
+        })
+    }
+
     /// Formats `input`, compares with `expected`, and checks the invariants.
     #[track_caller]
     fn check(input: &str, expected: &str) {
-        let out = format_source(FileId(0), input).unwrap_or_else(|d| panic!("{d:#?}"));
+        let out = layout(input);
         assert_eq!(
             out, expected,
             "\n--- got ---\n{out}--- want ---\n{expected}"
