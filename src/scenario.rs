@@ -1211,6 +1211,27 @@ impl Loader<'_> {
                 return None;
             }
         };
+        let longest = id
+            .namespace
+            .iter()
+            .chain([&id.name])
+            .map(|n| n.chars().count())
+            .max();
+        if let Some(len) = longest.filter(|&len| len > MAX_NAME) {
+            // No object has such a name; say so without echoing it.
+            self.error(
+                codes::VALUE,
+                span,
+                format!("an object id with a name of {len} characters is too long"),
+            );
+            self.last(
+                format!("more than {MAX_NAME} characters"),
+                Some(format!(
+                    "Kubernetes names are at most {MAX_NAME} characters"
+                )),
+            );
+            return None;
+        }
         if !ids.contains(&id) {
             self.error(
                 codes::UNKNOWN_REFERENCE,
