@@ -364,12 +364,23 @@ fn seed() -> u64 {
         })
 }
 
-fn run_cases(cases: u32, seed: u64) -> Result<(), TestError<Case>> {
+/// Runs `cases` cases from `seed`; a failure is the shrunk case, described.
+fn run_cases(cases: u32, seed: u64) -> Result<(), String> {
     let mut runner = TestRunner::new(Config {
         rng_seed: RngSeed::Fixed(seed),
         ..config(cases)
     });
-    runner.run(&case(), |c| check_case(&c))
+    runner
+        .run(&case(), |c| check_case(&c))
+        .map_err(|e| match e {
+            TestError::Fail(why, case) => {
+                // Cases hold names of 70,000 characters: show the start of each.
+                let text = format!("{case:#?}");
+                let shown: String = text.chars().take(4_000).collect();
+                format!("{why}\nminimal case (first 4,000 characters): {shown}")
+            }
+            TestError::Abort(why) => format!("aborted: {why}"),
+        })
 }
 
 #[test]
