@@ -337,3 +337,38 @@ fn a_plot_path_is_not_left_behind_when_the_policies_do_not_check() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(!svg.exists(), "an empty plot was left behind");
 }
+
+/// The REPL's tables pad to at most 64 characters too.
+#[test]
+fn repl_table_columns_pad_to_at_most_64() {
+    use std::io::Write as _;
+    let dir = scratch("repl-pad");
+    let long = "l".repeat(253);
+    let policies = write(&dir, "p.apr", GROW);
+    let objects = format!("{}{}", pvc(&long), pvc("data"));
+    let series = format!("{}{}", used(&long, "90Gix3"), used("data", "90Gix3"));
+    let scen = write(&dir, "s.yaml", &scenario(&objects, &series));
+    let mut child = autopilot()
+        .args(["repl", "--scenario", &scen, &policies])
+        .env_remove("XDG_STATE_HOME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(b"pvc.capacity\n")
+        .expect("write the script");
+    let out = wait_at_most(child, Duration::from_secs(60));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("pvc/default/data "))
+        .unwrap_or_else(|| panic!("no row for data in:\n{text}"));
+    assert_eq!(&row[64..66], "  ", "{row}");
+    assert_ne!(&row[66..67], " ", "{row}");
+}
