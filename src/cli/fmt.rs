@@ -60,13 +60,13 @@ pub fn run(args: Args) -> Outcome {
         }
         if args.diff {
             let diff = similar::TextDiff::from_lines(&text, &formatted);
-            print!(
+            super::out!(
                 "{}",
                 diff.unified_diff().context_radius(3).header(&name, &name)
             );
             unformatted.push(name);
         } else if args.check {
-            println!("{name}");
+            super::outln!("{name}");
             unformatted.push(name);
         } else if let Err(reason) = write_atomic(&path, &text, &formatted) {
             failed.push(format!("error: {name}: {reason}"));
