@@ -95,6 +95,7 @@ fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
         "s.yaml",
         &scenario(&pvc("data"), &used("data", "90Gix3")),
     );
+    let unformatted = write(dir, "u.apr", "let   a = 1\n");
     let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
         s(&["lint", "--list"]),
@@ -110,6 +111,7 @@ fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
             "json",
         ]),
         s(&["test", "tests/data/test/failing.apr"]),
+        s(&["fmt", "--diff", &unformatted]),
     ]
 }
 
