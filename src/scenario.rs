@@ -481,13 +481,51 @@ pub fn parse(file: FileId, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
 }
 
 fn yaml_error(file: FileId, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
-    let message = serde_saphyr::DefaultMessageFormatter
-        .format_message(e.without_snippet())
-        .into_owned();
+    let message = match e.without_snippet() {
+        serde_saphyr::Error::Budget { breach, .. } => budget_words(breach),
+        other => serde_saphyr::DefaultMessageFormatter
+            .format_message(other)
+            .into_owned(),
+    };
     let span = e
         .location()
         .map_or(Span::new(file, 0, 0), |l| location_span(file, text, &l));
-    Diagnostic::error(codes::YAML, span, message).label("here")
+    let d = Diagnostic::error(codes::YAML, span, message).label("here");
+    match e.without_snippet() {
+        serde_saphyr::Error::Budget { .. } => d.help(
+            "a scenario is read within limits that keep hostile YAML cheap: \
+             write the entries out instead of repeating them through aliases, or split the file",
+        ),
+        _ => d,
+    }
+}
+
+/// A YAML budget breach in words (the library's own text is its debug form).
+fn budget_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let what = match breach {
+        B::Events { events } => format!("{events} parser events"),
+        B::Aliases { aliases } => format!("{aliases} aliases (`*name`)"),
+        B::Anchors { anchors } => format!("{anchors} anchors (`&name`)"),
+        B::Depth { depth } => format!("nesting {depth} deep"),
+        B::InclusionDepth { depth } => format!("includes nested {depth} deep"),
+        B::Documents { documents } => format!("{documents} documents"),
+        B::Nodes { nodes } => format!("{nodes} nodes"),
+        B::ScalarBytes { total_scalar_bytes } => {
+            format!("{total_scalar_bytes} bytes of scalar values")
+        }
+        B::MergeKeys { merge_keys } => format!("{merge_keys} merge keys (`<<`)"),
+        B::AliasAnchorRatio { aliases, anchors } => format!(
+            "{aliases} aliases for {anchors} anchor(s), which would expand the document many times over"
+        ),
+        B::SequenceUnbalanced => {
+            return "the YAML structure is unbalanced (a closing bracket without an opening one)"
+                .into();
+        }
+        B::InputBytes { input_bytes } => format!("{input_bytes} bytes of input"),
+        _ => return "the YAML is too large or too deeply nested to read safely".into(),
+    };
+    format!("the YAML is over a safety limit: {what}")
 }
 
 /// A byte span from a serde-saphyr location (line and column when the
@@ -1355,8 +1393,31 @@ impl Loader<'_> {
     }
 
     fn timestamp(&mut self, s: &S) -> Option<Time> {
-        match s.value.0.parse::<jiff::Timestamp>() {
-            Ok(ts) => Some(ts.as_millisecond()),
+        const FIRST: &str = "1970-01-01T00:00:00Z";
+        const LAST: &str = "9999-01-01T00:00:00Z";
+        let text = s.value.0.trim();
+        let in_range = |ts: &jiff::Timestamp| {
+            FIRST.parse::<jiff::Timestamp>().is_ok_and(|f| *ts >= f)
+                && LAST.parse::<jiff::Timestamp>().is_ok_and(|l| *ts < l)
+        };
+        // A well-formed time whose year is out of range parses with another year.
+        let shaped = || {
+            text.get(..4)
+                .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()))
+                && text
+                    .get(4..)
+                    .is_some_and(|rest| format!("2000{rest}").parse::<jiff::Timestamp>().is_ok())
+        };
+        match text.parse::<jiff::Timestamp>() {
+            Ok(ts) if in_range(&ts) => Some(ts.as_millisecond()),
+            Ok(_) => {
+                self.out_of_range(s, FIRST, LAST);
+                None
+            }
+            Err(_) if shaped() => {
+                self.out_of_range(s, FIRST, LAST);
+                None
+            }
             Err(_) => {
                 self.value_error(
                     s,
@@ -1366,6 +1427,17 @@ impl Loader<'_> {
                 None
             }
         }
+    }
+
+    fn out_of_range(&mut self, s: &S, first: &str, last: &str) {
+        self.value_error(
+            s,
+            format!(
+                "`start: {}` is outside the supported range of times",
+                s.value.0
+            ),
+            format!("a scenario starts at or after {first} and before {last}"),
+        );
     }
 
     fn step(&mut self, s: &S) -> Option<Time> {

@@ -171,7 +171,7 @@ fn lower(
                 has_duration |= name.name == "duration";
                 let v = match &value.kind {
                     ExprKind::Str(s) => json(&s.as_plain().unwrap_or_default()),
-                    _ => text(value.span),
+                    _ => one_line(&text(value.span)),
                 };
                 settings.push(format!("{}: {v}", name.name), span);
             }
@@ -431,6 +431,16 @@ fn past_the_end(expects: &[Expect], duration: Time, name: &str) -> Vec<Diagnosti
         .collect()
 }
 
+/// Source text of a value on one line: the lowering is one YAML line per
+/// statement, and a value written over two lines would shift every later
+/// line onto the wrong statement.
+fn one_line(text: &str) -> String {
+    if !text.contains(['\n', '\r']) {
+        return text.to_string();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A YAML (and JSON) string literal.
 fn json(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
@@ -451,7 +461,7 @@ fn record(sources: &SourceMap, r: &Record) -> Vec<(String, String)> {
                 }
                 FieldValue::Expr(e) => match &e.kind {
                     ExprKind::Str(s) => json(&s.as_plain().unwrap_or_default()),
-                    _ => sources.text(e.span).to_string(),
+                    _ => one_line(sources.text(e.span)),
                 },
             };
             (f.name.name.clone(), v)

@@ -89,3 +89,12 @@ fn an_expectation_past_the_end_is_an_error() {
     assert_eq!(code, 1, "{out}");
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn a_field_over_two_lines_blames_its_own_statement() {
+    let (out, code) = autopilot(&["test", "tests/data/test/two_line_field.apr"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+    assert!(!out.contains("is not declared"), "{out}");
+    insta::assert_snapshot!(out);
+}
