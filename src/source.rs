@@ -98,6 +98,14 @@ impl SourceFile {
         (line, self.line_starts[line])
     }
 
+    /// Where 0-based line `line` starts; the end of the text past the last.
+    pub fn line_starts_at(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
     /// True when a `\r` ends a line on its own (old Mac line ends), which
     /// [`SourceFile::line_start`] does not count as a line break.
     pub fn has_lone_cr(&self) -> bool {
