@@ -98,3 +98,29 @@ fn problems_at_start_give_exit_codes() {
     let out = repl(&["tests/data/repl/broken.apr"], "");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Thousands of continuation lines: the input is scanned line by line, not
+/// re-parsed after each one, and what comes out is what a short input gives.
+#[test]
+fn thousands_of_continuation_lines() {
+    let mut script = String::from("(1 +\n");
+    for _ in 0..5000 {
+        script.push_str("  # a comment inside the brackets\n");
+    }
+    script.push_str("  2)\nlet x = (1 +\n");
+    for _ in 0..40 {
+        script.push_str("  1 +\n");
+    }
+    script.push_str("  1)\nx\n(1 +* 2\n)\n3 *\n\n  4\n");
+    let out = repl(&["tests/data/repl/empty.apr"], &script);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..3],
+        ["3  (number)", "defined", "42  (number)"],
+        "{stdout}"
+    );
+    assert!(stdout.contains("apr::parse::syntax"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("12  (number)"), "{stdout}");
+}

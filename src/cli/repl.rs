@@ -24,6 +24,7 @@ use rustyline::{Context, Editor, Helper};
 
 use super::Outcome;
 use crate::compile;
+use crate::repl::pending::Pending;
 use crate::repl::{Session, StartError};
 use crate::syntax::parse::is_incomplete;
 
@@ -93,18 +94,23 @@ pub fn run(args: Args) -> Outcome {
 fn piped(session: &mut Session) -> Outcome {
     let stdin = std::io::stdin();
     let mut input = String::new();
+    // Scanned line by line, so that the parser is asked only where the
+    // input may be complete (crate::repl::pending).
+    let mut pending = Pending::default();
     for line in stdin.lock().lines() {
         let Ok(line) = line else {
             eprintln!("error: stdin is not UTF-8 text");
             return Outcome::Usage;
         };
         input.push_str(&line);
-        if is_incomplete(&input) {
+        pending.push(&line);
+        if pending.surely_incomplete() || is_incomplete(&input) {
             input.push('\n');
             continue;
         }
         out!("{}", session.eval_line(&input));
         input.clear();
+        pending = Pending::default();
         if session.is_done() {
             return Outcome::Ok;
         }
@@ -198,7 +204,9 @@ impl Highlighter for ReplHelper {}
 impl Validator for ReplHelper {
     fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
         let input = ctx.input();
-        if !input.trim_start().starts_with(':') && is_incomplete(input) {
+        if !input.trim_start().starts_with(':')
+            && (Pending::of(input).surely_incomplete() || is_incomplete(input))
+        {
             Ok(ValidationResult::Incomplete)
         } else {
             Ok(ValidationResult::Valid(None))

@@ -8,6 +8,7 @@
 //! the clock, actions applied.
 
 mod complete;
+pub mod pending;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
