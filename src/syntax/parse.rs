@@ -522,7 +522,13 @@ fn found_at(text: &str, pos: usize) -> (String, usize) {
     } else {
         first.len_utf8()
     };
-    (format!("`{}`", &rest[..len]), len)
+    let token = &rest[..len];
+    // A name of megabytes is shown by its start.
+    let shown = match token.char_indices().nth(40) {
+        Some((cut, _)) => format!("`{}…`", &token[..cut]),
+        None => format!("`{token}`"),
+    };
+    (shown, len)
 }
 
 /// Brackets, commas and `=`, which pest names only when it tracks parse attempts.
@@ -1581,6 +1587,38 @@ mod tests {
 
     /// Items one at a time match what the whole file matches: the same
     /// items with the same spans, and the same files fail.
+    /// An interpolation may go on over lines, so it leaves the input
+    /// incomplete; a string's text may not.
+    #[test]
+    fn incomplete_input_follows_the_grammar_on_strings() {
+        assert!(is_incomplete("pvc.name == \"{\n"));
+        assert!(is_incomplete("pvc.name == \"{ # (\n pvc.name\n"));
+        assert!(!is_incomplete("pvc.name == \"abc"));
+        assert!(!is_incomplete("pvc.name == \"{pvc.labels[\"a"));
+        assert!(!open_string("pvc.name == \"{pvc.name}\" + `\"`"));
+        let deep = format!(
+            "let a = \"{{\npvc.name}}\" + \"`\" + {}",
+            "(".repeat(10_000)
+        );
+        assert!(!is_incomplete(&deep));
+    }
+
+    /// An error on a line of megabytes says what it found in a few words.
+    #[test]
+    fn a_long_token_is_shown_by_its_start() {
+        let text = format!("let a = 1 {} + 2\n", "x".repeat(1_000_000));
+        let (_, diags) = parse(FileId(0), &text);
+        let d = &diags[0];
+        assert!(d.message.len() < 200, "{}", &d.message[..200]);
+        assert!(
+            d.message
+                .ends_with("found `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.primary.span.len(), 1_000_000);
+    }
+
     #[test]
     fn chunks_match_the_whole_file() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
