@@ -204,7 +204,11 @@ impl View {
                 .iter()
                 .filter(|&&o| o >= line_start && o < line_end.max(line_start + 1))
                 .min()
-                .map_or(0, |&o| text[line_start..o.min(line_end)].chars().count());
+                .map_or(0, |&o| {
+                    // A span is on character boundaries, but drawing must not panic if not.
+                    text.get(line_start..o.min(line_end))
+                        .map_or(0, |s| s.chars().count())
+                });
             view.line(line, line_start, focus);
             line_start = line_end;
         }
