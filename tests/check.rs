@@ -451,3 +451,30 @@ mod sexp {
         }
     }
 }
+
+/// "did you mean" between two 250k-character names costs bytes × bytes: the
+/// budget stops it, so the check ends at once with the generic help.
+#[test]
+fn long_names_check_quickly() {
+    let a = "a".repeat(250_000);
+    let b = format!("{}b", "a".repeat(249_999));
+    let text = format!(
+        "let {a} = 1\nmetric pvc.{a} : number = `up`\nlet x = {b} + 1\nwhen pvc.{b} > 1 then resize(+1Gi, max = 1Ti)\n"
+    );
+    let c = compile(vec![("long.apr".to_string(), text)]);
+    let helps: Vec<&str> = c
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.help.as_deref())
+        .collect();
+    assert!(c.has_errors());
+    assert!(
+        helps.iter().all(|h| !h.contains("did you mean")),
+        "no suggestion of a 250k name: {}",
+        helps
+            .iter()
+            .map(|h| &h[..h.len().min(200)])
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -55,16 +55,44 @@ pub fn measure(e: &ir::Expr) -> (usize, usize) {
         .fold((1, 1), |(d, n), (cd, cn)| (d.max(cd + 1), n + cn))
 }
 
-/// Most candidates compared for "did you mean" in one check: unknown names
-/// against user lets and metrics are quadratic, so past this the help is
-/// generic.
-const MAX_SUGGEST: usize = 1 << 20;
+/// Most work compared for "did you mean" in one check, in bytes × bytes
+/// (one unit per pair of bytes of an unknown name and a candidate): unknown
+/// names against user lets and metrics are quadratic in both their number
+/// and their length, so past this the help is generic.
+const MAX_SUGGEST: usize = 1 << 26;
+/// Candidates whose length differs from the unknown name's by more than
+/// this many bytes are not suggested, and cost nothing.
+const MAX_LENGTH_GAP: usize = 16;
 /// Most names listed in a help text.
 const MAX_LISTED: usize = 24;
 
 /// Most IR nodes that uses of lets may copy in one check: each use copies
 /// the let's expression, so lets of lets grow exponentially.
 const MAX_INLINED: usize = 1 << 20;
+
+/// The user names (lets, metrics) that "did you mean" may compare with
+/// `name`, within a check's budget of [`MAX_SUGGEST`] units, `spent` so far:
+/// each candidate looked at costs one unit; those of a length far from
+/// `name`'s are skipped, and the rest cost `name.len() × candidate.len()`
+/// more each. Past the budget, none.
+fn affordable<'c>(
+    spent: &mut usize,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Vec<&'c str> {
+    let mut near = Vec::new();
+    for c in candidates {
+        *spent = spent.saturating_add(1);
+        if c.len().abs_diff(name.len()) <= MAX_LENGTH_GAP {
+            *spent = spent.saturating_add(name.len().max(1).saturating_mul(c.len().max(1)));
+            near.push(c);
+        }
+        if *spent > MAX_SUGGEST {
+            return Vec::new();
+        }
+    }
+    near
+}
 
 fn node(kind: ExprKind, ty: Type, span: Span) -> ir::Expr {
     ir::Expr { kind, ty, span }
@@ -85,12 +113,6 @@ fn with_unit(text: &str, ty: &Type) -> Option<String> {
 const MAX_DEPTH: usize = crate::syntax::parse::MAX_EXPR_DEPTH;
 
 impl Checker<'_> {
-    /// Whether "did you mean" may look through `n` more user names.
-    fn may_suggest(&mut self, n: usize) -> bool {
-        self.suggested += n;
-        self.suggested <= MAX_SUGGEST
-    }
-
     pub(super) fn expr(&mut self, e: &ast::Expr, scope: &mut Scope) -> Option<ir::Expr> {
         if self.depth >= MAX_DEPTH {
             self.error(
@@ -505,13 +527,15 @@ impl Checker<'_> {
             .collect();
         let guess = if !qualified.is_empty() && p.segments.len() == 1 {
             Some(format!("did you mean {}?", qualified.join(" or ")))
-        } else if self.may_suggest(self.lets.len()) {
-            let mut candidates: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+        } else {
+            let mut candidates = affordable(
+                &mut self.suggested,
+                &root.name,
+                self.lets.keys().map(String::as_str),
+            );
             candidates.extend(Kind::ALL.map(Kind::name));
             candidates.push("namespace");
-            did_you_mean(&root.name, candidates.iter().copied())
-        } else {
-            None
+            did_you_mean(&root.name, candidates)
         };
         let help = guess.unwrap_or_else(|| {
             "paths start with a kind (`pvc.usage`), `namespace`, or a `let` name".into()
@@ -576,14 +600,15 @@ impl Checker<'_> {
             .map(|(n, _, _)| n.to_string())
             .collect();
         candidates.extend(["labels".to_string(), "annotations".to_string()]);
-        if self.may_suggest(self.metric_index.len()) {
-            candidates.extend(
-                self.metric_index
-                    .keys()
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, n)| n.clone()),
-            );
-        }
+        let near = affordable(
+            &mut self.suggested,
+            &second.name,
+            self.metric_index
+                .keys()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, n)| n.as_str()),
+        );
+        candidates.extend(near.into_iter().map(str::to_string));
         candidates.sort();
         let help = did_you_mean(&second.name, candidates.iter().map(String::as_str))
             .map(|h| {
@@ -840,4 +865,25 @@ fn fold(e: ir::Expr) -> Option<ir::Expr> {
 
 fn is_const(e: &ir::Expr) -> bool {
     matches!(e.kind, ExprKind::Const(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestion_budget_counts_bytes_compared() {
+        let long = "a".repeat(250_000);
+        let mut spent = 0;
+        // Same length: compared, so its cost is bytes × bytes, past the budget.
+        assert!(affordable(&mut spent, &long, [long.as_str()]).is_empty());
+        assert!(spent > MAX_SUGGEST);
+        // A length far from the name's costs one unit and is skipped.
+        let mut spent = 0;
+        assert!(affordable(&mut spent, &long, ["usage"]).is_empty());
+        assert_eq!(spent, 1);
+        let mut spent = 0;
+        assert_eq!(affordable(&mut spent, "usag", ["usage"]), ["usage"]);
+        assert_eq!(spent, 1 + 4 * 5);
+    }
 }
