@@ -124,3 +124,25 @@ fn thousands_of_continuation_lines() {
     assert!(stdout.contains("apr::parse::syntax"), "{stdout}");
     assert!(stdout.trim_end().ends_with("12  (number)"), "{stdout}");
 }
+
+/// Items typed one after another: each is parsed alone and joins the
+/// program; a bad one leaves the session as it was.
+#[test]
+fn a_long_run_of_lets() {
+    let mut script = String::new();
+    for i in 0..1500 {
+        script.push_str(&format!("let c{i} = {i}\n"));
+    }
+    script.push_str("let c0 = 5\nlet bad = nope\nc1499 + c1\nlet d = c7 * 2\nd\n");
+    let out = repl(&["tests/data/repl/empty.apr"], &script);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| *l == "defined").count(),
+        1501,
+        "{stdout}"
+    );
+    assert!(stdout.contains("defined twice"), "{stdout}");
+    assert!(stdout.contains("1500  (number)"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("14  (number)"), "{stdout}");
+}

@@ -25,6 +25,7 @@ use crate::ir::{self, Kind, MetricId, Program, Type, Value};
 use crate::metrics::ScenarioSource;
 use crate::scenario::{self, Scenario};
 use crate::simulate::Sim;
+use crate::source::FileId;
 use crate::syntax::{self, ast};
 
 /// The name of the REPL's input in diagnostics.
@@ -273,10 +274,8 @@ impl Session {
 
     /// `let`, `metric`, `policy` or rules typed at the prompt join the program.
     fn define(&mut self, input: &str) -> String {
-        let mut files = self.files.clone();
-        files.push((INPUT.to_string(), input.to_string()));
         let before = self.built.program.policies.len();
-        match self.rebuild(files) {
+        match self.add_item(input) {
             Ok(warnings) => {
                 let now = self.built.program.policies.len();
                 let mut out = warnings;
@@ -289,6 +288,64 @@ impl Session {
             }
             Err(text) => text,
         }
+    }
+
+    /// Adds one typed item to the program without parsing the earlier ones
+    /// again: their sources and trees are kept (a [`SourceMap`] only grows,
+    /// so their file ids stay), the new item alone is parsed, and the whole
+    /// is checked. On problems the session stays as it was.
+    ///
+    /// [`SourceMap`]: crate::source::SourceMap
+    fn add_item(&mut self, input: &str) -> Result<String, String> {
+        let c = &mut self.built.compiled;
+        let id = c.sources.add(INPUT, input.to_string());
+        let (ast, parse_diags) = syntax::parse(id, input);
+        let style = self.style;
+        let render = |c: &Compiled, d: &[Diagnostic]| diagnostic::render_all(&c.sources, d, style);
+        if parse_diags.iter().any(Diagnostic::is_error) {
+            let mut all: Vec<Diagnostic> = c.diagnostics.clone();
+            all.extend(parse_diags);
+            all.sort_by_key(|d| d.primary.span);
+            return Err(render(c, &all));
+        }
+        let mut checked = {
+            let mut refs: Vec<(FileId, &ast::File)> =
+                c.files.iter().map(|(i, f)| (*i, f)).collect();
+            refs.push((id, &ast));
+            check::check(&c.sources, &refs)
+        };
+        // Parse diagnostics of the earlier files, the new ones, and all of
+        // the check's: what `compile` of all the files would give.
+        let mut diagnostics: Vec<Diagnostic> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.starts_with("apr::parse::"))
+            .cloned()
+            .collect();
+        diagnostics.extend(parse_diags);
+        diagnostics.extend(checked.diagnostics.iter().cloned());
+        diagnostics.sort_by_key(|d| d.primary.span);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(render(c, &diagnostics));
+        }
+        let program = Arc::new(std::mem::take(&mut checked.program));
+        let world = match &self.scenario_file {
+            None => None,
+            Some(sf) => match load_world(c, &program, sf) {
+                Ok(w) => Some(w),
+                Err(diags) => return Err(render(c, &diags)),
+            },
+        };
+        c.files.push((id, ast));
+        c.checked = checked;
+        c.diagnostics = diagnostics;
+        let warnings = render(c, &c.diagnostics);
+        self.built.program = program;
+        self.built.world = world;
+        self.built.warnings = warnings.clone();
+        self.files.push((INPUT.to_string(), input.to_string()));
+        self.sim = None;
+        Ok(warnings)
     }
 
     /// Rebuilds from `files`; on problems the session stays as it was.
@@ -652,6 +709,30 @@ impl Session {
     }
 }
 
+/// The scenario `(name, text)` loaded against `program`.
+fn load_world(
+    compiled: &mut Compiled,
+    program: &Program,
+    (name, text): &(String, String),
+) -> Result<World, Vec<Diagnostic>> {
+    let file = compiled.sources.add(name.clone(), text.clone());
+    scenario::parse(file, text).and_then(|mut s| {
+        let mut diags = s.check(program);
+        match ScenarioSource::new(&s, program) {
+            Ok(source) if diags.is_empty() => Ok(World {
+                scenario: s,
+                source,
+            }),
+            Ok(_) => Err(diags),
+            Err(more) => {
+                diags.extend(more);
+                diags.sort_by_key(|d| d.primary.span);
+                Err(diags)
+            }
+        }
+    })
+}
+
 fn build(
     files: &[(String, String)],
     scenario_file: Option<&(String, String)>,
@@ -669,28 +750,10 @@ fn build(
     let program = Arc::new(std::mem::take(&mut compiled.checked.program));
     let world = match scenario_file {
         None => None,
-        Some((name, text)) => {
-            let file = compiled.sources.add(name.clone(), text.clone());
-            let loaded = scenario::parse(file, text).and_then(|mut s| {
-                let mut diags = s.check(&program);
-                match ScenarioSource::new(&s, &program) {
-                    Ok(source) if diags.is_empty() => Ok(World {
-                        scenario: s,
-                        source,
-                    }),
-                    Ok(_) => Err(diags),
-                    Err(more) => {
-                        diags.extend(more);
-                        diags.sort_by_key(|d| d.primary.span);
-                        Err(diags)
-                    }
-                }
-            });
-            match loaded {
-                Ok(w) => Some(w),
-                Err(diags) => return Err(StartError::Scenario(render(&compiled, &diags))),
-            }
-        }
+        Some(sf) => match load_world(&mut compiled, &program, sf) {
+            Ok(w) => Some(w),
+            Err(diags) => return Err(StartError::Scenario(render(&compiled, &diags))),
+        },
     };
     Ok(Built {
         compiled,
