@@ -21,19 +21,11 @@ use autopilot::source::FileId;
 use autopilot::syntax::{self, fmt};
 use proptest::prelude::*;
 
-/// Whether `format_source` refused only because a line-based name or
-/// directive would move: the layout itself passed every check.
-fn only_moves(diags: &[autopilot::diagnostic::Diagnostic]) -> bool {
-    diags
-        .iter()
-        .all(|d| [fmt::codes::MOVES_RULE, fmt::codes::MOVES_DIRECTIVE].contains(&d.code))
-}
-
 /// The formatted text; for a file refused only for a move (see
-/// [`only_moves`]), the layout the formatter would have written.
+/// [`fmt::refused_only_for_moves`]), the layout the formatter would have written.
 fn format(text: &str) -> String {
     fmt::format_source(FileId(0), text).unwrap_or_else(|diags| {
-        if only_moves(&diags) {
+        if fmt::refused_only_for_moves(&diags) {
             return fmt::format(text, &syntax::parse(FileId(0), text).0);
         }
         let msgs: Vec<_> = diags.iter().map(|d| (d.code, &d.message)).collect();
@@ -360,7 +352,7 @@ proptest! {
         let text = spread(&tokens, &seps);
         prop_assert_eq!(violation(&text), None);
         let result = fmt::format_source(FileId(0), &text);
-        prop_assert!(result.as_ref().err().is_none_or(|d| only_moves(d)), "{result:?}");
+        prop_assert!(result.as_ref().err().is_none_or(|d| fmt::refused_only_for_moves(d)), "{result:?}");
     }
 
     /// Any text: an error or a stable result, never a panic, never output
