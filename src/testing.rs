@@ -337,7 +337,10 @@ fn lower(
     }
     if !has_duration {
         // Long enough for every time the test names.
-        settings.push(format!("duration: {}s", last_time / 1000), t.span);
+        settings.push(
+            format!("duration: {}s", last_time.saturating_add(999) / 1000),
+            t.span,
+        );
     }
     // Sections in order; a section's header line stands for the whole test.
     let mut lines = Lines {
