@@ -364,7 +364,18 @@ impl Checker<'_> {
     }
 
     fn positive_bytes(&mut self, v: f64, span: Span, what: &str) -> Option<u64> {
-        if v <= 0.0 || v > MAX_BYTES {
+        if v > MAX_BYTES {
+            self.error(
+                Diagnostic::error(codes::RANGE, span, format!("{what} is too large"))
+                    .label("too large")
+                    .help(format!(
+                        "at most {} bytes, just under 8Ei; e.g. `400Gi`",
+                        MAX_BYTES as u64
+                    )),
+            );
+            return None;
+        }
+        if v <= 0.0 {
             self.error(
                 Diagnostic::error(
                     codes::RANGE,

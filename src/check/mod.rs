@@ -792,7 +792,18 @@ impl<'a> Checker<'a> {
         let per = self.duration(per, "`per`");
         let (_, n) = n?;
         let n = n.as_num()?;
-        if n < 1.0 || n.fract() != 0.0 || n > u32::MAX as f64 {
+        if n > u32::MAX as f64 {
+            self.error(
+                Diagnostic::error(codes::RANGE, count.span, "the `at_most` count is too large")
+                    .label("too large")
+                    .help(format!(
+                        "at most {} actions per window; e.g. `at_most 3 per 1h`",
+                        u32::MAX
+                    )),
+            );
+            return None;
+        }
+        if n < 1.0 || n.fract() != 0.0 {
             self.error(
                 Diagnostic::error(
                     codes::RANGE,
