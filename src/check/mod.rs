@@ -613,7 +613,33 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        let read_before_actions = scope.kinds.len();
         let actions = kind.and_then(|kind| self.actions(then, kind, &mut scope));
+        // Paths in action messages (`{node.name}` in a pod rule) are read
+        // from the subject too: another kind there is the same mistake.
+        if let Some(kind) = kind {
+            let mut seen: Vec<Kind> = Vec::new();
+            for &(k, s) in &scope.kinds[read_before_actions.min(scope.kinds.len())..] {
+                if k == kind || seen.contains(&k) {
+                    continue;
+                }
+                seen.push(k);
+                let mut d = Diagnostic::error(
+                    codes::KIND_MISMATCH,
+                    s,
+                    format!("the policy is on {kind}, but this reads a {k}"),
+                )
+                .label(format!("a {k}"))
+                .help(format!(
+                    "a policy reads only its own object, in messages too: use `{kind}.…` \
+                     paths (or `namespace.…` for its namespace)"
+                ));
+                if let Some(on) = parts.on {
+                    d = d.also(on.span, format!("the policy is on {kind}"));
+                }
+                self.error(d);
+            }
+        }
         let cooldown = match parts.cooldown {
             Some(e) => self.duration(e, "`cooldown`"),
             None => Some(ir::DEFAULT_COOLDOWN),
