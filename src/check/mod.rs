@@ -630,10 +630,15 @@ impl<'a> Checker<'a> {
                     format!("the policy is on {kind}, but this reads a {k}"),
                 )
                 .label(format!("a {k}"))
-                .help(format!(
-                    "a policy reads only its own object, in messages too: use `{kind}.…` \
-                     paths (or `namespace.…` for its namespace)"
-                ));
+                .help(if kind == Kind::Node {
+                    "a policy reads only its own object, in messages too: use `node.…` paths"
+                        .to_string()
+                } else {
+                    format!(
+                        "a policy reads only its own object, in messages too: use `{kind}.…` \
+                         paths (or `namespace.…` for its namespace)"
+                    )
+                });
                 if let Some(on) = parts.on {
                     d = d.also(on.span, format!("the policy is on {kind}"));
                 }
