@@ -55,21 +55,8 @@ impl Directives {
 /// Finds the disable comments of a file.
 pub fn parse(file: FileId, text: &str) -> Directives {
     let comments = comments::comments(text);
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_of = |offset: usize| starts.partition_point(|&s| s <= offset);
     // Lines that hold only a comment (or nothing) do not take a directive.
-    let comment_lines: HashSet<usize> = comments
-        .iter()
-        .filter(|c| !c.trailing)
-        .map(|c| line_of(c.span.start))
-        .collect();
-    let lines: Vec<&str> = text.split('\n').collect();
-    let next_code_line = |after: usize| {
-        (after + 1..=lines.len())
-            .find(|&l| !comment_lines.contains(&l) && !lines[l - 1].trim().is_empty())
-    };
+    let lines = comments::Lines::new(text, &comments);
     let mut out = Directives::default();
     for c in &comments {
         let Some(d) = directive(&c.text, c.span.start) else {
@@ -79,13 +66,13 @@ pub fn parse(file: FileId, text: &str) -> Directives {
         let target = match d.word {
             DISABLE_FILE => None,
             DISABLE => {
-                let line = line_of(c.span.start);
+                let line = lines.line_of(c.span.start);
                 // The comment lines in between are covered too, so that a
                 // directive can disable `unknown-rule` for the next one.
                 Some(if c.trailing {
                     line..=line
                 } else {
-                    line + 1..=next_code_line(line).unwrap_or(lines.len())
+                    line + 1..=lines.next_code_line(line).unwrap_or(lines.count())
                 })
             }
             other => {

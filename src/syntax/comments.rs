@@ -112,6 +112,56 @@ pub fn trim_trivia(text: &str, comments: &[Comment], start: usize, mut end: usiz
     }
 }
 
+/// A file's lines as disable comments see them: which line an offset is on,
+/// and the next line that holds code. `lint::suppress` decides with it what
+/// a directive disables, and `fmt` whether formatting would change that.
+pub struct Lines<'t> {
+    starts: Vec<usize>,
+    /// Lines holding only a comment.
+    comment_lines: std::collections::HashSet<usize>,
+    lines: Vec<&'t str>,
+}
+
+impl<'t> Lines<'t> {
+    pub fn new(text: &'t str, comments: &[Comment]) -> Lines<'t> {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let line_of = |offset: usize| starts.partition_point(|&s| s <= offset);
+        let comment_lines = comments
+            .iter()
+            .filter(|c| !c.trailing)
+            .map(|c| line_of(c.span.start))
+            .collect();
+        Lines {
+            comment_lines,
+            lines: text.split('\n').collect(),
+            starts,
+        }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// How many lines the file has.
+    pub fn count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The text of a 1-based line and its byte offset.
+    pub fn line(&self, line: usize) -> (usize, &'t str) {
+        (self.starts[line - 1], self.lines[line - 1])
+    }
+
+    /// The first line after `after` that is neither blank nor only a comment.
+    pub fn next_code_line(&self, after: usize) -> Option<usize> {
+        (after + 1..=self.lines.len())
+            .find(|&l| !self.comment_lines.contains(&l) && !self.lines[l - 1].trim().is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,35 +173,25 @@ fn moved_rules<'a>(
 /// aside (the formatter changes those, not what a rule reports on).
 fn directive_targets(text: &str) -> Vec<(Comment, String)> {
     let comments = comments::comments(text);
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_at = |offset: usize| starts.partition_point(|&s| s <= offset);
-    let own_line: std::collections::HashSet<usize> = comments
-        .iter()
-        .filter(|c| !c.trailing)
-        .map(|c| line_at(c.span.start))
-        .collect();
-    let lines: Vec<&str> = text.split('\n').collect();
+    let lines = comments::Lines::new(text, &comments);
     // A line's code, without a trailing comment.
     let code = |line: usize| {
-        let start = starts[line - 1];
+        let (start, written) = lines.line(line);
         let end = comments
             .iter()
-            .find(|c| c.trailing && line_at(c.span.start) == line)
-            .map_or(start + lines[line - 1].len(), |c| c.span.start);
+            .find(|c| c.trailing && lines.line_of(c.span.start) == line)
+            .map_or(start + written.len(), |c| c.span.start);
         canonical_code(&text[start..end])
     };
     comments
         .iter()
         .filter(|c| is_line_directive(&c.text))
         .map(|c| {
-            let line = line_at(c.span.start);
+            let line = lines.line_of(c.span.start);
             let target = if c.trailing {
                 Some(line)
             } else {
-                (line + 1..=lines.len())
-                    .find(|&l| !own_line.contains(&l) && !lines[l - 1].trim().is_empty())
+                lines.next_code_line(line)
             };
             (c.clone(), target.map(code).unwrap_or_default())
         })
