@@ -283,16 +283,24 @@ impl Scenario {
         let ticks = (self.duration / self.step.max(1)) as u64 + 1;
         let objects = self.objects.len() as u64;
         let policies = program.policies.len() as u64;
-        let work = ticks.saturating_mul(objects).saturating_mul(policies);
+        // The world steps every object on every tick, so a run without
+        // policies still costs a tick per object: count at least one.
+        let work = ticks
+            .saturating_mul(objects)
+            .saturating_mul(policies.max(1));
         if work > MAX_WORK {
+            let product = if policies == 0 {
+                format!("{ticks} ticks × {objects} objects (and no policy) is {work} object-ticks")
+            } else {
+                format!(
+                    "{ticks} ticks × {objects} objects × {policies} policies is {work} evaluations"
+                )
+            };
             out.push(
                 Diagnostic::error(
                     codes::TOO_MUCH_WORK,
                     self.duration_span,
-                    format!(
-                        "{ticks} ticks × {objects} objects × {policies} policies is {work} \
-                         evaluations, more than the {MAX_WORK} a run may do"
-                    ),
+                    format!("{product}, more than the {MAX_WORK} a run may do"),
                 )
                 .label("this many ticks")
                 .help(format!(
