@@ -74,6 +74,11 @@ fn used(name: &str, values: &str) -> String {
     format!("  - {{metric: pvc.used, object: pvc/default/{name}, values: \"{values}\"}}\n")
 }
 
+/// Writes `s.yaml`: one PVC named `name` with `pvc.used` following `values`.
+fn one_pvc(dir: &Path, name: &str, values: &str) -> String {
+    write(dir, "s.yaml", &scenario(&pvc(name), &used(name, values)))
+}
+
 /// Many policies, so that `explain` writes far more than a pipe holds.
 fn many_policies(n: usize) -> String {
     (0..n)
@@ -90,11 +95,7 @@ fn many_policies(n: usize) -> String {
 /// Every command that prints, with what it needs.
 fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
     let policies = write(dir, "p.apr", GROW);
-    let scen = write(
-        dir,
-        "s.yaml",
-        &scenario(&pvc("data"), &used("data", "90Gix3")),
-    );
+    let scen = one_pvc(dir, "data", "90Gix3");
     let unformatted = write(dir, "u.apr", "let   a = 1\n");
     let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
@@ -173,11 +174,7 @@ fn an_object_name_of_65536_characters_is_a_diagnostic_not_a_panic() {
     let dir = scratch("long-object");
     let name = "a".repeat(65_536);
     let policies = write(&dir, "p.apr", GROW);
-    let scen = write(
-        &dir,
-        "s.yaml",
-        &scenario(&pvc(&name), &used(&name, "90Gix3")),
-    );
+    let scen = one_pvc(&dir, &name, "90Gix3");
     let out = autopilot()
         .args(["simulate", &policies, "--scenario", &scen])
         .output()
@@ -195,11 +192,7 @@ fn a_policy_name_of_65536_characters_is_a_check_error_not_a_panic() {
     let dir = scratch("long-policy");
     let policy = GROW.replace("grow", &"g".repeat(65_536));
     let policies = write(&dir, "p.apr", &policy);
-    let scen = write(
-        &dir,
-        "s.yaml",
-        &scenario(&pvc("data"), &used("data", "90Gix3")),
-    );
+    let scen = one_pvc(&dir, "data", "90Gix3");
     for args in [
         vec!["check", policies.as_str()],
         vec!["simulate", policies.as_str(), "--scenario", scen.as_str()],
@@ -254,11 +247,7 @@ fn timeline_columns_pad_to_at_most_64() {
 fn plot_of_an_overflowing_range_ends() {
     let dir = scratch("plot-range");
     let policies = write(&dir, "p.apr", GROW);
-    let scen = write(
-        &dir,
-        "s.yaml",
-        &scenario(&pvc("data"), &used("data", "1e308 -1e308 1e308 -1e308")),
-    );
+    let scen = one_pvc(&dir, "data", "1e308 -1e308 1e308 -1e308");
     let svg = dir.join("out.svg");
     let child = autopilot()
         .args(["simulate", &policies, "--scenario", &scen, "--plot"])
@@ -284,11 +273,7 @@ fn unwritable(dir: &Path) -> Vec<PathBuf> {
 fn an_unwritable_plot_fails_before_the_simulation() {
     let dir = scratch("plot-path");
     let policies = write(&dir, "p.apr", GROW);
-    let scen = write(
-        &dir,
-        "s.yaml",
-        &scenario(&pvc("data"), &used("data", "90Gix3")),
-    );
+    let scen = one_pvc(&dir, "data", "90Gix3");
     for path in unwritable(&dir) {
         let out = autopilot()
             .args(["simulate", &policies, "--scenario", &scen, "--plot"])
@@ -325,11 +310,7 @@ fn an_unwritable_junit_fails_before_the_tests() {
 fn a_plot_path_is_not_left_behind_when_the_policies_do_not_check() {
     let dir = scratch("plot-left");
     let policies = write(&dir, "p.apr", "policy broken {\n  when pvc.nope > 1\n}\n");
-    let scen = write(
-        &dir,
-        "s.yaml",
-        &scenario(&pvc("data"), &used("data", "90Gix3")),
-    );
+    let scen = one_pvc(&dir, "data", "90Gix3");
     let svg = dir.join("out.svg");
     let out = autopilot()
         .args(["simulate", &policies, "--scenario", &scen, "--plot"])
