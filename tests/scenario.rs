@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use autopilot::diagnostic::{self, Style};
-use autopilot::scenario::{self, Scenario, SeriesTarget};
+use autopilot::sim::scenario::{self, Scenario, SeriesTarget};
 use autopilot::source::SourceMap;
 
 fn brief(s: &Scenario) -> String {

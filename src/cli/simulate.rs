@@ -14,9 +14,9 @@ use super::{Format, Outcome};
 use crate::diagnostic;
 use crate::engine::{ActionResult, Event, EventKind, Planned, Time};
 use crate::ir::{Kind, format_bytes};
-use crate::metrics::ScenarioSource;
-use crate::scenario::{self, Scenario};
-use crate::simulate::{self, Run};
+use crate::sim::ScenarioSource;
+use crate::sim::scenario::{self, Scenario};
+use crate::sim::{self, Run};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -92,7 +92,7 @@ pub fn run(args: Args) -> Outcome {
         Some(_) => super::plot::traces(&program, &scenario),
         None => Vec::new(),
     };
-    let run = simulate::run(Arc::clone(&program), &scenario, &source, &traces);
+    let run = sim::run(Arc::clone(&program), &scenario, &source, &traces);
     match args.format {
         Format::Text => out!("{}", text_report(&scenario, &run, program.policies.len())),
         Format::Json => outln!("{}", json_report(&scenario, &run)),
@@ -241,7 +241,7 @@ pub fn text_report(scenario: &Scenario, run: &Run, policies: usize) -> String {
     out
 }
 
-fn object_state(o: &crate::world::SimObject) -> String {
+fn object_state(o: &crate::sim::world::SimObject) -> String {
     let f = &o.object.fields;
     let bytes = |b: Option<u64>| b.map_or("?".into(), |b| format_bytes(b as f64));
     let mut parts: Vec<String> = Vec::new();
@@ -454,7 +454,7 @@ struct JsonObject {
     annotations: crate::engine::object::Labels,
 }
 
-fn json_object(o: &crate::world::SimObject) -> JsonObject {
+fn json_object(o: &crate::sim::world::SimObject) -> JsonObject {
     let f = o.object.fields.clone();
     JsonObject {
         object: o.object.id.to_string(),

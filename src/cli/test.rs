@@ -10,7 +10,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::Outcome;
 use crate::diagnostic;
-use crate::testing;
+use crate::sim::testing;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

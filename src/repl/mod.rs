@@ -22,9 +22,9 @@ use crate::engine::{
     ActionResult, EventKind, MetricSource, Object, ObjectId, Phase, Planned, Sample, Time,
 };
 use crate::ir::{self, Kind, MetricId, Program, Type, Value};
-use crate::metrics::ScenarioSource;
-use crate::scenario::{self, Scenario};
-use crate::simulate::Sim;
+use crate::sim::ScenarioSource;
+use crate::sim::scenario::{self, Scenario};
+use crate::sim::run::Sim;
 use crate::source::FileId;
 use crate::syntax::{self, ast};
 

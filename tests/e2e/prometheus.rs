@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use autopilot::metrics::prometheus::{Prometheus, PrometheusError, Sample};
+use autopilot::cluster::prometheus::{Prometheus, PrometheusError, Sample};
 
 use crate::support::Env;
 use crate::{Case, NOTHING, PROMETHEUS, TestResult, case};

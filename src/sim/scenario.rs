@@ -42,7 +42,7 @@
 //! Loading is a pure function of the text. Every problem is reported, each
 //! as a diagnostic on the YAML with its line and column; unknown fields are
 //! errors. Metric names and policy names are checked against the compiled
-//! policies later ([`crate::metrics::ScenarioSource::new`], [`Scenario::check`]).
+//! policies later ([`crate::sim::ScenarioSource::new`], [`Scenario::check`]).
 //!
 //! YAML is read with `serde-saphyr`: `serde_yaml` is archived and
 //! `serde_yml` is deprecated; `serde-saphyr` is maintained, pure Rust, built
@@ -60,7 +60,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::object::Labels;
 use crate::engine::{Approval, Decision, Fields, Namespace, ObjectId, Time};
 use crate::ir::{Kind, Program};
-use crate::metrics::series::{self, SeriesError};
+use crate::sim::series::{self, SeriesError};
 use crate::source::{FileId, Span};
 use crate::syntax::ast::{Dimension, Unit};
 

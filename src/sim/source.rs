@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::{MetricSource, ObjectId, Sample, Time};
 use crate::ir::{MetricId, Program};
-use crate::scenario::{Scenario, SeriesTarget, codes};
+use crate::sim::scenario::{Scenario, SeriesTarget, codes};
 
 /// Samples of bindings for objects, by tick.
 #[derive(Clone, Debug, Default)]

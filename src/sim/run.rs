@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use crate::engine::{Engine, Event, MetricSource, ObjectId, Snapshot, Time};
 use crate::ir::{MetricId, Program};
-use crate::metrics::ScenarioSource;
-use crate::scenario::Scenario;
-use crate::world::World;
+use crate::sim::ScenarioSource;
+use crate::sim::scenario::Scenario;
+use crate::sim::world::World;
 
 /// Samples of one metric for one object, one per tick, as the engine saw them.
 #[derive(Clone, Debug)]

@@ -35,7 +35,7 @@ fn fixture() -> Fixture {
     let c = compile(vec![]);
     assert!(!c.has_errors());
     let program = c.checked.program;
-    let scenario = crate::scenario::parse(FileId(0), SCENARIO).unwrap_or_else(|d| panic!("{d:#?}"));
+    let scenario = crate::sim::scenario::parse(FileId(0), SCENARIO).unwrap_or_else(|d| panic!("{d:#?}"));
     let source = ScenarioSource::new(&scenario, &program).unwrap_or_else(|d| panic!("{d:#?}"));
     Fixture {
         world: World::new(&scenario, &program),
@@ -278,7 +278,7 @@ fn volume_stats_follow_the_capacity() {
         metric(&f.program, "pvc.available"),
     );
     let data = id("pvc/default/data");
-    let t = crate::scenario::DEFAULT_START;
+    let t = crate::sim::scenario::DEFAULT_START;
     let m = f.world.metrics(&f.source);
     assert_eq!(m.sample(usage, &data, t), Sample::Value(50.0));
     assert_eq!(m.sample(used, &data, t), Sample::Value(50.0 * GI as f64));

@@ -3,7 +3,7 @@
 //! `simulate`.
 //!
 //! A test block is lowered to the scenario format, one YAML line per
-//! statement, and loaded by [`crate::scenario::parse`]: a test and a scenario
+//! statement, and loaded by [`crate::sim::scenario::parse`]: a test and a scenario
 //! file mean exactly the same thing. A problem the loader finds is reported
 //! at the test statement it came from.
 //!
@@ -16,9 +16,9 @@ use std::sync::Arc;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::{ActionResult, Event, EventKind, ObjectId, Planned, Time};
 use crate::ir::{Kind, Program};
-use crate::metrics::ScenarioSource;
-use crate::scenario::{self, Scenario};
-use crate::simulate;
+use crate::sim::ScenarioSource;
+use crate::sim::scenario::{self, Scenario};
+use crate::sim;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
     self, Dimension, Expectation, ExprKind, FieldValue, Record, SeriesTarget, TestStmtKind,
@@ -559,7 +559,7 @@ fn to_value(e: &ast::Expr) -> Option<To> {
 
 /// Runs one test against the program.
 pub fn run(program: &Arc<Program>, case: &Case) -> Outcome {
-    let run = simulate::run(Arc::clone(program), &case.scenario, &case.source, &[]);
+    let run = sim::run(Arc::clone(program), &case.scenario, &case.source, &[]);
     let start = case.scenario.start;
     let mut failures = Vec::new();
     for e in &case.expects {

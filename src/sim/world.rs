@@ -33,8 +33,8 @@ use crate::engine::{
     Fields, MetricSource, Namespace, Object, ObjectId, Outcome, Planned, Sample, Time,
 };
 use crate::ir::{Kind, MetricId, Program, format_bytes};
-use crate::metrics::ScenarioSource;
-use crate::scenario::{Scenario, StorageClass};
+use crate::sim::ScenarioSource;
+use crate::sim::scenario::{Scenario, StorageClass};
 
 /// An event or a notification that an action sent.
 #[derive(Clone, Debug, PartialEq)]
