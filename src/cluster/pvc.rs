@@ -1,14 +1,13 @@
 //! What the resize executor needs to know about a PersistentVolumeClaim, read
-//! from the claim and its StorageClass, and whether it may be resized now.
-
-use std::fmt;
+//! from the claim and its StorageClass, and whether it may be resized now
+//! (asked of [`plan::resize_blocker`], as the engine and the simulation ask it).
 
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::quantity::{self, QuantityError};
-use crate::engine::plan;
+use crate::engine::plan::{self, Blocker};
 
 /// The pre-GA annotation that older claims still carry instead of `spec.storageClassName`.
 const BETA_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
@@ -31,41 +30,6 @@ pub struct PvcView {
     pub allow_expansion: Option<bool>,
     /// Why a previous resize is still going on, if it is.
     pub resize_in_progress: Option<String>,
-}
-
-/// Why a claim is left alone. Each says what an operator would check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SkipReason {
-    NotBound { phase: Option<String> },
-    NoStorageClass,
-    StorageClassNotFound { class: String },
-    ExpansionNotAllowed { class: String },
-    ResizeInProgress { detail: String },
-}
-
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SkipReason::NotBound { phase } => write!(
-                f,
-                "the claim is {}, not Bound: only a bound claim can be expanded",
-                phase.as_deref().unwrap_or("without a phase")
-            ),
-            SkipReason::NoStorageClass => {
-                f.write_str("the claim has no StorageClass, so nothing allows its expansion")
-            }
-            SkipReason::StorageClassNotFound { class } => {
-                write!(f, "its StorageClass `{class}` does not exist")
-            }
-            SkipReason::ExpansionNotAllowed { class } => write!(
-                f,
-                "its StorageClass `{class}` does not set allowVolumeExpansion: true"
-            ),
-            SkipReason::ResizeInProgress { detail } => {
-                write!(f, "a previous resize is still in progress ({detail})")
-            }
-        }
-    }
 }
 
 /// A size field of the claim that does not parse.
@@ -133,36 +97,21 @@ impl PvcView {
         plan::current_size(self.capacity, self.requested)
     }
 
-    pub fn is_bound(&self) -> bool {
-        self.phase.as_deref() == Some("Bound")
+    /// What decides whether the claim may be resized now.
+    pub fn facts(&self) -> plan::PvcFacts<'_> {
+        plan::PvcFacts {
+            phase: self.phase.as_deref(),
+            storage_class: self.storage_class.as_deref(),
+            allow_expansion: self.allow_expansion,
+            resizing: self.resize_in_progress.is_some(),
+            resize_detail: self.resize_in_progress.as_deref(),
+            size_known: self.capacity.is_some() || self.requested.is_some(),
+        }
     }
 
     /// Why this claim must not be resized now, if it must not.
-    pub fn skip_reason(&self) -> Option<SkipReason> {
-        if !self.is_bound() {
-            return Some(SkipReason::NotBound {
-                phase: self.phase.clone(),
-            });
-        }
-        let Some(class) = &self.storage_class else {
-            return Some(SkipReason::NoStorageClass);
-        };
-        match self.allow_expansion {
-            None => {
-                return Some(SkipReason::StorageClassNotFound {
-                    class: class.clone(),
-                });
-            }
-            Some(false) => {
-                return Some(SkipReason::ExpansionNotAllowed {
-                    class: class.clone(),
-                });
-            }
-            Some(true) => {}
-        }
-        self.resize_in_progress
-            .clone()
-            .map(|detail| SkipReason::ResizeInProgress { detail })
+    pub fn blocker(&self) -> Option<Blocker> {
+        plan::resize_blocker(&self.facts())
     }
 }
 
@@ -268,7 +217,7 @@ mod tests {
         let v = PvcView::new(&bound("12Gi", "10Gi"), Some(&class(Some(true)))).unwrap();
         assert_eq!((v.capacity, v.requested), (Some(12 * GI), Some(10 * GI)));
         assert_eq!(v.current(), 12 * GI);
-        assert_eq!(v.skip_reason(), None);
+        assert_eq!(v.blocker(), None);
         assert_eq!(v.resource_version.as_deref(), Some("7"));
     }
 
@@ -278,32 +227,28 @@ mod tests {
         let mut pending = bound("10Gi", "10Gi");
         pending.status.as_mut().unwrap().phase = Some("Pending".into());
         let cases: Vec<(PersistentVolumeClaim, Option<StorageClass>, &str)> = vec![
-            (pending, ok.clone(), "the claim is Pending, not Bound"),
+            (pending, ok.clone(), "the PVC is not Bound (phase Pending)"),
             (
                 bound("10Gi", "10Gi"),
                 Some(class(None)),
-                "does not set allowVolumeExpansion",
+                "StorageClass `fast` does not allow volume expansion",
             ),
             (
                 bound("10Gi", "10Gi"),
                 Some(class(Some(false))),
-                "`fast` does not set",
+                "StorageClass `fast` does not allow volume expansion",
             ),
-            (
-                bound("10Gi", "10Gi"),
-                None,
-                "StorageClass `fast` does not exist",
-            ),
+            (bound("10Gi", "10Gi"), None, "StorageClass `fast` not found"),
             (
                 bound("10Gi", "20Gi"),
                 ok.clone(),
-                "status.capacity 10Gi is below the request 20Gi",
+                "a resize is still in progress (status.capacity 10Gi is below the request 20Gi)",
             ),
         ];
         for (p, c, want) in cases {
-            let got = PvcView::new(&p, c.as_ref()).unwrap().skip_reason();
-            let text = got.map(|r| r.to_string()).unwrap_or_default();
-            assert!(text.contains(want), "{text:?} should contain {want:?}");
+            let got = PvcView::new(&p, c.as_ref()).unwrap().blocker();
+            let text = got.map(|r| r.text()).unwrap_or_default();
+            assert_eq!(text, want);
         }
     }
 
@@ -315,9 +260,11 @@ mod tests {
             Some([("storage".into(), "NodeResizePending".into())].into());
         let v = PvcView::new(&p, Some(&class(Some(true)))).unwrap();
         assert_eq!(
-            v.skip_reason(),
-            Some(SkipReason::ResizeInProgress {
-                detail: "status.allocatedResourceStatuses.storage is NodeResizePending".into()
+            v.blocker(),
+            Some(Blocker::ResizeInProgress {
+                detail: Some(
+                    "status.allocatedResourceStatuses.storage is NodeResizePending".into()
+                )
             })
         );
 

@@ -1,105 +1,90 @@
-//! The resize executor: grows a PersistentVolumeClaim's storage request.
+//! The resize executor: carries out the engine's resize [`Intent`] on a
+//! PersistentVolumeClaim. It does not plan.
 //!
-//! One call reads the claim and its StorageClass, decides (skip, plan with
-//! [`plan::resize`], decline at the limit) and writes the new request with a
-//! precondition on the `resourceVersion` and `uid` it read. A 409 Conflict means
-//! someone wrote in between: it reads and plans again, a bounded number of times.
-//! Every applied, skipped, declined or failed resize leaves a Kubernetes Event.
+//! One call reads the claim and its StorageClass and checks, in order:
+//!
+//! 1. the precondition: the claim's size is still the `from` the engine planned
+//!    from. If it is not, someone else resized it: a conflict, nothing is
+//!    written, and the engine plans again on a later tick;
+//! 2. [`plan::resize_blocker`], the rule the engine and the simulation use
+//!    (`skipped` with its words);
+//!
+//! then writes the planned `to` with a precondition on the `resourceVersion`
+//! and `uid` it read. A 409 Conflict (written in between) is a conflict too:
+//! never re-planned here, never retried blind.
+//! Every applied, skipped or failed resize leaves a Kubernetes Event.
 //!
 //! Errors follow kube-rs controller-rs: [`Error::Transient`] is worth retrying
-//! with backoff, [`Error::Permanent`] needs something to change first.
+//! with backoff (network, timeouts, 408, 429, 5xx, conflicts),
+//! [`Error::Permanent`] needs something to change first (403, 404, 422, a
+//! webhook's 400). [`Retry::of`] sorts status codes.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, Resource};
 use serde_json::json;
 
 use super::events::{self, Events, Note};
-use super::pvc::{BadQuantity, PvcView, SkipReason};
+use super::pvc::{BadQuantity, PvcView};
 use super::quantity::format_bytes;
-use crate::engine::plan::{self, ResizePlan};
-use crate::ir::Resize;
+use crate::engine::plan::Blocker;
+use crate::engine::{Intent, ObjectId, Outcome, Planned};
+use crate::ir::Kind;
 
 /// The field manager of every write, so `managedFields` shows who changed what.
 pub const FIELD_MANAGER: &str = "autopilot";
 
-/// Reads and writes per call before a run of 409 Conflicts counts as a failure.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
-
-/// What one resize came to.
+/// What carrying out one resize intent came to.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Execution {
     /// `spec.resources.requests.storage` went from `from` to `to` bytes.
     Applied { from: u64, to: u64 },
     /// The claim may not be resized now; nothing was written.
-    Skipped { reason: SkipReason },
-    /// The resize was refused: at the policy's limit (nothing written) or by the API server.
-    Declined { reason: DeclineReason },
-    /// Something went wrong; see [`Error::is_transient`].
+    Skipped { blocker: Blocker },
+    /// Not done; [`Error::is_transient`] says whether to try again. A conflict
+    /// is transient: the engine plans again from what it reads next.
     Failed { error: Error },
 }
 
-impl Outcome {
-    /// The result name of DESIGN.md section 5.1: applied, skipped, declined, failed.
+impl Execution {
+    /// The result name of DESIGN.md section 5.1: applied, skipped, failed.
     pub fn name(&self) -> &'static str {
         match self {
-            Outcome::Applied { .. } => "applied",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::Declined { .. } => "declined",
-            Outcome::Failed { .. } => "failed",
+            Execution::Applied { .. } => "applied",
+            Execution::Skipped { .. } => "skipped",
+            Execution::Failed { .. } => "failed",
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for Execution {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Applied { from, to } => write!(
+            Execution::Applied { from, to } => write!(
                 f,
                 "resized from {} to {}",
                 format_bytes(*from),
                 format_bytes(*to)
             ),
-            Outcome::Skipped { reason } => write!(f, "resize skipped: {reason}"),
-            Outcome::Declined { reason } => write!(f, "resize declined: {reason}"),
-            Outcome::Failed { error } => write!(f, "resize failed: {error}"),
+            Execution::Skipped { blocker } => write!(f, "resize skipped: {blocker}"),
+            Execution::Failed { error } => write!(f, "resize failed: {error}"),
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeclineReason {
-    /// The plan does not grow the claim: it is at the policy's `max` (or `to`).
-    AtLimit { current: u64, limit: u64 },
-    /// The API server refused the new request: validation (422 Invalid) or an
-    /// admission plugin such as a LimitRange or a ResourceQuota (403 Forbidden).
-    Refused {
-        code: u16,
-        reason: String,
-        message: String,
-    },
-}
-
-impl fmt::Display for DeclineReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeclineReason::AtLimit { current, limit } => write!(
-                f,
-                "the claim is at {}, the policy's limit is {}",
-                format_bytes(*current),
-                format_bytes(*limit)
-            ),
-            DeclineReason::Refused {
-                code,
-                reason,
-                message,
-            } => write!(f, "the API server refused it ({code} {reason}): {message}"),
+/// What the engine's [`crate::engine::Engine::finish`] is told.
+impl From<&Execution> for Outcome {
+    fn from(e: &Execution) -> Outcome {
+        match e {
+            Execution::Applied { .. } => Outcome::Applied,
+            Execution::Skipped { blocker } => Outcome::Skipped(blocker.text()),
+            Execution::Failed { error } => Outcome::Failed(error.to_string()),
         }
     }
 }
@@ -134,10 +119,39 @@ impl Operation {
     }
 }
 
+/// Whether a failed call is worth making again, by its HTTP status code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// The server was busy or failing, or the call timed out: back off and retry.
+    Transient,
+    /// The object changed since it was read (409): read and plan again.
+    Conflict,
+    /// Retrying does not help until something changes (a permission, the object).
+    Permanent,
+}
+
+impl Retry {
+    pub fn of(code: u16) -> Retry {
+        match code {
+            409 => Retry::Conflict,
+            408 | 429 | 500..=599 => Retry::Transient,
+            _ => Retry::Permanent,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Retry::Transient => "transient",
+            Retry::Conflict => "conflict",
+            Retry::Permanent => "permanent",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Retry later with backoff: the server was unreachable or overloaded, or the
-    /// claim kept changing under us.
+    /// Retry later with backoff: the server was unreachable or overloaded, or
+    /// the claim changed since it was planned.
     #[error(transparent)]
     Transient(#[from] TransientError),
     /// Retrying does not help until something changes: a permission, the object.
@@ -148,6 +162,34 @@ pub enum Error {
 impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Transient(_))
+    }
+
+    /// The claim was not what the engine planned from, or changed before the write.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Transient(TransientError::Conflict { .. }))
+    }
+}
+
+/// How a claim was found to differ from what was planned or read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// Its size is no longer the one the engine planned from.
+    SizeChanged { planned: u64, found: u64 },
+    /// It was written between the executor's read and its patch (409 Conflict).
+    Written,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::SizeChanged { planned, found } => write!(
+                f,
+                "is {} now, not the {} the resize was planned from",
+                format_bytes(*found),
+                format_bytes(*planned)
+            ),
+            Conflict::Written => f.write_str("changed between read and write (409 Conflict)"),
+        }
     }
 }
 
@@ -166,13 +208,11 @@ pub enum TransientError {
         reason: String,
         message: String,
     },
-    #[error(
-        "PVC {namespace}/{name} changed between read and write {attempts} times in a row (409 Conflict)"
-    )]
-    Conflicts {
+    #[error("PVC {namespace}/{name} {conflict}; nothing was written, it is planned again")]
+    Conflict {
         namespace: String,
         name: String,
-        attempts: u32,
+        conflict: Conflict,
     },
 }
 
@@ -184,7 +224,9 @@ pub enum PermanentError {
     NotFound { namespace: String, name: String },
     #[error(transparent)]
     BadQuantity(#[from] BadQuantity),
-    #[error("{op}: the API server answered {code} {reason}: {message}")]
+    /// Validation (422), an admission plugin (a LimitRange, a ResourceQuota, a
+    /// class without expansion: 403) or a webhook (400) refused the request.
+    #[error("{op}: the API server refused it ({code} {reason}): {message}")]
     Rejected {
         op: Operation,
         code: u16,
@@ -197,41 +239,46 @@ pub enum PermanentError {
         #[source]
         source: kube::Error,
     },
+    /// Not an intent this executor carries out: not a resize, not of a PVC, or
+    /// not a growth (a volume is never shrunk).
+    #[error("{object}: not a resize this executor carries out ({why})")]
+    NotAResize { object: String, why: &'static str },
 }
 
-/// What became of one write.
-#[derive(Debug)]
-pub enum WriteError {
-    /// The claim changed since it was read (409): read it again.
-    Conflict,
-    /// The server refused the new size: validation or admission.
-    Refused(DeclineReason),
-    Failed(Error),
-}
-
-/// The outcome of [`ResizeExecutor::resize`], with how it got there.
+/// The outcome of [`ResizeExecutor::resize`], and whether its event was written.
 #[derive(Debug)]
 pub struct Report {
-    pub outcome: Outcome,
-    /// Reads of the claim: 1, plus one per 409 Conflict.
-    pub attempts: u32,
-    /// Set if the event about the outcome could not be written.
+    pub execution: Execution,
+    /// Set if the event about the execution could not be written.
     pub event_error: Option<Error>,
 }
 
-/// Runs between the read and the write of each attempt, with the attempt number
-/// (from 1) and the claim as read. A test seam: tests use it to interleave a
-/// concurrent writer deterministically.
-pub type BeforeWrite = Arc<
-    dyn Fn(u32, PersistentVolumeClaim) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
->;
+impl Report {
+    /// What to report to the engine.
+    pub fn outcome(&self) -> Outcome {
+        Outcome::from(&self.execution)
+    }
+}
+
+/// Runs between the read and the write, with the claim as read. A test seam:
+/// tests use it to interleave a concurrent writer deterministically.
+pub type BeforeWrite =
+    Arc<dyn Fn(PersistentVolumeClaim) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct ResizeExecutor {
     client: Client,
     events: Events,
-    max_attempts: u32,
     before_write: Option<BeforeWrite>,
+}
+
+/// A resize intent taken apart: the claim and the planned sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    from: u64,
+    to: u64,
 }
 
 impl ResizeExecutor {
@@ -239,14 +286,8 @@ impl ResizeExecutor {
         ResizeExecutor {
             client,
             events,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
             before_write: None,
         }
-    }
-
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
     }
 
     pub fn with_before_write(mut self, hook: BeforeWrite) -> Self {
@@ -254,83 +295,69 @@ impl ResizeExecutor {
         self
     }
 
-    /// Resizes the claim `namespace/name` as `action` says, and records an event.
-    pub async fn resize(&self, namespace: &str, name: &str, action: &Resize) -> Report {
-        let (outcome, pvc, attempts) = self.run(namespace, name, action).await;
-        let event_error = match &pvc {
-            Some(pvc) => self.record(pvc, &outcome).await.err(),
+    /// Carries out `intent` (a resize of a PVC from the planned `from` to
+    /// `to`), and records an event on the claim.
+    pub async fn resize(&self, intent: &Intent) -> Report {
+        let (execution, pvc) = match target(&intent.object, &intent.planned) {
+            Ok(target) => self.run(&target).await,
+            Err(error) => (Execution::Failed { error }, None),
+        };
+        let regarding = match &pvc {
+            Some(pvc) => Some(pvc.object_ref(&())),
+            None => reference(&intent.object),
+        };
+        let event_error = match &regarding {
+            Some(regarding) => self.record(regarding, &execution).await.err(),
             None => None,
         };
-        match &outcome {
-            Outcome::Applied { .. } => tracing::info!(%namespace, %name, attempts, "{outcome}"),
-            _ => tracing::warn!(%namespace, %name, attempts, "{outcome}"),
+        let object = &intent.object;
+        match &execution {
+            Execution::Applied { .. } => tracing::info!(%object, "{execution}"),
+            _ => tracing::warn!(%object, "{execution}"),
         }
         if let Some(e) = &event_error {
-            tracing::warn!(%namespace, %name, "could not record the event: {e}");
+            tracing::warn!(%object, "could not record the event: {e}");
         }
         Report {
-            outcome,
-            attempts,
+            execution,
             event_error,
         }
     }
 
-    /// The outcome, the claim as last read (for the event) and the number of reads.
-    async fn run(
-        &self,
-        namespace: &str,
-        name: &str,
-        action: &Resize,
-    ) -> (Outcome, Option<PersistentVolumeClaim>, u32) {
+    /// The execution, and the claim as read (for the event).
+    async fn run(&self, target: &Target<'_>) -> (Execution, Option<PersistentVolumeClaim>) {
+        let (namespace, name) = (target.namespace, target.name);
+        let failed = |error: Error| Execution::Failed { error };
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), namespace);
-        let mut last = None;
-        for attempt in 1..=self.max_attempts {
-            let pvc = match pvcs.get_opt(name).await {
-                Ok(Some(pvc)) => pvc,
-                Ok(None) => {
-                    let error = PermanentError::NotFound {
-                        namespace: namespace.into(),
-                        name: name.into(),
-                    };
-                    return (failed(error.into()), None, attempt);
-                }
-                Err(e) => {
-                    return (
-                        failed(api_error(Operation::pvc("get", namespace), e)),
-                        last,
-                        attempt,
-                    );
-                }
-            };
-            let view = match self.view(&pvc).await {
-                Ok(view) => view,
-                Err(error) => return (failed(error), Some(pvc), attempt),
-            };
-            let outcome = match decide(&view, action) {
-                Decision::Done(outcome) => outcome,
-                Decision::Grow { from, to } => {
-                    if let Some(hook) = &self.before_write {
-                        hook(attempt, pvc.clone()).await;
-                    }
-                    match write_request(&pvcs, &view, to).await {
-                        Ok(_) => Outcome::Applied { from, to },
-                        Err(WriteError::Conflict) => {
-                            last = Some(pvc);
-                            continue;
-                        }
-                        Err(WriteError::Refused(reason)) => Outcome::Declined { reason },
-                        Err(WriteError::Failed(error)) => failed(error),
-                    }
-                }
-            };
-            return (outcome, Some(pvc), attempt);
-        }
-        let error = TransientError::Conflicts {
-            namespace: namespace.into(),
-            name: name.into(),
-            attempts: self.max_attempts,
+        let pvc = match pvcs.get_opt(name).await {
+            Ok(Some(pvc)) => pvc,
+            Ok(None) => {
+                let error = PermanentError::NotFound {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                };
+                return (failed(error.into()), None);
+            }
+            Err(e) => return (failed(api_error(Operation::pvc("get", namespace), e)), None),
         };
-        (failed(error.into()), last, self.max_attempts)
+        let view = match self.view(&pvc).await {
+            Ok(view) => view,
+            Err(error) => return (failed(error), Some(pvc)),
+        };
+        if let Some(execution) = check(&view, target) {
+            return (execution, Some(pvc));
+        }
+        if let Some(hook) = &self.before_write {
+            hook(pvc.clone()).await;
+        }
+        let execution = match write_request(&pvcs, &view, target.to).await {
+            Ok(_) => Execution::Applied {
+                from: target.from,
+                to: target.to,
+            },
+            Err(error) => failed(error),
+        };
+        (execution, Some(pvc))
     }
 
     async fn view(&self, pvc: &PersistentVolumeClaim) -> Result<PvcView, Error> {
@@ -352,49 +379,87 @@ impl ResizeExecutor {
         PvcView::new(pvc, class.as_ref()).map_err(|e| PermanentError::from(e).into())
     }
 
-    async fn record(&self, pvc: &PersistentVolumeClaim, outcome: &Outcome) -> Result<(), Error> {
+    async fn record(
+        &self,
+        regarding: &ObjectReference,
+        execution: &Execution,
+    ) -> Result<(), Error> {
         let note = Note {
-            warning: !matches!(outcome, Outcome::Applied { .. }),
-            reason: match outcome {
-                Outcome::Applied { .. } => events::reason::VOLUME_RESIZED,
-                Outcome::Skipped { .. } => events::reason::RESIZE_SKIPPED,
-                Outcome::Declined { .. } => events::reason::RESIZE_DECLINED,
-                Outcome::Failed { .. } => events::reason::RESIZE_FAILED,
+            warning: !matches!(execution, Execution::Applied { .. }),
+            reason: match execution {
+                Execution::Applied { .. } => events::reason::VOLUME_RESIZED,
+                Execution::Skipped { .. } => events::reason::RESIZE_SKIPPED,
+                Execution::Failed { .. } => events::reason::RESIZE_FAILED,
             },
             action: "Resize",
-            message: outcome.to_string(),
+            message: execution.to_string(),
         };
         let op = Operation {
             verb: "create",
             resource: "events.events.k8s.io",
-            namespace: pvc.meta().namespace.clone(),
+            namespace: regarding.namespace.clone(),
         };
         self.events
-            .publish(&pvc.object_ref(&()), &note)
+            .publish(regarding, &note)
             .await
             .map_err(|e| api_error(op, e))
     }
 }
 
-enum Decision {
-    Done(Outcome),
-    Grow { from: u64, to: u64 },
+/// The claim and sizes of a resize intent, or why it is not one.
+fn target<'a>(object: &'a ObjectId, planned: &Planned) -> Result<Target<'a>, Error> {
+    let not = |why| {
+        Error::from(PermanentError::NotAResize {
+            object: object.to_string(),
+            why,
+        })
+    };
+    let Planned::Resize { from, to } = *planned else {
+        return Err(not("the action is not a resize"));
+    };
+    let (Kind::Pvc, Some(namespace)) = (object.kind, object.namespace.as_deref()) else {
+        return Err(not("the object is not a PersistentVolumeClaim"));
+    };
+    if to <= from {
+        return Err(not("the planned size does not grow the volume"));
+    }
+    Ok(Target {
+        namespace,
+        name: &object.name,
+        from,
+        to,
+    })
 }
 
-fn decide(view: &PvcView, action: &Resize) -> Decision {
-    if let Some(reason) = view.skip_reason() {
-        return Decision::Done(Outcome::Skipped { reason });
+/// What stops the write, if anything: the precondition first (the claim's
+/// size is still the planned `from`), then the blockers.
+fn check(view: &PvcView, target: &Target) -> Option<Execution> {
+    let found = view.current();
+    if found != target.from {
+        let error = TransientError::Conflict {
+            namespace: view.namespace.clone(),
+            name: view.name.clone(),
+            conflict: Conflict::SizeChanged {
+                planned: target.from,
+                found,
+            },
+        };
+        return Some(Execution::Failed {
+            error: error.into(),
+        });
     }
-    match plan::resize(view.current(), action) {
-        ResizePlan::Grow { from, to } => Decision::Grow { from, to },
-        ResizePlan::Declined { current, limit } => Decision::Done(Outcome::Declined {
-            reason: DeclineReason::AtLimit { current, limit },
-        }),
-    }
+    view.blocker().map(|blocker| Execution::Skipped { blocker })
 }
 
-fn failed(error: Error) -> Outcome {
-    Outcome::Failed { error }
+/// An event's `regarding` for a claim that could not be read.
+fn reference(object: &ObjectId) -> Option<ObjectReference> {
+    (object.kind == Kind::Pvc).then(|| ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("PersistentVolumeClaim".into()),
+        namespace: object.namespace.clone(),
+        name: Some(object.name.clone()),
+        ..ObjectReference::default()
+    })
 }
 
 /// Sets `spec.resources.requests.storage` of the claim `pvc` describes to
@@ -407,7 +472,7 @@ pub async fn write_request(
     pvcs: &Api<PersistentVolumeClaim>,
     pvc: &PvcView,
     bytes: u64,
-) -> Result<PersistentVolumeClaim, WriteError> {
+) -> Result<PersistentVolumeClaim, Error> {
     let patch = json!({
         "metadata": {"resourceVersion": pvc.resource_version, "uid": pvc.uid},
         "spec": {"resources": {"requests": {"storage": format_bytes(bytes)}}},
@@ -417,30 +482,26 @@ pub async fn write_request(
         ..PatchParams::default()
     };
     let op = Operation::pvc("patch", &pvc.namespace);
-    match pvcs.patch(&pvc.name, &params, &Patch::Merge(&patch)).await {
-        Ok(written) => Ok(written),
-        Err(kube::Error::Api(status)) => match status.code {
-            409 => Err(WriteError::Conflict),
-            404 => Err(WriteError::Failed(
-                PermanentError::NotFound {
-                    namespace: pvc.namespace.clone(),
-                    name: pvc.name.clone(),
-                }
-                .into(),
-            )),
-            422 => Err(WriteError::Refused(refused(&status))),
-            403 if !is_rbac_denial(&status.message) => Err(WriteError::Refused(refused(&status))),
-            _ => Err(WriteError::Failed(api_error(op, kube::Error::Api(status)))),
-        },
-        Err(e) => Err(WriteError::Failed(api_error(op, e))),
-    }
+    pvcs.patch(&pvc.name, &params, &Patch::Merge(&patch))
+        .await
+        .map_err(|e| write_error(op, pvc, e))
 }
 
-fn refused(status: &kube::core::Status) -> DeclineReason {
-    DeclineReason::Refused {
-        code: status.code,
-        reason: status.reason.clone(),
-        message: status.message.clone(),
+/// A failed patch of the claim `pvc`: 409 and 404 are about that claim.
+fn write_error(op: Operation, pvc: &PvcView, error: kube::Error) -> Error {
+    match &error {
+        kube::Error::Api(status) if status.code == 409 => TransientError::Conflict {
+            namespace: pvc.namespace.clone(),
+            name: pvc.name.clone(),
+            conflict: Conflict::Written,
+        }
+        .into(),
+        kube::Error::Api(status) if status.code == 404 => PermanentError::NotFound {
+            namespace: pvc.namespace.clone(),
+            name: pvc.name.clone(),
+        }
+        .into(),
+        _ => api_error(op, error),
     }
 }
 
@@ -451,22 +512,24 @@ fn is_rbac_denial(message: &str) -> bool {
     message.contains("\" cannot ")
 }
 
-/// Sorts a failed API call into transient and permanent.
+/// Sorts a failed API call into transient and permanent ([`Retry::of`]).
 fn api_error(op: Operation, error: kube::Error) -> Error {
     match error {
         kube::Error::Api(status) => {
             let (code, reason, message) =
                 (status.code, status.reason.clone(), status.message.clone());
-            match code {
-                403 if is_rbac_denial(&message) => PermanentError::Forbidden { op, message }.into(),
-                408 | 429 | 500 | 502 | 503 | 504 => TransientError::Server {
+            match Retry::of(code) {
+                _ if code == 403 && is_rbac_denial(&message) => {
+                    PermanentError::Forbidden { op, message }.into()
+                }
+                Retry::Transient | Retry::Conflict => TransientError::Server {
                     op,
                     code,
                     reason,
                     message,
                 }
                 .into(),
-                _ => PermanentError::Rejected {
+                Retry::Permanent => PermanentError::Rejected {
                     op,
                     code,
                     reason,
@@ -475,7 +538,7 @@ fn api_error(op: Operation, error: kube::Error) -> Error {
                 .into(),
             }
         }
-        e @ (kube::Error::HyperError(_) | kube::Error::Service(_)) => {
+        e @ (kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_)) => {
             TransientError::Unreachable { op, source: e }.into()
         }
         e => PermanentError::Client { op, source: e }.into(),
@@ -485,6 +548,110 @@ fn api_error(op: Operation, error: kube::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    const GI: u64 = 1 << 30;
+
+    fn status(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+            ..Default::default()
+        }))
+    }
+
+    fn view(capacity: &str, request: &str, allow: Option<bool>) -> PvcView {
+        let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "data", "namespace": "db", "resourceVersion": "7", "uid": "u1"},
+            "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": request}}},
+            "status": {"phase": "Bound", "capacity": {"storage": capacity}}
+        }))
+        .expect("a PVC");
+        let class: Option<StorageClass> = allow.map(|allow| {
+            serde_json::from_value(json!({
+                "metadata": {"name": "fast"}, "provisioner": "x", "allowVolumeExpansion": allow
+            }))
+            .expect("a StorageClass")
+        });
+        PvcView::new(&pvc, class.as_ref()).expect("a view")
+    }
+
+    #[test]
+    fn status_codes_sort_by_retry() {
+        let cases = [
+            (400, Retry::Permanent),
+            (401, Retry::Permanent),
+            (403, Retry::Permanent),
+            (404, Retry::Permanent),
+            (408, Retry::Transient),
+            (409, Retry::Conflict),
+            (410, Retry::Permanent),
+            (422, Retry::Permanent),
+            (429, Retry::Transient),
+            (500, Retry::Transient),
+            (502, Retry::Transient),
+            (503, Retry::Transient),
+            (504, Retry::Transient),
+        ];
+        for (code, want) in cases {
+            assert_eq!(Retry::of(code), want, "{code}");
+        }
+    }
+
+    #[test]
+    fn api_errors_sort_into_transient_and_permanent() {
+        let op = || Operation::pvc("patch", "db");
+        let cases = [
+            (
+                403,
+                r#"User "bob" cannot patch resource "persistentvolumeclaims""#,
+                false,
+            ),
+            (
+                403,
+                "maximum storage usage per PersistentVolumeClaim is 15Gi",
+                false,
+            ),
+            (404, "not found", false),
+            (422, "field can not be less than previous value", false),
+            (400, "admission webhook denied the request", false),
+            (429, "too many requests", true),
+            (500, "etcdserver: request timed out", true),
+            (503, "unavailable", true),
+            (504, "timeout", true),
+        ];
+        for (code, message, transient) in cases {
+            let e = api_error(op(), status(code, "Reason", message));
+            assert_eq!(e.is_transient(), transient, "{code}: {e}");
+        }
+        let e = api_error(op(), status(422, "Invalid", "spec: Forbidden"));
+        assert_eq!(
+            e.to_string(),
+            "patch persistentvolumeclaims in namespace db: the API server refused it (422 Invalid): spec: Forbidden"
+        );
+    }
+
+    #[test]
+    fn a_409_on_the_write_is_a_conflict_and_a_404_names_the_claim() {
+        let v = view("10Gi", "10Gi", Some(true));
+        let op = || Operation::pvc("patch", "db");
+        let e = write_error(
+            op(),
+            &v,
+            status(409, "Conflict", "the object has been modified"),
+        );
+        assert!(e.is_transient() && e.is_conflict(), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "PVC db/data changed between read and write (409 Conflict); nothing was written, it is planned again"
+        );
+        let e = write_error(op(), &v, status(404, "NotFound", "gone"));
+        assert!(!e.is_transient());
+        assert_eq!(e.to_string(), "PVC db/data not found");
+        let e = write_error(op(), &v, status(503, "ServiceUnavailable", "busy"));
+        assert!(e.is_transient() && !e.is_conflict(), "{e}");
+    }
 
     #[test]
     fn rbac_denials_are_told_from_admission_refusals() {
@@ -497,56 +664,126 @@ mod tests {
         assert!(!is_rbac_denial(
             "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
         ));
-    }
-
-    #[test]
-    fn errors_name_the_permission_and_sort_by_retry() {
-        let status = kube::core::Status {
-            code: 403,
-            reason: "Forbidden".into(),
-            message: r#"User "bob" cannot patch resource "persistentvolumeclaims""#.into(),
-            ..Default::default()
-        };
         let e = api_error(
             Operation::pvc("patch", "db"),
-            kube::Error::Api(Box::new(status)),
+            status(
+                403,
+                "Forbidden",
+                r#"User "bob" cannot patch resource "persistentvolumeclaims""#,
+            ),
         );
-        assert!(!e.is_transient());
+        assert!(matches!(
+            e,
+            Error::Permanent(PermanentError::Forbidden { .. })
+        ));
         assert!(
             e.to_string()
                 .starts_with("missing permission: patch persistentvolumeclaims in namespace db"),
             "{e}"
         );
-        let status = kube::core::Status {
-            code: 503,
-            reason: "ServiceUnavailable".into(),
-            ..Default::default()
-        };
-        let e = api_error(
-            Operation::pvc("get", "db"),
-            kube::Error::Api(Box::new(status)),
-        );
-        assert!(e.is_transient());
     }
 
     #[test]
-    fn outcomes_read_as_sentences() {
-        const GI: u64 = 1 << 30;
-        let applied = Outcome::Applied {
+    fn the_planned_from_is_a_precondition() {
+        let t = |from: u64, to: u64| Target {
+            namespace: "db",
+            name: "data",
+            from,
+            to,
+        };
+        // As planned: go.
+        assert!(check(&view("10Gi", "10Gi", Some(true)), &t(10 * GI, 20 * GI)).is_none());
+        // Grown by someone else since (the request or the capacity): a conflict.
+        for v in [
+            view("10Gi", "15Gi", Some(true)),
+            view("15Gi", "10Gi", Some(true)),
+        ] {
+            match check(&v, &t(10 * GI, 20 * GI)) {
+                Some(Execution::Failed { error }) => {
+                    assert!(error.is_conflict() && error.is_transient());
+                    assert_eq!(
+                        error.to_string(),
+                        "PVC db/data is 15Gi now, not the 10Gi the resize was planned from; nothing was written, it is planned again"
+                    );
+                }
+                other => panic!("expected a conflict, got {other:?}"),
+            }
+        }
+        // The precondition holds but a blocker stands: skipped, in its words.
+        match check(&view("10Gi", "10Gi", Some(false)), &t(10 * GI, 20 * GI)) {
+            Some(e @ Execution::Skipped { .. }) => assert_eq!(
+                e.to_string(),
+                "resize skipped: StorageClass `fast` does not allow volume expansion"
+            ),
+            other => panic!("expected skipped, got {other:?}"),
+        }
+        match check(&view("10Gi", "10Gi", None), &t(10 * GI, 20 * GI)) {
+            Some(Execution::Skipped { blocker }) => {
+                assert_eq!(blocker.text(), "StorageClass `fast` not found")
+            }
+            other => panic!("expected skipped, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_growing_resize_of_a_pvc_is_carried_out() {
+        let pvc: ObjectId = "pvc/db/data".parse().unwrap();
+        let grow = Planned::Resize {
+            from: 10 * GI,
+            to: 20 * GI,
+        };
+        assert_eq!(
+            target(&pvc, &grow).ok(),
+            Some(Target {
+                namespace: "db",
+                name: "data",
+                from: 10 * GI,
+                to: 20 * GI
+            })
+        );
+        let shrink = Planned::Resize {
+            from: 20 * GI,
+            to: 10 * GI,
+        };
+        let node: ObjectId = "node/n1".parse().unwrap();
+        for (object, planned, why) in [
+            (&pvc, &shrink, "the planned size does not grow the volume"),
+            (&pvc, &Planned::Evict, "the action is not a resize"),
+            (&node, &grow, "the object is not a PersistentVolumeClaim"),
+        ] {
+            let e = target(object, planned).expect_err(why);
+            assert!(!e.is_transient());
+            assert!(e.to_string().ends_with(&format!("({why})")), "{e}");
+        }
+    }
+
+    #[test]
+    fn executions_read_as_sentences_and_convert_to_outcomes() {
+        let applied = Execution::Applied {
             from: 10 * GI,
             to: 20 * GI,
         };
         assert_eq!(applied.to_string(), "resized from 10Gi to 20Gi");
-        let declined = Outcome::Declined {
-            reason: DeclineReason::AtLimit {
-                current: 400 * GI,
-                limit: 400 * GI,
-            },
+        assert_eq!(Outcome::from(&applied), Outcome::Applied);
+        let skipped = Execution::Skipped {
+            blocker: Blocker::ResizeInProgress { detail: None },
         };
+        assert_eq!(skipped.name(), "skipped");
         assert_eq!(
-            declined.to_string(),
-            "resize declined: the claim is at 400Gi, the policy's limit is 400Gi"
+            Outcome::from(&skipped),
+            Outcome::Skipped("a resize is still in progress".into())
         );
-        assert_eq!(declined.name(), "declined");
+        let failed = Execution::Failed {
+            error: PermanentError::NotFound {
+                namespace: "db".into(),
+                name: "data".into(),
+            }
+            .into(),
+        };
+        assert_eq!(failed.to_string(), "resize failed: PVC db/data not found");
+        assert_eq!(
+            Outcome::from(&failed),
+            Outcome::Failed("PVC db/data not found".into())
+        );
     }
 }

@@ -4,7 +4,14 @@
 //! relative: `new = current + max(current × P, min_step)` or `current + Q`;
 //! round **up** to `round`; clamp to `max`. If `new <= current` the action is
 //! declined. A volume is never shrunk.
+//!
+//! [`resize_blocker`] is the one answer to "may this PVC be resized now?": the
+//! engine asks it before planning, the simulated world and the cluster's
+//! executor ask it again before writing.
 
+use std::fmt;
+
+use super::object::Fields;
 use crate::ir::{Resize, ResizeStep, Scale, ScaleStep};
 
 /// What a resize comes to for one volume.
@@ -52,6 +59,137 @@ pub fn resize(current: u64, r: &Resize) -> ResizePlan {
             to: new,
         }
     }
+}
+
+/// What decides whether a PVC may be resized now, however it was read: from
+/// the engine's [`Fields`], the simulated world, or a claim and its StorageClass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PvcFacts<'a> {
+    /// `status.phase`; `None` before the server has set it.
+    pub phase: Option<&'a str>,
+    /// The claim's StorageClass name; `None` when it has none.
+    pub storage_class: Option<&'a str>,
+    /// The class's `allowVolumeExpansion`; `None` when the class is not known.
+    pub allow_expansion: Option<bool>,
+    /// An earlier resize has not finished.
+    pub resizing: bool,
+    /// How the unfinished resize shows (a condition, a status), when known.
+    pub resize_detail: Option<&'a str>,
+    /// `status.capacity` or the request is known.
+    pub size_known: bool,
+}
+
+impl<'a> PvcFacts<'a> {
+    /// The facts as the engine reads them from an object.
+    pub fn of(f: &'a Fields) -> PvcFacts<'a> {
+        PvcFacts {
+            phase: f.phase.as_deref(),
+            storage_class: f.storage_class.as_deref(),
+            allow_expansion: f.expandable,
+            resizing: f.resizing,
+            resize_detail: None,
+            size_known: f.capacity.is_some() || f.requested.is_some(),
+        }
+    }
+}
+
+/// Why a PVC may not be resized now. A resize it blocks is `skipped`: each
+/// may pass (the claim binds, the class is created, the resize finishes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    /// The API server accepts a new request only for a Bound claim (422).
+    NotBound { phase: Option<String> },
+    /// No class, so nothing allows expansion (the admission plugin refuses, 403).
+    NoStorageClass,
+    /// The class is not known. The API server refuses expansion unless the
+    /// class allows it, so a class it cannot find allows nothing.
+    ClassNotFound { class: String },
+    /// The class does not set `allowVolumeExpansion: true` (403).
+    ExpansionNotAllowed { class: String },
+    /// An earlier resize has not finished: a second would stack on it.
+    ResizeInProgress { detail: Option<String> },
+    /// Neither the capacity nor the request is known: nothing to grow from.
+    SizeUnknown,
+}
+
+impl Blocker {
+    /// A stable name, for tests and machine-readable output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Blocker::NotBound { .. } => "not_bound",
+            Blocker::NoStorageClass => "no_storage_class",
+            Blocker::ClassNotFound { .. } => "storage_class_not_found",
+            Blocker::ExpansionNotAllowed { .. } => "expansion_not_allowed",
+            Blocker::ResizeInProgress { .. } => "resize_in_progress",
+            Blocker::SizeUnknown => "size_unknown",
+        }
+    }
+
+    /// The one wording, shown by `simulate`, `test`, the REPL and in Events.
+    pub fn text(&self) -> String {
+        match self {
+            Blocker::NotBound { phase: Some(phase) } => {
+                format!("the PVC is not Bound (phase {phase})")
+            }
+            Blocker::NotBound { phase: None } => {
+                "the PVC is not Bound (it has no phase yet)".into()
+            }
+            Blocker::NoStorageClass => {
+                "the PVC has no StorageClass, so nothing allows its expansion".into()
+            }
+            Blocker::ClassNotFound { class } => format!("StorageClass `{class}` not found"),
+            Blocker::ExpansionNotAllowed { class } => {
+                format!("StorageClass `{class}` does not allow volume expansion")
+            }
+            Blocker::ResizeInProgress { detail: None } => "a resize is still in progress".into(),
+            Blocker::ResizeInProgress {
+                detail: Some(detail),
+            } => format!("a resize is still in progress ({detail})"),
+            Blocker::SizeUnknown => "the PVC's size is unknown".into(),
+        }
+    }
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// Why the PVC `facts` describe may not be resized now, if it may not.
+///
+/// In the order the API server and the resizer would refuse: the phase, the
+/// class, an unfinished resize, then our own need of a size. A class the
+/// reader knows to allow expansion is enough, even without its name.
+pub fn resize_blocker(facts: &PvcFacts) -> Option<Blocker> {
+    if facts.phase != Some("Bound") {
+        return Some(Blocker::NotBound {
+            phase: facts.phase.map(String::from),
+        });
+    }
+    match (facts.storage_class, facts.allow_expansion) {
+        (_, Some(true)) => {}
+        (None, _) => return Some(Blocker::NoStorageClass),
+        (Some(class), None) => {
+            return Some(Blocker::ClassNotFound {
+                class: class.into(),
+            });
+        }
+        (Some(class), Some(false)) => {
+            return Some(Blocker::ExpansionNotAllowed {
+                class: class.into(),
+            });
+        }
+    }
+    if facts.resizing {
+        return Some(Blocker::ResizeInProgress {
+            detail: facts.resize_detail.map(String::from),
+        });
+    }
+    if !facts.size_known {
+        return Some(Blocker::SizeUnknown);
+    }
+    None
 }
 
 /// What a scale comes to for one workload.
@@ -312,6 +450,155 @@ mod tests {
         assert_eq!(
             scale(12, &s(ScaleStep::By(1), None, Some(10))),
             ScalePlan::To { from: 12, to: 10 }
+        );
+    }
+
+    #[test]
+    fn blockers_table() {
+        let ok = PvcFacts {
+            phase: Some("Bound"),
+            storage_class: Some("fast"),
+            allow_expansion: Some(true),
+            resizing: false,
+            resize_detail: None,
+            size_known: true,
+        };
+        let cases: Vec<(PvcFacts, Option<&str>, &str)> = vec![
+            (ok, None, ""),
+            (
+                PvcFacts {
+                    phase: Some("Pending"),
+                    ..ok
+                },
+                Some("not_bound"),
+                "the PVC is not Bound (phase Pending)",
+            ),
+            (
+                PvcFacts { phase: None, ..ok },
+                Some("not_bound"),
+                "the PVC is not Bound (it has no phase yet)",
+            ),
+            // Not Bound is said first, whatever else is wrong.
+            (
+                PvcFacts {
+                    phase: Some("Lost"),
+                    allow_expansion: Some(false),
+                    resizing: true,
+                    ..ok
+                },
+                Some("not_bound"),
+                "the PVC is not Bound (phase Lost)",
+            ),
+            (
+                PvcFacts {
+                    storage_class: None,
+                    allow_expansion: None,
+                    ..ok
+                },
+                Some("no_storage_class"),
+                "the PVC has no StorageClass, so nothing allows its expansion",
+            ),
+            // The API server refuses unless the class allows it: unknown allows nothing.
+            (
+                PvcFacts {
+                    allow_expansion: None,
+                    ..ok
+                },
+                Some("storage_class_not_found"),
+                "StorageClass `fast` not found",
+            ),
+            (
+                PvcFacts {
+                    allow_expansion: Some(false),
+                    ..ok
+                },
+                Some("expansion_not_allowed"),
+                "StorageClass `fast` does not allow volume expansion",
+            ),
+            // A reader that knows the class allows it need not name it.
+            (
+                PvcFacts {
+                    storage_class: None,
+                    ..ok
+                },
+                None,
+                "",
+            ),
+            (
+                PvcFacts {
+                    resizing: true,
+                    ..ok
+                },
+                Some("resize_in_progress"),
+                "a resize is still in progress",
+            ),
+            (
+                PvcFacts {
+                    resizing: true,
+                    resize_detail: Some("condition Resizing"),
+                    ..ok
+                },
+                Some("resize_in_progress"),
+                "a resize is still in progress (condition Resizing)",
+            ),
+            // A class refusal comes before an unfinished resize.
+            (
+                PvcFacts {
+                    allow_expansion: Some(false),
+                    resizing: true,
+                    ..ok
+                },
+                Some("expansion_not_allowed"),
+                "StorageClass `fast` does not allow volume expansion",
+            ),
+            (
+                PvcFacts {
+                    size_known: false,
+                    ..ok
+                },
+                Some("size_unknown"),
+                "the PVC's size is unknown",
+            ),
+        ];
+        for (i, (facts, name, text)) in cases.iter().enumerate() {
+            let got = resize_blocker(facts);
+            assert_eq!(got.as_ref().map(Blocker::name), *name, "case {i}");
+            assert_eq!(got.map(|b| b.text()).unwrap_or_default(), *text, "case {i}");
+        }
+    }
+
+    #[test]
+    fn facts_of_engine_fields() {
+        let f = Fields {
+            phase: Some("Bound".into()),
+            storage_class: Some("fast".into()),
+            expandable: None,
+            requested: Some(GI),
+            ..Fields::default()
+        };
+        assert_eq!(
+            resize_blocker(&PvcFacts::of(&f)),
+            Some(Blocker::ClassNotFound {
+                class: "fast".into()
+            })
+        );
+        let f = Fields {
+            expandable: Some(true),
+            resizing: true,
+            ..f
+        };
+        assert_eq!(
+            resize_blocker(&PvcFacts::of(&f)),
+            Some(Blocker::ResizeInProgress { detail: None })
+        );
+        let f = Fields {
+            resizing: false,
+            requested: None,
+            ..f
+        };
+        assert_eq!(
+            resize_blocker(&PvcFacts::of(&f)),
+            Some(Blocker::SizeUnknown)
         );
     }
 

@@ -611,23 +611,8 @@ fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
     let bytes = |b: u64| ir::format_bytes(b as f64);
     Ok(match action {
         ActionKind::Resize(r) => {
-            if f.phase.as_deref() != Some("Bound") {
-                let phase = f.phase.as_deref().unwrap_or("unknown");
-                return Err(Refusal::Skip(format!(
-                    "the PVC is not Bound (phase {phase})"
-                )));
-            }
-            if f.expandable == Some(false) {
-                let class = f.storage_class.as_deref().unwrap_or("");
-                return Err(Refusal::Skip(format!(
-                    "StorageClass \"{class}\" does not allow volume expansion"
-                )));
-            }
-            if f.resizing {
-                return Err(Refusal::Skip("a resize is still in progress".into()));
-            }
-            if f.capacity.is_none() && f.requested.is_none() {
-                return Err(Refusal::Skip("the PVC's size is unknown".into()));
+            if let Some(blocker) = plan::resize_blocker(&plan::PvcFacts::of(f)) {
+                return Err(Refusal::Skip(blocker.text()));
             }
             let current = plan::current_size(f.capacity, f.requested);
             match plan::resize(current, r) {

@@ -7,8 +7,9 @@
 //! intents come back through [`World::apply`], which re-checks what the API
 //! server would refuse:
 //!
-//! - resize: the PVC must be Bound, its StorageClass must allow expansion,
-//!   and no earlier resize may be in progress (else `skipped`); a resize
+//! - resize: [`plan::resize_blocker`] must find nothing (the PVC Bound, its
+//!   StorageClass declared and allowing expansion, no earlier resize in
+//!   progress), else it is `skipped` with the blocker's words; a resize
 //!   that does not grow the volume is `declined`. The request grows at once,
 //!   the status capacity after the PVC's `resize_delay` (default 0: before
 //!   the next tick); until then the PVC is `resizing`.
@@ -29,6 +30,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::object::Labels;
+use crate::engine::plan;
 use crate::engine::{
     Fields, MetricSource, Namespace, Object, ObjectId, Outcome, Planned, Sample, Time,
 };
@@ -149,7 +151,7 @@ impl World {
             .map(|o| {
                 let mut object = o.object.clone();
                 if object.id.kind == Kind::Pvc {
-                    object.fields.expandable = Some(self.expandable(&object.fields));
+                    object.fields.expandable = self.allow_expansion(&object.fields);
                     object.fields.resizing = o.pending.is_some();
                 }
                 object
@@ -170,12 +172,13 @@ impl World {
         &self.namespaces
     }
 
-    /// A PVC can grow when its StorageClass allows volume expansion.
-    fn expandable(&self, f: &Fields) -> bool {
+    /// The `allowVolumeExpansion` of the PVC's StorageClass; `None` when it
+    /// has no class or the scenario does not declare it.
+    fn allow_expansion(&self, f: &Fields) -> Option<bool> {
         f.storage_class
             .as_ref()
             .and_then(|c| self.classes.get(c))
-            .is_some_and(|c| c.allow_volume_expansion)
+            .map(|c| c.allow_volume_expansion)
     }
 
     /// Metric values as the engine reads them at a tick: the scenario's
@@ -195,7 +198,7 @@ impl World {
         if self.objects[i].evicted {
             return Outcome::Failed(format!("{id} not found (evicted)"));
         }
-        let expandable = self.expandable(&self.objects[i].object.fields);
+        let allow_expansion = self.allow_expansion(&self.objects[i].object.fields);
         let default_delay = self.resize_delay;
         let o = &mut self.objects[i];
         let kind = o.object.id.kind;
@@ -206,7 +209,7 @@ impl World {
                 if kind != Kind::Pvc {
                     return wrong_kind("resize");
                 }
-                resize(o, t, *to, expandable, default_delay)
+                resize(o, t, *to, allow_expansion, default_delay)
             }
             Planned::SetClass { class } => {
                 if kind != Kind::Pvc {
@@ -306,20 +309,21 @@ fn scale(s: Sample, f: impl Fn(f64) -> f64) -> Sample {
     }
 }
 
-fn resize(o: &mut SimObject, t: Time, to: u64, expandable: bool, default_delay: Time) -> Outcome {
+fn resize(
+    o: &mut SimObject,
+    t: Time,
+    to: u64,
+    allow_expansion: Option<bool>,
+    default_delay: Time,
+) -> Outcome {
     let f = &mut o.object.fields;
-    let phase = f.phase.as_deref().unwrap_or("unknown");
-    if phase != "Bound" {
-        return Outcome::Skipped(format!("the PVC is not Bound (phase {phase})"));
-    }
-    if !expandable {
-        return Outcome::Skipped(match &f.storage_class {
-            Some(class) => format!("StorageClass \"{class}\" does not allow volume expansion"),
-            None => "the PVC has no StorageClass, so it cannot be expanded".into(),
-        });
-    }
-    if o.pending.is_some() {
-        return Outcome::Skipped("a resize is still in progress".into());
+    let facts = plan::PvcFacts {
+        allow_expansion,
+        resizing: o.pending.is_some(),
+        ..plan::PvcFacts::of(f)
+    };
+    if let Some(blocker) = plan::resize_blocker(&facts) {
+        return Outcome::Skipped(blocker.text());
     }
     let current = f.capacity.unwrap_or(0).max(f.requested.unwrap_or(0));
     if to < current {

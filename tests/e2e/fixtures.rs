@@ -5,9 +5,14 @@
 
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use autopilot::cluster::events::Events;
+use autopilot::cluster::pvc::PvcView;
 use autopilot::cluster::resize::ResizeExecutor;
-use autopilot::ir::{DEFAULT_ROUND, Resize, ResizeStep};
+use autopilot::engine::{Engine, Fields, Intent, MetricSource, Object, ObjectId, Sample, Snapshot};
+use autopilot::ir::Kind;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -109,8 +114,11 @@ pub async fn bound_pvc(
     )
     .await?;
     let pvc = set_status(client, ns, name, "Bound", size).await?;
-    let class = Api::<StorageClass>::all(client.clone()).get(class).await?;
-    if class.allow_volume_expansion == Some(true) {
+    // A class may be missing on purpose: then admission refuses growth.
+    let class = Api::<StorageClass>::all(client.clone())
+        .get_opt(class)
+        .await?;
+    if class.is_some_and(|c| c.allow_volume_expansion == Some(true)) {
         admission_allows_growth(client, ns, name, size).await?;
     }
     Ok(pvc)
@@ -208,14 +216,86 @@ pub async fn event(client: &Client, ns: &str, name: &str, reason: &str) -> TestR
     }
 }
 
-/// `resize(+pct%, max = max)` as the checker lowers it.
-pub fn grow(percent: f64, max: u64) -> Resize {
-    Resize {
-        step: ResizeStep::Fraction(percent / 100.0),
-        max: Some(max),
-        min_step: None,
-        round: DEFAULT_ROUND,
+/// A policy that holds for every claim: it doubles, up to 400Gi.
+pub const DOUBLE: &str =
+    "policy double { on pvc when pvc.requested > 0Gi then resize(+100%, max = 400Gi) }";
+
+/// The engine with `DOUBLE`, and what it reads of a claim: its sizes as the
+/// API server has them now, and the rest as a store a little behind would
+/// (Bound, its class allowing expansion, no resize going on), so that what the
+/// executor finds is its own check, not the engine's.
+pub struct Planner {
+    pub engine: Engine,
+}
+
+struct NoMetrics;
+
+impl MetricSource for NoMetrics {
+    fn sample(&self, _: autopilot::ir::MetricId, _: &ObjectId, _: i64) -> Sample {
+        Sample::Missing
     }
+}
+
+impl Planner {
+    pub fn new() -> TestResult<Planner> {
+        let c = autopilot::compile::compile(vec![("double.apr".into(), DOUBLE.into())]);
+        if c.has_errors() {
+            return Err(format!("{:?}", c.diagnostics).into());
+        }
+        Ok(Planner {
+            engine: Engine::new(Arc::new(c.checked.program)),
+        })
+    }
+
+    /// The engine's intents at `t` for the claim as it is now.
+    pub async fn plan(
+        &mut self,
+        client: &Client,
+        ns: &str,
+        name: &str,
+        t: i64,
+    ) -> TestResult<Vec<Intent>> {
+        let pvc = get_pvc(client, ns, name).await?;
+        let view = PvcView::new(&pvc, None)?;
+        let mut object = Object::new(ObjectId::new(Kind::Pvc, Some(ns), name));
+        object.fields = Fields {
+            capacity: view.capacity,
+            requested: view.requested,
+            storage_class: view.storage_class.clone(),
+            phase: Some("Bound".into()),
+            expandable: Some(true),
+            resizing: false,
+            ..Fields::default()
+        };
+        let namespaces = BTreeMap::new();
+        let snap = Snapshot {
+            objects: std::slice::from_ref(&object),
+            namespaces: &namespaces,
+            metrics: &NoMetrics,
+        };
+        let (_, intents) = self.engine.tick(t, &snap, &[]);
+        Ok(intents)
+    }
+
+    /// The one intent the engine has for the claim at `t`.
+    pub async fn intent(
+        &mut self,
+        client: &Client,
+        ns: &str,
+        name: &str,
+        t: i64,
+    ) -> TestResult<Intent> {
+        let mut intents = self.plan(client, ns, name, t).await?;
+        match intents.len() {
+            1 => Ok(intents.remove(0)),
+            n => Err(format!("expected one intent for {ns}/{name}, got {n}: {intents:?}").into()),
+        }
+    }
+}
+
+/// The engine's intent for the claim as it is now, from a fresh engine.
+pub async fn intent_for(client: &Client, ns: &str, name: &str) -> TestResult<Intent> {
+    Planner::new()?.intent(client, ns, name, 0).await
 }
 
 pub fn executor(client: &Client) -> ResizeExecutor {

@@ -1,17 +1,19 @@
-//! The resize executor against a real API server (issue 4, cases 1–6, and RBAC).
+//! The resize executor against a real API server: it carries out the engine's
+//! intent (planned `from` and `to`), checks that the claim is still what was
+//! planned from, asks the blocker rule, and writes with a precondition.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use autopilot::cluster::pvc::{PvcView, SkipReason};
+use autopilot::cluster::pvc::PvcView;
 use autopilot::cluster::resize::{
-    DeclineReason, Error, Outcome, PermanentError, TransientError, WriteError, write_request,
+    Conflict, Error, Execution, PermanentError, TransientError, write_request,
 };
+use autopilot::engine::plan::Blocker;
+use autopilot::engine::{ActionResult, EventKind, Outcome, Planned};
 use k8s_openapi::api::core::v1::{LimitRange, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::fixtures::*;
 use crate::support::Env;
@@ -22,12 +24,16 @@ pub fn cases() -> Vec<Case> {
     vec![
         case!("resize", KUBE, grows_a_bound_claim_and_records_an_event),
         case!("resize", KUBE, skips_a_class_without_expansion),
+        case!("resize", KUBE, skips_a_class_it_cannot_find),
         case!("resize", KUBE, skips_an_unbound_claim),
-        case!("resize", KUBE, declines_at_max_without_writing),
-        case!("resize", KUBE, rereads_and_replans_after_a_conflict),
-        case!("resize", KUBE, gives_up_after_repeated_conflicts),
-        case!("resize", KUBE, declines_what_the_server_refuses),
-        case!("resize", KUBE, server_validation_agrees_with_the_skip_rules),
+        case!(
+            "resize",
+            KUBE,
+            a_changed_from_is_a_conflict_and_the_engine_plans_again
+        ),
+        case!("resize", KUBE, a_write_between_read_and_patch_is_a_conflict),
+        case!("resize", KUBE, what_the_server_refuses_is_permanent),
+        case!("resize", KUBE, server_validation_agrees_with_the_blockers),
         case!("resize", KUBE, names_the_missing_permission),
     ]
 }
@@ -36,23 +42,39 @@ fn admin(env: &Env) -> TestResult<Client> {
     Ok(env.kube()?.admin.clone())
 }
 
-/// Case 1: the request grows to the planned size, and a Normal event says so.
+fn planned(from: u64, to: u64) -> Planned {
+    Planned::Resize { from, to }
+}
+
+/// The engine's intent is carried out as planned, a Normal event says so, and
+/// the engine is told it was applied.
 async fn grows_a_bound_claim_and_records_an_event(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "grow").await?;
     storage_class(&c, "grow-expandable", Some(true)).await?;
     bound_pvc(&c, &ns, "data", "grow-expandable", "10Gi").await?;
 
-    let report = executor(&c)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
+    let mut planner = Planner::new()?;
+    let intent = planner.intent(&c, &ns, "data", 0).await?;
+    assert_eq!(intent.planned, planned(10 * GI, 20 * GI));
+    let report = executor(&c).resize(&intent).await;
     assert!(
-        matches!(report.outcome, Outcome::Applied { from, to } if from == 10 * GI && to == 20 * GI),
+        matches!(report.execution, Execution::Applied { from, to } if from == 10 * GI && to == 20 * GI),
         "{:?}",
-        report.outcome
+        report.execution
     );
-    assert_eq!(report.attempts, 1);
     assert!(report.event_error.is_none(), "{:?}", report.event_error);
+    let told = planner.engine.finish(0, &intent, report.outcome());
+    assert!(
+        told.iter().any(|e| matches!(
+            e.kind,
+            EventKind::Action {
+                result: ActionResult::Applied,
+                ..
+            }
+        )),
+        "{told:?}"
+    );
 
     let pvc = get_pvc(&c, &ns, "data").await?;
     assert_eq!(requested(&pvc), "20Gi");
@@ -74,22 +96,32 @@ async fn grows_a_bound_claim_and_records_an_event(env: &Env) -> TestResult {
         Some("autopilot.rs/controller")
     );
 
-    // The volume has not caught up (status.capacity 10Gi < request 20Gi): the
-    // next tick must not stack another resize on top.
-    let again = executor(&c)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
-    match again.outcome {
-        Outcome::Skipped {
-            reason: SkipReason::ResizeInProgress { detail },
-        } => assert_eq!(detail, "status.capacity 10Gi is below the request 20Gi"),
+    // The volume has not caught up (status.capacity 10Gi < request 20Gi). An
+    // engine whose store missed that plans from 20Gi: the executor skips it
+    // rather than stack another resize on top.
+    let again = intent_for(&c, &ns, "data").await?;
+    assert_eq!(again.planned, planned(20 * GI, 40 * GI));
+    let report = executor(&c).resize(&again).await;
+    match &report.execution {
+        Execution::Skipped {
+            blocker: Blocker::ResizeInProgress { detail },
+        } => assert_eq!(
+            detail.as_deref(),
+            Some("status.capacity 10Gi is below the request 20Gi")
+        ),
         other => panic!("expected a skip while the resize is in progress, got {other:?}"),
     }
+    assert_eq!(
+        report.outcome(),
+        Outcome::Skipped(
+            "a resize is still in progress (status.capacity 10Gi is below the request 20Gi)".into()
+        )
+    );
     assert_eq!(requested(&get_pvc(&c, &ns, "data").await?), "20Gi");
     Ok(())
 }
 
-/// Case 2: no write, skipped, a Warning event (allowVolumeExpansion unset and false).
+/// No write, skipped, a Warning event (allowVolumeExpansion unset and false).
 async fn skips_a_class_without_expansion(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "fixed").await?;
@@ -98,11 +130,11 @@ async fn skips_a_class_without_expansion(env: &Env) -> TestResult {
         let before = bound_pvc(&c, &ns, class, class, "10Gi").await?;
 
         let report = executor(&c)
-            .resize(&ns, class, &grow(100.0, 400 * GI))
+            .resize(&intent_for(&c, &ns, class).await?)
             .await;
-        match &report.outcome {
-            Outcome::Skipped {
-                reason: SkipReason::ExpansionNotAllowed { class: c },
+        match &report.execution {
+            Execution::Skipped {
+                blocker: Blocker::ExpansionNotAllowed { class: c },
             } => assert_eq!(c, class),
             other => panic!("{class}: expected skipped, got {other:?}"),
         }
@@ -118,13 +150,46 @@ async fn skips_a_class_without_expansion(env: &Env) -> TestResult {
         assert_eq!(ev.type_.as_deref(), Some("Warning"));
         assert_eq!(
             ev.note.as_deref(),
-            Some(format!("resize skipped: its StorageClass `{class}` does not set allowVolumeExpansion: true").as_str())
+            Some(
+                format!("resize skipped: StorageClass `{class}` does not allow volume expansion")
+                    .as_str()
+            )
         );
     }
     Ok(())
 }
 
-/// Case 3: a Pending claim is skipped, with no write.
+/// A claim whose StorageClass does not exist: the API server would refuse the
+/// expansion, so it is skipped, in the words the engine and `simulate` use.
+async fn skips_a_class_it_cannot_find(env: &Env) -> TestResult {
+    let c = admin(env)?;
+    let ns = namespace(&c, "noclass").await?;
+    let before = bound_pvc(&c, &ns, "data", "noclass-missing", "10Gi").await?;
+
+    let report = executor(&c)
+        .resize(&intent_for(&c, &ns, "data").await?)
+        .await;
+    match &report.execution {
+        Execution::Skipped {
+            blocker: Blocker::ClassNotFound { class },
+        } => assert_eq!(class, "noclass-missing"),
+        other => panic!("expected skipped, got {other:?}"),
+    }
+    assert_eq!(
+        report.outcome(),
+        Outcome::Skipped("StorageClass `noclass-missing` not found".into())
+    );
+    let after = get_pvc(&c, &ns, "data").await?;
+    assert_eq!(resource_version(&after), resource_version(&before));
+    let ev = event(&c, &ns, "data", "ResizeSkipped").await?;
+    assert_eq!(
+        ev.note.as_deref(),
+        Some("resize skipped: StorageClass `noclass-missing` not found")
+    );
+    Ok(())
+}
+
+/// A Pending claim is skipped, with no write.
 async fn skips_an_unbound_claim(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "unbound").await?;
@@ -132,12 +197,12 @@ async fn skips_an_unbound_claim(env: &Env) -> TestResult {
     let before = pending_pvc(&c, &ns, "data", "unbound-expandable", "10Gi").await?;
 
     let report = executor(&c)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
+        .resize(&intent_for(&c, &ns, "data").await?)
         .await;
-    match &report.outcome {
+    match &report.execution {
         // The API server defaults a new claim's phase to Pending.
-        Outcome::Skipped {
-            reason: SkipReason::NotBound { phase },
+        Execution::Skipped {
+            blocker: Blocker::NotBound { phase },
         } => assert_eq!(phase.as_deref(), Some("Pending")),
         other => panic!("expected skipped, got {other:?}"),
     }
@@ -145,140 +210,135 @@ async fn skips_an_unbound_claim(env: &Env) -> TestResult {
     assert_eq!(resource_version(&after), resource_version(&before));
     let ev = event(&c, &ns, "data", "ResizeSkipped").await?;
     assert_eq!(ev.type_.as_deref(), Some("Warning"));
-    assert!(
-        ev.note
-            .as_deref()
-            .unwrap_or_default()
-            .contains("the claim is Pending, not Bound"),
-        "{:?}",
-        ev.note
-    );
-    Ok(())
-}
-
-/// Case 4: at max, declined with the sizes, nothing written.
-async fn declines_at_max_without_writing(env: &Env) -> TestResult {
-    let c = admin(env)?;
-    let ns = namespace(&c, "atmax").await?;
-    storage_class(&c, "atmax-expandable", Some(true)).await?;
-    let before = bound_pvc(&c, &ns, "data", "atmax-expandable", "400Gi").await?;
-
-    let report = executor(&c)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
-    match &report.outcome {
-        Outcome::Declined {
-            reason: DeclineReason::AtLimit { current, limit },
-        } => assert_eq!((*current, *limit), (400 * GI, 400 * GI)),
-        other => panic!("expected declined, got {other:?}"),
-    }
-    let after = get_pvc(&c, &ns, "data").await?;
-    assert_eq!(resource_version(&after), resource_version(&before));
-    assert_eq!(requested(&after), "400Gi");
-    let ev = event(&c, &ns, "data", "ResizeDeclined").await?;
-    assert_eq!(ev.type_.as_deref(), Some("Warning"));
     assert_eq!(
         ev.note.as_deref(),
-        Some("resize declined: the claim is at 400Gi, the policy's limit is 400Gi")
+        Some("resize skipped: the PVC is not Bound (phase Pending)")
     );
     Ok(())
 }
 
-/// Case 5: between the executor's read and its write, another writer labels
-/// the claim and completes a resize to 15Gi. The stale write gets 409; the
-/// executor reads again and plans from 15Gi, and the label survives.
-async fn rereads_and_replans_after_a_conflict(env: &Env) -> TestResult {
+/// The engine plans 10Gi → 20Gi; before the executor runs, someone else grows
+/// the claim to 15Gi. The executor writes nothing and reports a transient
+/// conflict; the engine goes back to firing and, on its next tick, plans from
+/// 15Gi, which the executor then carries out.
+async fn a_changed_from_is_a_conflict_and_the_engine_plans_again(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "race").await?;
     storage_class(&c, "race-expandable", Some(true)).await?;
     bound_pvc(&c, &ns, "data", "race-expandable", "10Gi").await?;
 
-    let other = c.clone();
-    let race_ns = ns.clone();
-    let hook = Arc::new(move |attempt: u32, _: PersistentVolumeClaim| {
-        let (c, ns) = (other.clone(), race_ns.clone());
+    let mut planner = Planner::new()?;
+    let intent = planner.intent(&c, &ns, "data", 0).await?;
+    assert_eq!(intent.planned, planned(10 * GI, 20 * GI));
+
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(c.clone(), &ns);
+    let patch = json!({"spec": {"resources": {"requests": {"storage": "15Gi"}}}});
+    pvcs.patch("data", &PatchParams::default(), &Patch::Merge(patch))
+        .await?;
+    set_status(&c, &ns, "data", "Bound", "15Gi").await?;
+    let before = get_pvc(&c, &ns, "data").await?;
+
+    let report = executor(&c).resize(&intent).await;
+    match &report.execution {
+        Execution::Failed {
+            error:
+                error @ Error::Transient(TransientError::Conflict {
+                    conflict: Conflict::SizeChanged { planned, found },
+                    ..
+                }),
+        } => {
+            assert_eq!((*planned, *found), (10 * GI, 15 * GI));
+            assert!(error.is_transient() && error.is_conflict());
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let after = get_pvc(&c, &ns, "data").await?;
+    assert_eq!(
+        resource_version(&after),
+        resource_version(&before),
+        "written"
+    );
+    assert_eq!(requested(&after), "15Gi");
+    let ev = event(&c, &ns, "data", "ResizeFailed").await?;
+    assert_eq!(ev.type_.as_deref(), Some("Warning"));
+    assert_eq!(
+        ev.note.as_deref(),
+        Some(
+            "resize failed: PVC race/data is 15Gi now, not the 10Gi the resize was planned from; nothing was written, it is planned again"
+        )
+    );
+
+    // Told of the conflict, the engine plans again from what it reads next.
+    planner.engine.finish(0, &intent, report.outcome());
+    let again = planner.intent(&c, &ns, "data", 600_000).await?;
+    assert_eq!(again.planned, planned(15 * GI, 30 * GI));
+    let report = executor(&c).resize(&again).await;
+    assert!(
+        matches!(report.execution, Execution::Applied { .. }),
+        "{:?}",
+        report.execution
+    );
+    assert_eq!(requested(&get_pvc(&c, &ns, "data").await?), "30Gi");
+    Ok(())
+}
+
+/// Between the executor's read and its write, another writer labels the
+/// claim. The write carries the resourceVersion read, so it gets 409: a
+/// conflict, nothing written by us, the other writer's label kept.
+async fn a_write_between_read_and_patch_is_a_conflict(env: &Env) -> TestResult {
+    let c = admin(env)?;
+    let ns = namespace(&c, "interleave").await?;
+    storage_class(&c, "interleave-expandable", Some(true)).await?;
+    bound_pvc(&c, &ns, "data", "interleave-expandable", "10Gi").await?;
+
+    let (other, other_ns) = (c.clone(), ns.clone());
+    let hook = Arc::new(move |_: PersistentVolumeClaim| {
+        let (c, ns) = (other.clone(), other_ns.clone());
         Box::pin(async move {
-            if attempt == 1 {
-                let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(c.clone(), &ns);
-                let patch = json!({
-                    "metadata": {"labels": {"team": "db"}},
-                    "spec": {"resources": {"requests": {"storage": "15Gi"}}},
-                });
-                pvcs.patch("data", &PatchParams::default(), &Patch::Merge(patch))
-                    .await
-                    .expect("the concurrent write");
-                set_status(&c, &ns, "data", "Bound", "15Gi")
-                    .await
-                    .expect("the concurrent status write");
-            }
+            let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(c, &ns);
+            let patch = json!({"metadata": {"labels": {"team": "db"}}});
+            pvcs.patch("data", &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .expect("the concurrent write");
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     });
-    let report = executor(&c)
-        .with_before_write(hook)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
-    assert!(
-        matches!(report.outcome, Outcome::Applied { from, to } if from == 15 * GI && to == 30 * GI),
-        "{:?}",
-        report.outcome
-    );
-    assert_eq!(report.attempts, 2);
-
+    let intent = intent_for(&c, &ns, "data").await?;
+    let report = executor(&c).with_before_write(hook).resize(&intent).await;
+    match &report.execution {
+        Execution::Failed {
+            error:
+                error @ Error::Transient(TransientError::Conflict {
+                    conflict: Conflict::Written,
+                    ..
+                }),
+        } => assert!(error.is_transient()),
+        other => panic!("expected a 409 conflict, got {other:?}"),
+    }
+    assert!(matches!(report.outcome(), Outcome::Failed(_)));
     let pvc = get_pvc(&c, &ns, "data").await?;
-    assert_eq!(requested(&pvc), "30Gi");
+    assert_eq!(requested(&pvc), "10Gi");
     let labels = pvc.metadata.labels.unwrap_or_default();
     assert_eq!(
         labels.get("team").map(String::as_str),
         Some("db"),
         "lost update"
     );
-    let ev = event(&c, &ns, "data", "VolumeResized").await?;
-    assert_eq!(ev.note.as_deref(), Some("resized from 15Gi to 30Gi"));
-    Ok(())
-}
-
-/// A claim that changes before every write: bounded retries, then a transient failure.
-async fn gives_up_after_repeated_conflicts(env: &Env) -> TestResult {
-    let c = admin(env)?;
-    let ns = namespace(&c, "churn").await?;
-    storage_class(&c, "churn-expandable", Some(true)).await?;
-    bound_pvc(&c, &ns, "data", "churn-expandable", "10Gi").await?;
-
-    let calls = Arc::new(AtomicU32::new(0));
-    let (other, churn_ns, seen) = (c.clone(), ns.clone(), calls.clone());
-    let hook = Arc::new(move |attempt: u32, _: PersistentVolumeClaim| {
-        let (c, ns) = (other.clone(), churn_ns.clone());
-        seen.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
-            let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(c, &ns);
-            let patch = json!({"metadata": {"annotations": {"e2e/churn": attempt.to_string()}}});
-            pvcs.patch("data", &PatchParams::default(), &Patch::Merge(patch))
-                .await
-                .expect("the concurrent write");
-        }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-    });
-    let report = executor(&c)
-        .with_max_attempts(3)
-        .with_before_write(hook)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
-    match &report.outcome {
-        Outcome::Failed {
-            error: error @ Error::Transient(TransientError::Conflicts { attempts: 3, .. }),
-        } => assert!(error.is_transient()),
-        other => panic!("expected a transient failure after 3 conflicts, got {other:?}"),
-    }
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
-    assert_eq!(requested(&get_pvc(&c, &ns, "data").await?), "10Gi");
     let ev = event(&c, &ns, "data", "ResizeFailed").await?;
-    assert_eq!(ev.type_.as_deref(), Some("Warning"));
+    assert!(
+        ev.note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("changed between read and write (409 Conflict)"),
+        "{:?}",
+        ev.note
+    );
     Ok(())
 }
 
-/// Case 6 through the executor: a LimitRange caps claims at 15Gi, so the API
-/// server's LimitRanger admission refuses 20Gi (403, not an RBAC denial). The
-/// outcome is declined with the server's own words; nothing changed.
-async fn declines_what_the_server_refuses(env: &Env) -> TestResult {
+/// A LimitRange caps claims at 15Gi, so the API server's LimitRanger admission
+/// refuses 20Gi (403, not an RBAC denial): a permanent failure in the server's
+/// own words; nothing changed.
+async fn what_the_server_refuses_is_permanent(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "limited-range").await?;
     storage_class(&c, "limited-range-expandable", Some(true)).await?;
@@ -294,16 +354,16 @@ async fn declines_what_the_server_refuses(env: &Env) -> TestResult {
     bound_pvc(&c, &ns, "data", "limited-range-expandable", "10Gi").await?;
 
     let report = executor(&c)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
+        .resize(&intent_for(&c, &ns, "data").await?)
         .await;
-    let message = match &report.outcome {
-        Outcome::Declined {
-            reason: DeclineReason::Refused { code, message, .. },
+    let message = match &report.execution {
+        Execution::Failed {
+            error: Error::Permanent(PermanentError::Rejected { code, message, .. }),
         } => {
             assert_eq!(*code, 403);
             message.clone()
         }
-        other => panic!("expected declined by the server, got {other:?}"),
+        other => panic!("expected a permanent refusal by the server, got {other:?}"),
     };
     assert!(
         message.contains(
@@ -312,7 +372,7 @@ async fn declines_what_the_server_refuses(env: &Env) -> TestResult {
         "{message}"
     );
     assert_eq!(requested(&get_pvc(&c, &ns, "data").await?), "10Gi");
-    let ev = event(&c, &ns, "data", "ResizeDeclined").await?;
+    let ev = event(&c, &ns, "data", "ResizeFailed").await?;
     assert_eq!(ev.type_.as_deref(), Some("Warning"));
     assert!(
         ev.note
@@ -323,10 +383,11 @@ async fn declines_what_the_server_refuses(env: &Env) -> TestResult {
     Ok(())
 }
 
-/// Case 6 at the write itself: what the executor's skip rules avoid, the real
-/// server refuses too, and `write_request` turns each refusal into a declined
-/// reason carrying the server's message (never a permission error).
-async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
+/// At the write itself: what the blockers avoid, the real server refuses too,
+/// and `write_request` turns each refusal into a permanent error carrying the
+/// server's message (never a permission error); a stale resourceVersion is a
+/// conflict.
+async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "validation").await?;
     storage_class(&c, "validation-expandable", Some(true)).await?;
@@ -336,8 +397,8 @@ async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
     let expandable = class.get("validation-expandable").await?;
     let fixed = class.get("validation-fixed").await?;
 
-    let refusal = |result: Result<PersistentVolumeClaim, WriteError>| match result {
-        Err(WriteError::Refused(DeclineReason::Refused { code, message, .. })) => (code, message),
+    let refusal = |result: Result<PersistentVolumeClaim, Error>| match result {
+        Err(Error::Permanent(PermanentError::Rejected { code, message, .. })) => (code, message),
         other => panic!("expected the server to refuse, got {other:?}"),
     };
 
@@ -354,10 +415,7 @@ async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
     // Growing an unbound claim: 422, requests are mutable only for bound claims.
     let pvc = pending_pvc(&c, &ns, "pending", "validation-expandable", "10Gi").await?;
     let view = PvcView::new(&pvc, Some(&expandable))?;
-    assert!(matches!(
-        view.skip_reason(),
-        Some(SkipReason::NotBound { .. })
-    ));
+    assert!(matches!(view.blocker(), Some(Blocker::NotBound { .. })));
     let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
     assert_eq!(code, 422, "{message}");
     assert!(message.contains("for bound claims"), "{message}");
@@ -367,8 +425,8 @@ async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
     let pvc = bound_pvc(&c, &ns, "fixed", "validation-fixed", "10Gi").await?;
     let view = PvcView::new(&pvc, Some(&fixed))?;
     assert!(matches!(
-        view.skip_reason(),
-        Some(SkipReason::ExpansionNotAllowed { .. })
+        view.blocker(),
+        Some(Blocker::ExpansionNotAllowed { .. })
     ));
     let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
     assert_eq!(code, 403, "{message}");
@@ -376,6 +434,17 @@ async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
         message.contains("storageclass that provisions the pvc must support resize"),
         "{message}"
     );
+
+    // A class that does not exist: the same admission plugin refuses, which
+    // is why the blocker rule reads an unknown class as "allows nothing".
+    let pvc = bound_pvc(&c, &ns, "missing", "validation-missing", "10Gi").await?;
+    let view = PvcView::new(&pvc, None)?;
+    assert!(matches!(
+        view.blocker(),
+        Some(Blocker::ClassNotFound { .. })
+    ));
+    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
+    assert_eq!(code, 403, "{message}");
 
     // A stale resourceVersion: 409, the precondition holds.
     let pvc = bound_pvc(&c, &ns, "stale", "validation-expandable", "10Gi").await?;
@@ -386,10 +455,10 @@ async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
         &Patch::Merge(json!({"metadata": {"labels": {"bump": "1"}}})),
     )
     .await?;
-    assert!(matches!(
-        write_request(&pvcs, &view, 20 * GI).await,
-        Err(WriteError::Conflict)
-    ));
+    match write_request(&pvcs, &view, 20 * GI).await {
+        Err(e) if e.is_conflict() => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
     // A claim deleted and created again under the same name has a new
     // resourceVersion, so the 409 above covers it; the uid in the patch is
     // checked too, as an immutable field (422), so the write never lands on
@@ -403,23 +472,24 @@ async fn server_validation_agrees_with_the_skip_rules(env: &Env) -> TestResult {
     Ok(())
 }
 
-/// 403 from RBAC: a permanent error naming the verb, resource and namespace.
+/// 403 from RBAC (a user of the test server with no rights, then read rights
+/// only): a permanent error naming the verb, resource and namespace.
 async fn names_the_missing_permission(env: &Env) -> TestResult {
     let c = admin(env)?;
     let ns = namespace(&c, "rbac").await?;
     storage_class(&c, "rbac-expandable", Some(true)).await?;
     bound_pvc(&c, &ns, "data", "rbac-expandable", "10Gi").await?;
     let limited = env.client_as(LIMITED).await?;
+    let intent = intent_for(&c, &ns, "data").await?;
 
     // No rights at all: the read fails.
-    let report = executor(&limited)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
-    let text = forbidden(&report.outcome)?;
+    let report = executor(&limited).resize(&intent).await;
+    let text = forbidden(&report.execution)?;
     assert!(
         text.starts_with("missing permission: get persistentvolumeclaims in namespace rbac"),
         "{text}"
     );
+    assert!(matches!(report.outcome(), Outcome::Failed(_)));
 
     // Read rights only: the write fails, and so does the event.
     grant_read(&c, &ns).await?;
@@ -431,10 +501,8 @@ async fn names_the_missing_permission(env: &Env) -> TestResult {
         pvcs.get("data").await.is_ok() && classes.get("rbac-expandable").await.is_ok()
     })
     .await?;
-    let report = executor(&limited)
-        .resize(&ns, "data", &grow(100.0, 400 * GI))
-        .await;
-    let text = forbidden(&report.outcome)?;
+    let report = executor(&limited).resize(&intent).await;
+    let text = forbidden(&report.execution)?;
     assert!(
         text.starts_with("missing permission: patch persistentvolumeclaims in namespace rbac"),
         "{text}"
@@ -456,11 +524,14 @@ async fn names_the_missing_permission(env: &Env) -> TestResult {
     Ok(())
 }
 
-fn forbidden(outcome: &Outcome) -> TestResult<String> {
-    match outcome {
-        Outcome::Failed {
+fn forbidden(execution: &Execution) -> TestResult<String> {
+    match execution {
+        Execution::Failed {
             error: error @ Error::Permanent(PermanentError::Forbidden { .. }),
-        } => Ok(error.to_string()),
+        } => {
+            assert!(!error.is_transient());
+            Ok(error.to_string())
+        }
         other => Err(format!("expected a permission error, got {other:?}").into()),
     }
 }
