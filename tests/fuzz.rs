@@ -41,7 +41,7 @@ use proptest::test_runner::{
 
 // ---------------------------------------------------------------- corpus
 
-/// Valid programs: the examples of DESIGN.md section 2, and snippets that
+/// Valid programs: the examples of docs/language.md section 13, and snippets that
 /// together use every clause, action, unit and string feature.
 const CORPUS: &[&str] = &[
     "when pvc.usage > 50% for 5m then resize(+100%, max=400Gi)\n",

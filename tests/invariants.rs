@@ -1,4 +1,4 @@
-//! The safety invariants of DESIGN.md section 4, each pinned by a named test,
+//! The safety invariants of docs/semantics.md section 11, each pinned by a named test,
 //! and the state machine's semantics, run through the pure engine.
 
 use std::collections::{BTreeMap, HashMap};

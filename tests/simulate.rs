@@ -95,7 +95,7 @@ fn examples_json() {
     });
 }
 
-/// The resize event of DESIGN.md 5.1, field for field.
+/// The resize event of docs/formats.md section 5, field for field.
 #[test]
 fn resize_event_is_as_designed() {
     let out = example(&root().join("examples/postgres/scenario.yaml"), "json");

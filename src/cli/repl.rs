@@ -32,7 +32,7 @@ use crate::syntax::parse::is_incomplete;
 pub struct Args {
     /// Policy files or directories to load (searched recursively for `*.apr`).
     paths: Vec<PathBuf>,
-    /// The scenario whose simulated world expressions read (YAML, DESIGN.md 5.1).
+    /// The scenario whose simulated world expressions read (YAML, docs/formats.md).
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
     /// Start the clock this long after the scenario's start, e.g. `10m`.

@@ -23,7 +23,7 @@ pub struct Args {
     /// Policy files or directories (searched recursively for `*.apr`).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// The scenario: objects, metric series and approvals (YAML, DESIGN.md 5.1).
+    /// The scenario: objects, metric series and approvals (YAML, docs/formats.md).
     #[arg(long, value_name = "FILE")]
     scenario: PathBuf,
     /// Output format.
@@ -308,7 +308,7 @@ struct JsonReport<'a> {
     objects: Vec<JsonObject>,
 }
 
-/// One event as DESIGN.md 5.1 has it.
+/// One event as docs/formats.md section 5 has it.
 #[derive(Serialize)]
 struct JsonEvent<'a> {
     /// Seconds from the start.
@@ -473,7 +473,7 @@ fn json_object(o: &crate::sim::world::SimObject) -> JsonObject {
     }
 }
 
-/// `{"events": […], "objects": […]}`, DESIGN.md 5.1.
+/// `{"events": […], "objects": […]}`, docs/formats.md section 5.
 pub fn json_report(scenario: &Scenario, run: &Run) -> String {
     let report = JsonReport {
         events: run.events.iter().map(|e| json_event(scenario, e)).collect(),

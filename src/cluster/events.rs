@@ -1,5 +1,5 @@
 //! Kubernetes Events on the objects autopilot acts on: every action and every
-//! refusal leaves one (DESIGN.md section 6), through kube's `Recorder`, which
+//! refusal leaves one (ARCHITECTURE.md, invariants), through kube's `Recorder`, which
 //! folds repeats into an event series instead of flooding the namespace.
 
 use k8s_openapi::api::core::v1::ObjectReference;

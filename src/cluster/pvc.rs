@@ -92,7 +92,7 @@ impl PvcView {
         })
     }
 
-    /// DESIGN.md section 4: the larger of status capacity and request.
+    /// docs/semantics.md section 7: the larger of status capacity and request.
     pub fn current(&self) -> u64 {
         plan::current_size(self.capacity, self.requested)
     }

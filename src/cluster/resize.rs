@@ -53,7 +53,7 @@ pub enum Execution {
 }
 
 impl Execution {
-    /// The result name of DESIGN.md section 5.1: applied, skipped, failed.
+    /// The result name of docs/semantics.md section 8: applied, skipped, failed.
     pub fn name(&self) -> &'static str {
         match self {
             Execution::Applied { .. } => "applied",

@@ -91,7 +91,7 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// The result of an action, as reported (DESIGN.md 5.1).
+/// The result of an action, as reported (docs/semantics.md section 8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionResult {

@@ -1,6 +1,6 @@
 //! Action arithmetic: small pure functions, tested exhaustively.
 //!
-//! DESIGN.md section 4: `current = max(status capacity, requested)`;
+//! docs/semantics.md section 7: `current = max(status capacity, requested)`;
 //! relative: `new = current + max(current × P, min_step)` or `current + Q`;
 //! round **up** to `round`; clamp to `max`. If `new <= current` the action is
 //! declined. A volume is never shrunk.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Time;
 
-/// DESIGN.md section 4: `normal, pending(since), firing, awaiting_approval,
+/// docs/semantics.md section 3: `normal, pending(since), firing, awaiting_approval,
 /// acting, cooldown(until), declined(reason)`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

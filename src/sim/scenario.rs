@@ -1,4 +1,4 @@
-//! Scenarios (DESIGN.md 5.1): a simulated world in YAML, for `simulate`,
+//! Scenarios (docs/formats.md section 1): a simulated world in YAML, for `simulate`,
 //! the REPL and test fixtures.
 //!
 //! ```yaml

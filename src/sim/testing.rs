@@ -1,4 +1,4 @@
-//! `test "…" { … }` blocks (DESIGN.md 5.2): a small world, series and
+//! `test "…" { … }` blocks (docs/formats.md section 3): a small world, series and
 //! expectations, run through the same engine and simulated world as
 //! `simulate`.
 //!

@@ -29,7 +29,7 @@ impl Item {
     }
 }
 
-/// `test "name" { ... }`: a world, series and expectations (DESIGN.md 5.2).
+/// `test "name" { ... }`: a world, series and expectations (docs/formats.md section 3).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Test {
     pub name: Str,

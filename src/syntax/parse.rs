@@ -686,7 +686,7 @@ fn syntax_help(text: &str, pos: usize, found: &str, words: &[String]) -> String 
     } else if words == ["`=`"] {
         "write `=` and a value: `let name = 80%`, `capacity = 100Gi`".into()
     } else if words.is_empty() {
-        "the grammar is in DESIGN.md section 2".into()
+        "the language is described in docs/language.md".into()
     } else {
         format!("expected {} here", join_words(words))
     }
