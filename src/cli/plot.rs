@@ -14,8 +14,8 @@ use plotters::prelude::*;
 use super::simulate::since;
 use crate::engine::{ActionResult, EventKind, ObjectId};
 use crate::ir::{self, BinOp, Expr, ExprKind, MetricId, Program, Value};
-use crate::sim::scenario::Scenario;
 use crate::sim::run::{Run, Trace};
+use crate::sim::scenario::Scenario;
 
 /// `metric op value` in a policy's condition.
 #[derive(Clone, Debug, PartialEq)]

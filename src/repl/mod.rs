@@ -23,8 +23,8 @@ use crate::engine::{
 };
 use crate::ir::{self, Kind, MetricId, Program, Type, Value};
 use crate::sim::ScenarioSource;
-use crate::sim::scenario::{self, Scenario};
 use crate::sim::run::Sim;
+use crate::sim::scenario::{self, Scenario};
 use crate::source::FileId;
 use crate::syntax::{self, ast};
 

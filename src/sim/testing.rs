@@ -16,9 +16,9 @@ use std::sync::Arc;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::{ActionResult, Event, EventKind, ObjectId, Planned, Time};
 use crate::ir::{Kind, Program};
+use crate::sim;
 use crate::sim::ScenarioSource;
 use crate::sim::scenario::{self, Scenario};
-use crate::sim;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
     self, Dimension, Expectation, ExprKind, FieldValue, Record, SeriesTarget, TestStmtKind,
