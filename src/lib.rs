@@ -13,6 +13,7 @@ pub mod engine;
 pub mod ir;
 pub mod lint;
 pub mod repl;
+pub mod report;
 pub mod sim;
 pub mod source;
 pub mod stdlib;

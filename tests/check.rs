@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use autopilot::check;
-use autopilot::cli::explain;
 use autopilot::compile::{Compiled, compile};
 use autopilot::diagnostic::{Style, render_all};
+use autopilot::report::explain;
 use autopilot::syntax::ast::{self, ExprKind, Item, StrPart};
 
 // ---------------------------------------------------------------- cases

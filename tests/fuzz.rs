@@ -1174,7 +1174,7 @@ fn check_program(c: &Compiled) -> Result<(), TestCaseError> {
     let mut bad = None;
     for p in &program.policies {
         check_span(&c.sources, p.span).map_err(TestCaseError::fail)?;
-        let explained = autopilot::cli::explain::explain(&c.sources, program, p);
+        let explained = autopilot::report::explain::explain(&c.sources, program, p);
         prop_assert!(explained.contains(&p.name));
         let mut exprs: Vec<&ir::Expr> = vec![&p.condition];
         exprs.extend(&p.filter);

@@ -29,12 +29,11 @@ macro_rules! outln {
 pub(crate) use {out, outln};
 
 mod check;
-pub mod explain;
+mod explain;
 mod fmt;
 mod lint;
-mod plot;
 mod repl;
-pub mod simulate;
+mod simulate;
 mod test;
 
 use std::io::{IsTerminal, Write};
@@ -45,6 +44,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::compile::{self, Compiled};
 use crate::diagnostic::{self, Style};
+// For `lint`'s rule table.
+use crate::report::column_width;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -120,15 +121,6 @@ pub fn main() -> ExitCode {
     };
     flush_stdout();
     outcome.into()
-}
-
-/// The widest a padded column gets: a longer cell overflows its column
-/// rather than pushing every other row out (or past what `{:width$}` allows).
-pub(crate) const MAX_COLUMN: usize = 64;
-
-/// The width of a column holding cells of these widths, at most [`MAX_COLUMN`].
-pub(crate) fn column_width(cells: impl IntoIterator<Item = usize>) -> usize {
-    cells.into_iter().max().unwrap_or(0).min(MAX_COLUMN)
 }
 
 /// An output file (`--plot`, `--junit`) opened before the work, so that a

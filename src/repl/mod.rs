@@ -1,6 +1,6 @@
 //! The REPL's backend: a [`Session`] takes one complete input and returns
 //! the text to show. No terminal, no I/O besides `:load` reading files, so
-//! it is tested directly; `cli::repl` is the rustyline front-end.
+//! it is tested directly; `src/cli/repl.rs` is the rustyline front-end.
 //!
 //! Expressions are evaluated per object of their kind in the scenario's
 //! simulated world at the session's clock. The world at the clock is what
@@ -18,10 +18,9 @@ use crate::check::{self, CheckedExpr};
 use crate::compile::{self, Compiled};
 use crate::diagnostic::{self, Diagnostic, Style, did_you_mean};
 use crate::engine::eval::{self, Cx, Val};
-use crate::engine::{
-    ActionResult, EventKind, MetricSource, Object, ObjectId, Phase, Planned, Sample, Time,
-};
+use crate::engine::{MetricSource, Object, ObjectId, Phase, Sample, Time};
 use crate::ir::{self, Kind, MetricId, Program, Type, Value};
+use crate::report::{self, elapsed as offset};
 use crate::sim::ScenarioSource;
 use crate::sim::run::Sim;
 use crate::sim::scenario::{self, Scenario};
@@ -631,14 +630,7 @@ impl Session {
                         .iter()
                         .rev()
                         .filter(|e| e.policy == p.name && e.object == id)
-                        .find_map(|e| match &e.kind {
-                            EventKind::Action {
-                                planned,
-                                result,
-                                reason,
-                            } => Some(last_action(planned, *result, reason, e.time - start)),
-                            _ => None,
-                        })
+                        .find_map(|e| report::action::last(&e.kind, e.time - start))
                         .unwrap_or_default();
                     [format!("  {id}"), state, last]
                 })
@@ -772,38 +764,6 @@ impl MetricSource for NoMetrics {
     }
 }
 
-/// `last: resize 100Gi → 200Gi applied at 5m00s`.
-fn last_action(
-    planned: &Planned,
-    result: ActionResult,
-    reason: &Option<String>,
-    at: Time,
-) -> String {
-    let bytes = |b: &u64| ir::format_bytes(*b as f64);
-    let what = match planned {
-        // A skipped resize was never computed: its sizes are 0.
-        Planned::Resize { from: 0, to: 0 } => "resize".into(),
-        Planned::Resize { from, to } => format!("resize {} → {}", bytes(from), bytes(to)),
-        Planned::SetClass { class } => format!("set_class {class:?}"),
-        Planned::Scale { from, to } => format!("scale {from} → {to}"),
-        Planned::Evict => "evict".into(),
-        Planned::Cordon => "cordon".into(),
-        Planned::Annotate { key, .. } => format!("annotate {key:?}"),
-        Planned::Label { key, .. } => format!("label {key:?}"),
-        Planned::Event { reason, .. } => format!("event {reason:?}"),
-        Planned::Notify { receiver, .. } => format!("notify {receiver:?}"),
-    };
-    let result = serde_json::to_value(result)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
-    let mut out = format!("last: {what} {result} at {}", offset(at));
-    if let Some(r) = reason {
-        out.push_str(&format!(" ({r})"));
-    }
-    out
-}
-
 fn show_val(ty: &Type, v: &Val) -> String {
     match v {
         Val::Error(e) => format!("error: {e}"),
@@ -824,19 +784,6 @@ fn type_line(c: &CheckedExpr) -> String {
 fn is_only_comments(text: &str) -> bool {
     text.lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-}
-
-/// `7m00s`, `1h02m30s`: time after the scenario's start, as `simulate` shows it.
-pub fn offset(ms: Time) -> String {
-    let s = ms / 1000;
-    let (d, h, m, s) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
-    if d > 0 {
-        format!("{d}d{h:02}h{m:02}m{s:02}s")
-    } else if h > 0 {
-        format!("{h}h{m:02}m{s:02}s")
-    } else {
-        format!("{m}m{s:02}s")
-    }
 }
 
 fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
@@ -860,11 +807,7 @@ fn table_rows<const N: usize>(rows: &[[String; N]]) -> String {
                 line.push_str(cell);
             } else {
                 // A long cell overflows its column; `{:w$}` panics past u16.
-                let _ = write!(
-                    line,
-                    "{cell:<w$}  ",
-                    w = widths[i].min(crate::cli::MAX_COLUMN)
-                );
+                let _ = write!(line, "{cell:<w$}  ", w = widths[i].min(report::MAX_COLUMN));
             }
         }
         out.push_str(line.trim_end());

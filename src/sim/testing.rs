@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::{ActionResult, Event, EventKind, ObjectId, Planned, Time};
 use crate::ir::{Kind, Program};
+use crate::report::{self, action};
 use crate::sim;
 use crate::sim::ScenarioSource;
 use crate::sim::scenario::{self, Scenario};
@@ -567,7 +568,7 @@ pub fn run(program: &Arc<Program>, case: &Case) -> Outcome {
             failures.push(format!("unmet: {}\n  found: {found}", e.text));
         }
     }
-    let timeline = crate::cli::simulate::text_report(&case.scenario, &run, program.policies.len());
+    let timeline = report::text::simulation(&case.scenario, &run, program.policies.len());
     Outcome {
         name: case.name.clone(),
         failures,
@@ -643,7 +644,7 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                             && &e.object == object
                             && matches!(e.kind, EventKind::Action { .. })
                     })
-                    .map(|e| format!("{} at {}", describe(e), ago(e.time)))
+                    .map(|e| format!("{} at {}", action::inline(&e.kind), ago(e.time)))
                     .collect();
                 return Err(if when.is_empty() {
                     "no action at all".into()
@@ -653,7 +654,7 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
             }
             Err(here
                 .iter()
-                .map(|e| describe(e))
+                .map(|e| action::inline(&e.kind))
                 .collect::<Vec<_>>()
                 .join("; "))
         }
@@ -680,7 +681,7 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                         "{} {} {} at {}",
                         e.policy,
                         e.object,
-                        describe(e),
+                        action::inline(&e.kind),
                         ago(e.time)
                     )
                 })
@@ -691,27 +692,5 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                 Err(acted.join("; "))
             }
         }
-    }
-}
-
-fn describe(e: &Event) -> String {
-    match &e.kind {
-        EventKind::Action {
-            planned,
-            result,
-            reason,
-        } => {
-            let mut s = format!(
-                "{} {}",
-                crate::cli::simulate::describe(planned),
-                result.name()
-            );
-            if let Some(r) = reason {
-                let _ = write!(s, " ({r})");
-            }
-            s
-        }
-        EventKind::Transition { from, to } => format!("{from} -> {to}"),
-        EventKind::Error { message } => format!("error: {message}"),
     }
 }

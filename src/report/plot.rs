@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 use plotters::prelude::*;
 
-use super::simulate::since;
+use super::action::describe;
+use super::text::since;
 use crate::engine::{ActionResult, EventKind, ObjectId};
 use crate::ir::{self, BinOp, Expr, ExprKind, MetricId, Program, Value};
 use crate::sim::run::{Run, Trace};
@@ -264,7 +265,7 @@ fn panel(
         let color = result_color(*result);
         let at = x(e.time);
         let s = chart.draw_series(LineSeries::new([(at, y0), (at, y1)], color.stroke_width(2)))?;
-        let name = super::simulate::describe(planned);
+        let name = describe(planned);
         let verb = name.split(' ').next().unwrap_or("").to_string();
         let key = format!("{verb} {}", result.name());
         if shown.insert(key.clone()) {
