@@ -34,6 +34,25 @@ impl Compiled {
 
 /// Parses and checks `(name, text)` files together with the stdlib.
 pub fn compile(files: Vec<(String, String)>) -> Compiled {
+    compile_with(files, check::check)
+}
+
+/// [`compile`], keeping the checked environment for items added one at a
+/// time (the REPL).
+pub fn compile_incremental(files: Vec<(String, String)>) -> (Compiled, check::Incremental) {
+    let mut kept = check::Incremental::default();
+    let compiled = compile_with(files, |sources, refs| {
+        let (incremental, checked) = check::Incremental::new(sources, refs);
+        kept = incremental;
+        checked
+    });
+    (compiled, kept)
+}
+
+fn compile_with(
+    files: Vec<(String, String)>,
+    check: impl FnOnce(&SourceMap, &[(FileId, &ast::File)]) -> Checked,
+) -> Compiled {
     let mut sources = SourceMap::new();
     let mut ids = stdlib::load(&mut sources);
     for (name, text) in files {
@@ -47,7 +66,7 @@ pub fn compile(files: Vec<(String, String)>) -> Compiled {
         parsed.push((id, ast));
     }
     let refs: Vec<(FileId, &ast::File)> = parsed.iter().map(|(id, f)| (*id, f)).collect();
-    let checked = check::check(&sources, &refs);
+    let checked = check(&sources, &refs);
     diagnostics.extend(checked.diagnostics.iter().cloned());
     diagnostics.sort_by_key(|d| d.primary.span);
     Compiled {

@@ -453,8 +453,11 @@ impl Checker<'_> {
             return self.namespace_path(p);
         }
         if let Some(value) = self.let_value(&root.name) {
-            if let Some(entry) = self.lets.get_mut(&root.name) {
+            if let Some(entry) = self.env.lets.get_mut(&root.name)
+                && !entry.used
+            {
                 entry.used = true;
+                self.record(|| super::Undo::LetUsed(root.name.clone()));
             }
             let typed = value?;
             if p.segments.len() > 1 {
@@ -484,9 +487,9 @@ impl Checker<'_> {
                 );
                 return None;
             }
-            let before = self.inlined;
-            self.inlined += typed.nodes;
-            if self.inlined > MAX_INLINED {
+            let before = self.env.inlined;
+            self.env.inlined = before.saturating_add(typed.nodes);
+            if self.env.inlined > MAX_INLINED {
                 if before <= MAX_INLINED {
                     self.error(
                         Diagnostic::error(
@@ -509,7 +512,7 @@ impl Checker<'_> {
         let mut kinds: Vec<Kind> = Kind::ALL
             .into_iter()
             .filter(|&k| {
-                self.metric_index.contains_key(&(k, root.name.clone()))
+                self.env.metric_index.contains_key(&(k, root.name.clone()))
                     || kinds::field(k, &root.name).is_some()
             })
             .collect();
@@ -529,9 +532,9 @@ impl Checker<'_> {
             Some(format!("did you mean {}?", qualified.join(" or ")))
         } else {
             let mut candidates = affordable(
-                &mut self.suggested,
+                &mut self.env.suggested,
                 &root.name,
-                self.lets.keys().map(String::as_str),
+                self.env.lets.keys().map(String::as_str),
             );
             candidates.extend(Kind::ALL.map(Kind::name));
             candidates.push("namespace");
@@ -584,14 +587,18 @@ impl Checker<'_> {
         if let Some((field, ty)) = kinds::field(kind, &second.name) {
             return Some(node(ExprKind::Field(field), ty, p.span));
         }
-        if let Some(&id) = self.metric_index.get(&(kind, second.name.clone())) {
+        if let Some(&id) = self.env.metric_index.get(&(kind, second.name.clone())) {
             if !scope.metrics.contains(&id) {
                 scope.metrics.push(id);
             }
-            let ty = self.metrics[id.0 as usize].ir.ty.clone();
+            let ty = self.env.metrics[id.0 as usize].ir.ty.clone();
             return Some(node(ExprKind::Metric(id), ty, p.span));
         }
-        if self.broken_metrics.contains(&(kind, second.name.clone())) {
+        if self
+            .env
+            .broken_metrics
+            .contains(&(kind, second.name.clone()))
+        {
             // Its binding was reported; the use is not unknown.
             return None;
         }
@@ -601,9 +608,10 @@ impl Checker<'_> {
             .collect();
         candidates.extend(["labels".to_string(), "annotations".to_string()]);
         let near = affordable(
-            &mut self.suggested,
+            &mut self.env.suggested,
             &second.name,
-            self.metric_index
+            self.env
+                .metric_index
                 .keys()
                 .filter(|(k, _)| *k == kind)
                 .map(|(_, n)| n.as_str()),

@@ -6,6 +6,7 @@
 
 mod actions;
 mod expr;
+mod incremental;
 pub mod kinds;
 mod promql;
 mod window;
@@ -18,6 +19,7 @@ use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast;
 
 pub use actions::NAMES as ACTION_NAMES;
+pub use incremental::{Added, Change, Incremental};
 pub use window::parse_window;
 
 /// Stable diagnostic codes of the checker.
@@ -116,46 +118,32 @@ pub struct Checked {
 
 /// Checks all files together: names are global across them.
 pub fn check(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> Checked {
-    let mut cx = Checker::new(sources);
+    check_whole(sources, files).0
+}
+
+/// [`check`], keeping what the files declared for [`Incremental`].
+fn check_whole(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> (Checked, Env) {
+    let mut cx = Checker::new(sources, Env::default());
     cx.declare(files);
-    let mut program = ir::Program::default();
     let items: usize = files.iter().map(|(_, f)| f.items.len()).sum();
-    program.policies.reserve(items);
-    let mut names: HashMap<String, Span> = HashMap::with_capacity(items);
+    let mut policies = Vec::with_capacity(items);
+    cx.env.names.reserve(items);
     for (file, ast) in files {
-        for item in &ast.items {
-            let policy = match item {
-                ast::Item::Policy(p) => cx.policy(p, &mut names),
-                ast::Item::Rule(r) => cx.rule(*file, r),
-                ast::Item::Let(l) => {
-                    cx.let_value(&l.name.name);
-                    None
-                }
-                ast::Item::Metric(_) | ast::Item::Test(_) => None,
-            };
-            program.policies.extend(policy);
-        }
+        cx.items(*file, ast, &mut policies);
     }
-    let mut unused = Vec::new();
-    for entry in cx.lets.values() {
-        if !entry.used {
-            unused.push((format!("let {}", entry.ast.name.name), entry.ast.name.span));
-        }
-    }
-    for m in &cx.metrics {
-        if !m.used && !m.ir.stdlib {
-            unused.push((format!("metric {}", m.ir.qualified()), m.ir.span));
-        }
-    }
-    unused.sort_by_key(|(_, span)| *span);
-    program.metrics = cx.metrics.into_iter().map(|m| m.ir).collect();
+    let unused = cx.env.unused();
+    let program = ir::Program {
+        metrics: cx.env.metrics.iter().map(|m| m.ir.clone()).collect(),
+        policies,
+    };
     let mut diagnostics = cx.diags;
     diagnostics.sort_by_key(|d| d.primary.span);
-    Checked {
+    let checked = Checked {
         program,
         diagnostics,
         unused,
-    }
+    };
+    (checked, cx.env)
 }
 
 /// A lone expression checked against the loaded files, with what it reads.
@@ -164,41 +152,10 @@ pub struct CheckedExpr {
     pub expr: ir::Expr,
     /// Kinds named by paths, with where (in order, repeats kept).
     pub kinds: Vec<(Kind, Span)>,
-    /// Bindings it reads; ids as in the program [`check`] gives for `files`.
+    /// Bindings it reads; ids as in the program.
     pub metrics: Vec<MetricId>,
     /// Where `namespace.…` was read, if anywhere.
     pub namespace: Option<Span>,
-}
-
-/// Checks one expression in the context of `files` (their `let`s and
-/// `metric`s), for the REPL. Problems of the files themselves are not
-/// repeated: only the expression's are returned.
-pub fn check_expr(
-    sources: &SourceMap,
-    files: &[(FileId, &ast::File)],
-    e: &ast::Expr,
-) -> Result<CheckedExpr, Vec<Diagnostic>> {
-    let mut cx = Checker::new(sources);
-    cx.declare(files);
-    cx.diags.clear();
-    let mut scope = expr::Scope::default();
-    let lowered = cx.expr(e, &mut scope);
-    // Errors inside the files' `let`s were reported when they were loaded.
-    let mut diags: Vec<Diagnostic> = cx
-        .diags
-        .into_iter()
-        .filter(|d| d.primary.span.file == e.span.file)
-        .collect();
-    diags.sort_by_key(|d| d.primary.span);
-    match lowered {
-        Some(expr) if !diags.iter().any(Diagnostic::is_error) => Ok(CheckedExpr {
-            expr,
-            kinds: scope.kinds,
-            metrics: scope.metrics,
-            namespace: scope.namespace,
-        }),
-        _ => Err(diags),
-    }
 }
 
 struct MetricEntry {
@@ -208,46 +165,152 @@ struct MetricEntry {
     used: bool,
 }
 
-struct LetEntry<'a> {
-    ast: &'a ast::Let,
+struct LetEntry {
+    /// The name in the `let` item, for "first defined here".
+    name_span: Span,
     state: LetState,
     used: bool,
 }
 
 enum LetState {
-    Unchecked,
+    /// Declared; the value is [`Checker::pending`]`[i]`. Every `let` item is
+    /// checked by the checker that declared it, so none outlives it.
+    Unchecked(usize),
     InProgress,
     Done(Option<expr::Typed>),
 }
 
-struct Checker<'a> {
-    sources: &'a SourceMap,
-    diags: Vec<Diagnostic>,
+/// What the items checked so far declared: the names later items may use,
+/// and the budgets they share. [`Incremental`] keeps it between items.
+#[derive(Default)]
+struct Env {
     metrics: Vec<MetricEntry>,
     metric_index: HashMap<(Kind, String), MetricId>,
     /// Bindings that failed to check: their uses are not reported again.
     broken_metrics: HashSet<(Kind, String)>,
-    lets: HashMap<String, LetEntry<'a>>,
-    /// Expressions being lowered, one inside another, across lets.
-    depth: usize,
+    lets: HashMap<String, LetEntry>,
+    /// Policy names, for "defined twice".
+    names: HashMap<String, Span>,
     /// IR nodes copied by uses of lets so far.
     inlined: usize,
     /// User names looked through for "did you mean" so far.
     suggested: usize,
 }
 
+/// One change to an [`Env`], recorded so that it can be taken back.
+enum Undo {
+    Let(String),
+    LetUsed(String),
+    Metric((Kind, String)),
+    Replaced {
+        id: MetricId,
+        ir: Box<ir::Metric>,
+        name_span: Span,
+    },
+    Broken((Kind, String)),
+    MetricUsed(MetricId),
+    Name(String),
+}
+
+impl Env {
+    /// `let`s and metrics that no policy reads, in source order.
+    fn unused(&self) -> Vec<(String, Span)> {
+        let mut unused = Vec::new();
+        for (name, entry) in &self.lets {
+            if !entry.used {
+                unused.push((format!("let {name}"), entry.name_span));
+            }
+        }
+        for m in &self.metrics {
+            if !m.used && !m.ir.stdlib {
+                unused.push((format!("metric {}", m.ir.qualified()), m.ir.span));
+            }
+        }
+        unused.sort_by_key(|(_, span)| *span);
+        unused
+    }
+
+    /// Takes back `journal`, newest first.
+    fn revert(&mut self, journal: Vec<Undo>) {
+        for undo in journal.into_iter().rev() {
+            match undo {
+                Undo::Let(name) => {
+                    self.lets.remove(&name);
+                }
+                Undo::LetUsed(name) => {
+                    if let Some(entry) = self.lets.get_mut(&name) {
+                        entry.used = false;
+                    }
+                }
+                Undo::Metric(key) => {
+                    self.metric_index.remove(&key);
+                    self.metrics.pop();
+                }
+                Undo::Replaced { id, ir, name_span } => {
+                    if let Some(entry) = self.metrics.get_mut(id.0 as usize) {
+                        entry.ir = *ir;
+                        entry.name_span = name_span;
+                    }
+                }
+                Undo::Broken(key) => {
+                    self.broken_metrics.remove(&key);
+                }
+                Undo::MetricUsed(id) => {
+                    if let Some(entry) = self.metrics.get_mut(id.0 as usize) {
+                        entry.used = false;
+                    }
+                }
+                Undo::Name(name) => {
+                    self.names.remove(&name);
+                }
+            }
+        }
+    }
+}
+
+struct Checker<'a> {
+    sources: &'a SourceMap,
+    diags: Vec<Diagnostic>,
+    env: Env,
+    /// Values of the `let`s this checker declared, by [`LetState::Unchecked`].
+    pending: Vec<&'a ast::Expr>,
+    /// Expressions being lowered, one inside another, across lets.
+    depth: usize,
+    /// Changes to `env`, when they may have to be taken back.
+    journal: Option<Vec<Undo>>,
+}
+
 impl<'a> Checker<'a> {
-    fn new(sources: &'a SourceMap) -> Checker<'a> {
+    fn new(sources: &'a SourceMap, env: Env) -> Checker<'a> {
         Checker {
             sources,
             diags: Vec::new(),
-            metrics: Vec::new(),
-            metric_index: HashMap::new(),
-            broken_metrics: HashSet::new(),
-            lets: HashMap::new(),
+            env,
+            pending: Vec::new(),
             depth: 0,
-            inlined: 0,
-            suggested: 0,
+            journal: None,
+        }
+    }
+
+    fn record(&mut self, undo: impl FnOnce() -> Undo) {
+        if let Some(journal) = &mut self.journal {
+            journal.push(undo());
+        }
+    }
+
+    /// Checks the items of one file in order; its policies go to `out`.
+    fn items(&mut self, file: FileId, ast: &ast::File, out: &mut Vec<ir::Policy>) {
+        for item in &ast.items {
+            let policy = match item {
+                ast::Item::Policy(p) => self.policy(p),
+                ast::Item::Rule(r) => self.rule(file, r),
+                ast::Item::Let(l) => {
+                    self.let_value(&l.name.name);
+                    None
+                }
+                ast::Item::Metric(_) | ast::Item::Test(_) => None,
+            };
+            out.extend(policy);
         }
     }
 
@@ -276,14 +339,14 @@ impl<'a> Checker<'a> {
     }
 
     fn declare_let(&mut self, l: &'a ast::Let) {
-        if let Some(prev) = self.lets.get(&l.name.name) {
+        if let Some(prev) = self.env.lets.get(&l.name.name) {
             let d = Diagnostic::error(
                 codes::DUPLICATE,
                 l.name.span,
                 format!("`{}` is defined twice", l.name.name),
             )
             .label("second definition")
-            .also(prev.ast.name.span, "first defined here")
+            .also(prev.name_span, "first defined here")
             .help("give each `let` its own name; lets are shared by all files checked together");
             self.error(d);
             return;
@@ -300,14 +363,16 @@ impl<'a> Checker<'a> {
             );
             return;
         }
-        self.lets.insert(
+        self.env.lets.insert(
             l.name.name.clone(),
             LetEntry {
-                ast: l,
-                state: LetState::Unchecked,
+                name_span: l.name.span,
+                state: LetState::Unchecked(self.pending.len()),
                 used: false,
             },
         );
+        self.pending.push(&l.value);
+        self.record(|| Undo::Let(l.name.name.clone()));
     }
 
     fn declare_metric(&mut self, m: &ast::Metric) {
@@ -316,7 +381,8 @@ impl<'a> Checker<'a> {
         };
         let key = (kind, m.name.name.clone());
         if !self.declare_checked_metric(kind, m) {
-            self.broken_metrics.insert(key);
+            self.record(|| Undo::Broken(key.clone()));
+            self.env.broken_metrics.insert(key);
         }
     }
 
@@ -396,14 +462,16 @@ impl<'a> Checker<'a> {
             span: m.span,
             stdlib,
         };
-        if let Some(&id) = self.metric_index.get(&key) {
-            let prev = &self.metrics[id.0 as usize];
+        if let Some(&id) = self.env.metric_index.get(&key) {
+            let prev = &mut self.env.metrics[id.0 as usize];
             if prev.ir.stdlib && !stdlib {
                 // A user binding replaces the stdlib one of the same name.
-                self.metrics[id.0 as usize].ir = metric;
-                self.metrics[id.0 as usize].name_span = m.name.span;
+                let ir = Box::new(std::mem::replace(&mut prev.ir, metric));
+                let name_span = std::mem::replace(&mut prev.name_span, m.name.span);
+                self.record(|| Undo::Replaced { id, ir, name_span });
                 return true;
             }
+            let prev = &self.env.metrics[id.0 as usize];
             let d = Diagnostic::error(
                 codes::DUPLICATE,
                 m.name.span,
@@ -416,13 +484,14 @@ impl<'a> Checker<'a> {
             // The first binding stands; uses are fine.
             return true;
         }
-        let id = MetricId(self.metrics.len() as u32);
-        self.metrics.push(MetricEntry {
+        let id = MetricId(self.env.metrics.len() as u32);
+        self.env.metrics.push(MetricEntry {
             ir: metric,
             name_span: m.name.span,
             used: false,
         });
-        self.metric_index.insert(key, id);
+        self.record(|| Undo::Metric(key.clone()));
+        self.env.metric_index.insert(key, id);
         true
     }
 
@@ -446,11 +515,11 @@ impl<'a> Checker<'a> {
 
     /// A `let`'s typed value, checked once, on first use.
     fn let_value(&mut self, name: &str) -> Option<Option<expr::Typed>> {
-        let entry = self.lets.get_mut(name)?;
-        match &entry.state {
+        let entry = self.env.lets.get_mut(name)?;
+        let pending = match &entry.state {
             LetState::Done(v) => return Some(v.clone()),
             LetState::InProgress => {
-                let span = entry.ast.name.span;
+                let span = entry.name_span;
                 self.error(
                     Diagnostic::error(
                         codes::CYCLE,
@@ -462,11 +531,14 @@ impl<'a> Checker<'a> {
                 );
                 return Some(None);
             }
-            LetState::Unchecked => entry.state = LetState::InProgress,
-        }
-        let ast = entry.ast;
+            LetState::Unchecked(i) => *i,
+        };
+        entry.state = LetState::InProgress;
+        let Some(value_ast) = self.pending.get(pending).copied() else {
+            return Some(None);
+        };
         let mut scope = expr::Scope::default();
-        let value = self.expr(&ast.value, &mut scope).map(|e| {
+        let value = self.expr(value_ast, &mut scope).map(|e| {
             let (depth, nodes) = expr::measure(&e);
             expr::Typed {
                 depth,
@@ -477,7 +549,7 @@ impl<'a> Checker<'a> {
                 namespace: scope.namespace,
             }
         });
-        if let Some(entry) = self.lets.get_mut(name) {
+        if let Some(entry) = self.env.lets.get_mut(name) {
             entry.state = LetState::Done(value.clone());
         }
         Some(value)
@@ -485,7 +557,7 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------ policies
 
-    fn policy(&mut self, p: &ast::Policy, names: &mut HashMap<String, Span>) -> Option<ir::Policy> {
+    fn policy(&mut self, p: &ast::Policy) -> Option<ir::Policy> {
         let len = p.name.name.chars().count();
         if len > MAX_POLICY_NAME {
             // The name goes into Kubernetes events and annotations.
@@ -502,7 +574,7 @@ impl<'a> Checker<'a> {
             );
         }
         let mut duplicate = false;
-        if let Some(&prev) = names.get(&p.name.name) {
+        if let Some(&prev) = self.env.names.get(&p.name.name) {
             self.error(
                 Diagnostic::error(
                     codes::DUPLICATE,
@@ -515,7 +587,8 @@ impl<'a> Checker<'a> {
             );
             duplicate = true;
         } else {
-            names.insert(p.name.name.clone(), p.name.span);
+            self.env.names.insert(p.name.name.clone(), p.name.span);
+            self.record(|| Undo::Name(p.name.name.clone()));
         }
         let mut parts = Parts::default();
         let mut ok = true;
@@ -676,8 +749,12 @@ impl<'a> Checker<'a> {
         if self.diags[errors_before..].iter().any(|d| d.is_error()) {
             return None;
         }
-        for id in &scope.metrics {
-            self.metrics[id.0 as usize].used = true;
+        for &id in &scope.metrics {
+            let entry = &mut self.env.metrics[id.0 as usize];
+            if !entry.used {
+                entry.used = true;
+                self.record(|| Undo::MetricUsed(id));
+            }
         }
         Some(ir::Policy {
             name,

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::check::{self, CheckedExpr};
+use crate::check::{self, Change, CheckedExpr};
 use crate::compile::{self, Compiled};
 use crate::diagnostic::{self, Diagnostic, Style, did_you_mean};
 use crate::engine::eval::{self, Cx, Val};
@@ -24,7 +24,6 @@ use crate::report::{self, elapsed as offset};
 use crate::sim::ScenarioSource;
 use crate::sim::run::Sim;
 use crate::sim::scenario::{self, Scenario};
-use crate::source::FileId;
 use crate::syntax::{self, ast};
 
 /// The name of the REPL's input in diagnostics.
@@ -71,7 +70,11 @@ struct World {
 
 /// Everything loaded: the compiled files, the program, the scenario.
 struct Built {
+    /// The files' sources and trees; `checked` is as of the last load, the
+    /// program since then is `program`.
     compiled: Compiled,
+    /// What the files declared, to check typed items and expressions.
+    checker: check::Incremental,
     program: Arc<Program>,
     world: Option<World>,
     /// Rendered warnings of the files.
@@ -289,62 +292,76 @@ impl Session {
         }
     }
 
-    /// Adds one typed item to the program without parsing the earlier ones
-    /// again: their sources and trees are kept (a [`SourceMap`] only grows,
-    /// so their file ids stay), the new item alone is parsed, and the whole
-    /// is checked. On problems the session stays as it was.
+    /// Adds one typed item to the program without parsing or checking the
+    /// earlier ones again: their trees are kept (a [`SourceMap`] only grows,
+    /// so their file ids stay) and so is what they declared
+    /// ([`check::Incremental`]); the new item alone is parsed and checked.
+    /// On problems the session stays as it was.
     ///
     /// [`SourceMap`]: crate::source::SourceMap
     fn add_item(&mut self, input: &str) -> Result<String, String> {
-        let c = &mut self.built.compiled;
-        let id = c.sources.add(INPUT, input.to_string());
-        let (ast, parse_diags) = syntax::parse(id, input);
         let style = self.style;
         let render = |c: &Compiled, d: &[Diagnostic]| diagnostic::render_all(&c.sources, d, style);
+        let Built {
+            compiled: c,
+            checker,
+            program,
+            world,
+            warnings,
+        } = &mut self.built;
+        let id = c.sources.add(INPUT, input.to_string());
+        let (ast, parse_diags) = syntax::parse(id, input);
         if parse_diags.iter().any(Diagnostic::is_error) {
             let mut all: Vec<Diagnostic> = c.diagnostics.clone();
             all.extend(parse_diags);
             all.sort_by_key(|d| d.primary.span);
             return Err(render(c, &all));
         }
-        let mut checked = {
-            let mut refs: Vec<(FileId, &ast::File)> =
-                c.files.iter().map(|(i, f)| (*i, f)).collect();
-            refs.push((id, &ast));
-            check::check(&c.sources, &refs)
+        // What `compile` of all the files would give: the earlier files'
+        // diagnostics (none are errors), the new parse ones and the check's.
+        let added = match checker.add(&c.sources, &c.files, id, &ast) {
+            Ok(added) => added,
+            Err(check_diags) => {
+                let mut all = c.diagnostics.clone();
+                all.extend(parse_diags);
+                all.extend(check_diags);
+                all.sort_by_key(|d| d.primary.span);
+                return Err(render(c, &all));
+            }
         };
-        // Parse diagnostics of the earlier files, the new ones, and all of
-        // the check's: what `compile` of all the files would give.
-        let mut diagnostics: Vec<Diagnostic> = c
-            .diagnostics
-            .iter()
-            .filter(|d| d.code.starts_with("apr::parse::"))
-            .cloned()
-            .collect();
+        let mut diagnostics: Vec<Diagnostic> = match added.change {
+            Change::Append { .. } => c.diagnostics.clone(),
+            Change::Whole(_) => c
+                .diagnostics
+                .iter()
+                .filter(|d| d.code.starts_with("apr::parse::"))
+                .cloned()
+                .collect(),
+        };
         diagnostics.extend(parse_diags);
-        diagnostics.extend(checked.diagnostics.iter().cloned());
+        diagnostics.extend(added.diagnostics.iter().cloned());
         diagnostics.sort_by_key(|d| d.primary.span);
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(render(c, &diagnostics));
+        if !added.is_empty() {
+            // The simulation holds the program; without it the program is
+            // changed in place rather than copied.
+            self.sim = None;
+            let before = extend(program, &added.change);
+            if let Some(sf) = &self.scenario_file {
+                match load_world(c, program, sf) {
+                    Ok(w) => *world = Some(w),
+                    Err(diags) => {
+                        before.restore(program);
+                        checker.revert(added);
+                        return Err(render(c, &diags));
+                    }
+                }
+            }
         }
-        let program = Arc::new(std::mem::take(&mut checked.program));
-        let world = match &self.scenario_file {
-            None => None,
-            Some(sf) => match load_world(c, &program, sf) {
-                Ok(w) => Some(w),
-                Err(diags) => return Err(render(c, &diags)),
-            },
-        };
         c.files.push((id, ast));
-        c.checked = checked;
         c.diagnostics = diagnostics;
-        let warnings = render(c, &c.diagnostics);
-        self.built.program = program;
-        self.built.world = world;
-        self.built.warnings = warnings.clone();
+        *warnings = render(c, &c.diagnostics);
         self.files.push((INPUT.to_string(), input.to_string()));
-        self.sim = None;
-        Ok(warnings)
+        Ok(warnings.clone())
     }
 
     /// Rebuilds from `files`; on problems the session stays as it was.
@@ -368,12 +385,14 @@ impl Session {
         if text.trim().is_empty() {
             return Err("error: expected an expression, e.g. `pvc.usage > 80%`\n".into());
         }
-        let c = &mut self.built.compiled;
+        let Built {
+            compiled: c,
+            checker,
+            ..
+        } = &mut self.built;
         let file = c.sources.add(INPUT, text.to_string());
-        let checked = syntax::parse::parse_expr(file, text).and_then(|e| {
-            let refs: Vec<_> = c.files.iter().map(|(id, f)| (*id, f)).collect();
-            check::check_expr(&c.sources, &refs, &e).map(|x| (e, x))
-        });
+        let checked = syntax::parse::parse_expr(file, text)
+            .and_then(|e| checker.check_expr(&c.sources, &e).map(|x| (e, x)));
         checked.map_err(|diags| self.render(&diags))
     }
 
@@ -730,7 +749,7 @@ fn build(
     scenario_file: Option<&(String, String)>,
     style: Style,
 ) -> Result<Built, StartError> {
-    let mut compiled = compile::compile(files.to_vec());
+    let (mut compiled, checker) = compile::compile_incremental(files.to_vec());
     let render = |c: &Compiled, d: &[Diagnostic]| diagnostic::render_all(&c.sources, d, style);
     if compiled.has_errors() {
         return Err(StartError::Policies(render(
@@ -749,10 +768,49 @@ fn build(
     };
     Ok(Built {
         compiled,
+        checker,
         program,
         world,
         warnings,
     })
+}
+
+/// The program before [`extend`], to go back to.
+enum Before {
+    Lengths { policies: usize, metrics: usize },
+    Program(Arc<Program>),
+}
+
+impl Before {
+    fn restore(self, program: &mut Arc<Program>) {
+        match self {
+            Before::Lengths { policies, metrics } => {
+                let p = Arc::make_mut(program);
+                p.policies.truncate(policies);
+                p.metrics.truncate(metrics);
+            }
+            Before::Program(before) => *program = before,
+        }
+    }
+}
+
+/// Applies `change` to `program`, in place when no one else holds it.
+fn extend(program: &mut Arc<Program>, change: &Change) -> Before {
+    match change {
+        Change::Append { policies, metrics } => {
+            let p = Arc::make_mut(program);
+            let before = Before::Lengths {
+                policies: p.policies.len(),
+                metrics: p.metrics.len(),
+            };
+            p.policies.extend(policies.iter().cloned());
+            p.metrics.extend(metrics.iter().cloned());
+            before
+        }
+        Change::Whole(whole) => {
+            Before::Program(std::mem::replace(program, Arc::new(whole.clone())))
+        }
+    }
 }
 
 /// Metrics when there is no scenario: constants read none.
