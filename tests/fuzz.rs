@@ -972,10 +972,11 @@ enum Outcome {
 }
 
 fn case_budget() -> Duration {
-    // A debug build is about ten times slower, and shares two cores with the
-    // other tests.
+    // A hang detector, not a speed goal (benches/scaling.rs holds the
+    // bounds): a debug build is about ten times slower, and shares two cores
+    // with the other tests; the largest regression case takes about 20 s there.
     let default = if cfg!(debug_assertions) {
-        20_000
+        60_000
     } else {
         2_000
     };
