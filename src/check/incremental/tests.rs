@@ -136,6 +136,8 @@ fn run(first: &[String], steps: &[(Vec<String>, bool)]) -> Result<(), TestCaseEr
     let refs: Vec<(FileId, &ast::File)> = files.iter().map(|(i, f)| (*i, f)).collect();
     let (mut inc, checked) = Incremental::new(&sources, &refs);
     let mut program = checked.program;
+    // The diagnostics of the kept files: a whole re-check replaces them.
+    let mut kept = checked.diagnostics;
     for (items, take_back) in steps {
         let text = items.join("\n") + "\n";
         let id = sources.add("<repl>", text.clone());
@@ -151,17 +153,19 @@ fn run(first: &[String], steps: &[(Vec<String>, bool)]) -> Result<(), TestCaseEr
             }
             Ok(added) if *take_back => inc.revert(added),
             Ok(added) => {
-                let mut diags = added.diagnostics.clone();
                 match added.change {
                     Change::Append { policies, metrics } => {
                         program.policies.extend(policies);
                         program.metrics.extend(metrics);
-                        diags = checked.diagnostics.iter().cloned().chain(diags).collect();
+                        kept.extend(added.diagnostics);
                     }
-                    Change::Whole(p) => program = p,
+                    Change::Whole(p) => {
+                        program = p;
+                        kept = added.diagnostics;
+                    }
                 }
                 prop_assert_eq!(
-                    seen(&diags, &program, &inc.env),
+                    seen(&kept, &program, &inc.env),
                     seen(&whole.diagnostics, &whole.program, &whole_env),
                     "after {}",
                     text
