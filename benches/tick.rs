@@ -128,7 +128,7 @@ fn bench(c: &mut Criterion) {
         let mut engine = Engine::new(Arc::clone(&program));
         let (events, _) = engine.tick(0, &snap, &[]);
         drop(events);
-        let states = engine.save().len();
+        let states = engine.stored();
         let bytes = LIVE.load(Ordering::Relaxed) - before;
         println!(
             "tick/{n}: {states} (policy, object) states held; engine heap {bytes} bytes = {:.1} bytes per state",
@@ -145,5 +145,44 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Churn: 1,000 ticks over 10,000 PVCs with 10% of them replaced on every
+/// tick. Time per tick and the state held must stay flat.
+fn churn(_: &mut Criterion) {
+    let compiled = autopilot::compile::compile(vec![("bench.apr".into(), policies())]);
+    let program = Arc::new(compiled.checked.program);
+    let n = 10_000;
+    let (mut objects, namespaces) = world(n);
+    let mut engine = Engine::new(program);
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut next = n;
+    let mut spent = std::time::Duration::ZERO;
+    for tick in 1..=1000u32 {
+        // Replace 10% of the pods, a different tenth each tick.
+        for k in 0..n / 10 {
+            let i = (tick as usize * (n / 10) + k) % n;
+            let name = format!("data-{next}");
+            next += 1;
+            objects[i].id.name = name;
+        }
+        let snap = Snapshot {
+            objects: &objects,
+            namespaces: &namespaces,
+            metrics: &Synthetic,
+        };
+        let started = std::time::Instant::now();
+        let out = engine.tick(Time::from(tick) * 30_000, &snap, &[]);
+        spent += started.elapsed();
+        drop(out);
+        if matches!(tick, 1 | 500 | 1000) {
+            let bytes = LIVE.load(Ordering::Relaxed) - before;
+            println!(
+                "churn/{n} tick {tick}: {:.2} ms per tick so far; {} states; engine heap {bytes} bytes",
+                spent.as_secs_f64() * 1000.0 / f64::from(tick),
+                engine.stored()
+            );
+        }
+    }
+}
+
+criterion_group!(benches, bench, churn);
 criterion_main!(benches);

@@ -158,15 +158,20 @@ pub struct Policy {
     pub name: String,
     /// Written as `when … then …` outside a block; named FILE:LINE.
     pub anonymous: bool,
+    /// What the engine keeps state by, across reloads and restarts: the name
+    /// of a named policy; for an anonymous rule, its file, a hash of its
+    /// content ([`fingerprint`]) and its place among identical rules of that
+    /// file, so that lines inserted above it do not move it.
+    pub key: String,
     pub span: Span,
     pub kind: Kind,
     pub filter: Option<Expr>,
     pub condition: Expr,
-    /// `for`, in seconds.
-    pub hold: f64,
+    /// `for`.
+    pub hold: Millis,
     pub actions: Vec<Action>,
-    /// Seconds; default 300.
-    pub cooldown: f64,
+    /// Default 5m ([`DEFAULT_COOLDOWN`]).
+    pub cooldown: Millis,
     pub mode: Mode,
     pub no_data: NoData,
     pub window: Option<Window>,
@@ -175,13 +180,57 @@ pub struct Policy {
     pub metrics: Vec<MetricId>,
 }
 
-pub const DEFAULT_COOLDOWN: f64 = 300.0;
+pub const DEFAULT_COOLDOWN: Millis = Millis(300_000);
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AtMost {
     pub count: u32,
-    /// Seconds.
-    pub per: f64,
+    pub per: Millis,
+}
+
+/// A duration of the program (`for`, `cooldown`, `at_most … per`), in whole
+/// milliseconds. The checker keeps every one at or below [`Millis::MAX`], so
+/// `Time + Millis` fits an `i64` with room to spare; the engine still adds
+/// with saturation ([`Millis::after`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Millis(pub u64);
+
+impl Millis {
+    pub const ZERO: Millis = Millis(0);
+    /// Ten years (of 365 days): the longest duration a program may hold.
+    pub const MAX: Millis = Millis(10 * 365 * 86_400_000);
+
+    /// Seconds, as the language writes durations, rounded to the millisecond;
+    /// None when negative, not finite or past [`Millis::MAX`].
+    pub fn from_secs(secs: f64) -> Option<Millis> {
+        let ms = (secs * 1000.0).round();
+        (ms.is_finite() && ms >= 0.0 && ms <= Millis::MAX.0 as f64).then_some(Millis(ms as u64))
+    }
+
+    pub fn secs(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+
+    /// Milliseconds as the engine's signed time, saturating.
+    pub fn as_i64(self) -> i64 {
+        i64::try_from(self.0).unwrap_or(i64::MAX)
+    }
+
+    /// `t + self`, saturating: a long duration never wraps into the past.
+    pub fn after(self, t: i64) -> i64 {
+        t.saturating_add(self.as_i64())
+    }
+
+    /// `t - self`, saturating.
+    pub fn before(self, t: i64) -> i64 {
+        t.saturating_sub(self.as_i64())
+    }
+}
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.secs()))
+    }
 }
 
 /// `window "Mon-Fri 02:00-04:00 Europe/Berlin"`: when actions may start.
@@ -349,18 +398,77 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    pub fn name(&self) -> &'static str {
+    pub fn action(&self) -> ActionName {
         match self {
-            ActionKind::Resize(_) => "resize",
-            ActionKind::SetClass { .. } => "set_class",
-            ActionKind::Scale(_) => "scale",
-            ActionKind::Evict => "evict",
-            ActionKind::Cordon => "cordon",
-            ActionKind::Annotate { .. } => "annotate",
-            ActionKind::Label { .. } => "label",
-            ActionKind::Event { .. } => "event",
-            ActionKind::Notify { .. } => "notify",
+            ActionKind::Resize(_) => ActionName::Resize,
+            ActionKind::SetClass { .. } => ActionName::SetClass,
+            ActionKind::Scale(_) => ActionName::Scale,
+            ActionKind::Evict => ActionName::Evict,
+            ActionKind::Cordon => ActionName::Cordon,
+            ActionKind::Annotate { .. } => ActionName::Annotate,
+            ActionKind::Label { .. } => ActionName::Label,
+            ActionKind::Event { .. } => ActionName::Event,
+            ActionKind::Notify { .. } => ActionName::Notify,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.action().name()
+    }
+}
+
+/// The actions of the language, by name: one closed set for the checker,
+/// the engine, the world, tests and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionName {
+    Resize,
+    SetClass,
+    Scale,
+    Evict,
+    Cordon,
+    Annotate,
+    Label,
+    Event,
+    Notify,
+}
+
+impl ActionName {
+    pub const ALL: [ActionName; 9] = [
+        ActionName::Resize,
+        ActionName::SetClass,
+        ActionName::Scale,
+        ActionName::Evict,
+        ActionName::Cordon,
+        ActionName::Annotate,
+        ActionName::Label,
+        ActionName::Event,
+        ActionName::Notify,
+    ];
+
+    /// The name as the language writes it: `resize`, `set_class`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionName::Resize => "resize",
+            ActionName::SetClass => "set_class",
+            ActionName::Scale => "scale",
+            ActionName::Evict => "evict",
+            ActionName::Cordon => "cordon",
+            ActionName::Annotate => "annotate",
+            ActionName::Label => "label",
+            ActionName::Event => "event",
+            ActionName::Notify => "notify",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ActionName> {
+        ActionName::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl fmt::Display for ActionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -672,6 +780,235 @@ pub fn format_duration(secs: f64) -> String {
     format!("{}s", trim_float(secs))
 }
 
+// ---------------------------------------------------------------- fingerprints
+
+/// FNV-1a, 64 bits: stable across builds and platforms, unlike std's hasher,
+/// so a fingerprint may be saved and compared after a restart.
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= u64::from(x);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.bytes(s.as_bytes());
+    }
+    fn tag(&mut self, t: u8) {
+        self.bytes(&[t]);
+    }
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// What a policy does, without spans or its name: kind, filter, condition,
+/// `for`, actions and every clause. Equal fingerprints mean the same policy.
+pub fn fingerprint(program: &Program, p: &Policy) -> u64 {
+    let mut h = Fnv::default();
+    h.str(p.kind.name());
+    match &p.filter {
+        Some(f) => {
+            h.tag(1);
+            expr_print(program, &mut h, f);
+        }
+        None => h.tag(0),
+    }
+    expr_print(program, &mut h, &p.condition);
+    h.u64(p.hold.0);
+    h.u64(p.actions.len() as u64);
+    for a in &p.actions {
+        action_print(program, &mut h, &a.kind);
+    }
+    h.u64(p.cooldown.0);
+    h.tag(p.mode as u8);
+    h.tag(p.no_data as u8);
+    match &p.window {
+        Some(w) => {
+            h.tag(1);
+            for d in w.days {
+                h.tag(d as u8);
+            }
+            h.u64(u64::from(w.start));
+            h.u64(u64::from(w.end));
+            h.str(&w.zone);
+        }
+        None => h.tag(0),
+    }
+    match p.at_most {
+        Some(a) => {
+            h.tag(1);
+            h.u64(u64::from(a.count));
+            h.u64(a.per.0);
+        }
+        None => h.tag(0),
+    }
+    h.finish()
+}
+
+fn value_print(h: &mut Fnv, v: &Value) {
+    match v {
+        Value::Bool(b) => {
+            h.tag(0);
+            h.tag(*b as u8);
+        }
+        Value::Num(n) => {
+            h.tag(1);
+            h.u64(n.to_bits());
+        }
+        Value::Str(s) => {
+            h.tag(2);
+            h.str(s);
+        }
+        Value::List(items) => {
+            h.tag(3);
+            h.u64(items.len() as u64);
+            items.iter().for_each(|i| value_print(h, i));
+        }
+    }
+}
+
+fn expr_print(program: &Program, h: &mut Fnv, e: &Expr) {
+    h.str(&e.ty.to_string());
+    match &e.kind {
+        ExprKind::Const(v) => {
+            h.tag(0);
+            value_print(h, v);
+        }
+        ExprKind::Metric(id) => {
+            // By what it reads, not by its place among the bindings.
+            let m = program.metric(*id);
+            h.tag(1);
+            h.str(&m.qualified());
+            h.str(&m.promql);
+        }
+        ExprKind::Field(f) => {
+            h.tag(2);
+            h.str(&format!("{f:?}"));
+        }
+        ExprKind::Label { of, map, key } => {
+            h.tag(3);
+            h.tag(*of as u8);
+            h.tag(*map as u8);
+            h.str(key);
+        }
+        ExprKind::Not(x) => {
+            h.tag(4);
+            expr_print(program, h, x);
+        }
+        ExprKind::Neg(x) => {
+            h.tag(5);
+            expr_print(program, h, x);
+        }
+        ExprKind::Binary { op, lhs, rhs } => {
+            h.tag(6);
+            h.str(op.symbol());
+            expr_print(program, h, lhs);
+            expr_print(program, h, rhs);
+        }
+        ExprKind::Call { func, args } => {
+            h.tag(7);
+            h.tag(*func as u8);
+            h.u64(args.len() as u64);
+            args.iter().for_each(|a| expr_print(program, h, a));
+        }
+        ExprKind::List(items) => {
+            h.tag(8);
+            h.u64(items.len() as u64);
+            items.iter().for_each(|a| expr_print(program, h, a));
+        }
+    }
+}
+
+fn template_print(program: &Program, h: &mut Fnv, t: &Template) {
+    h.u64(t.parts.len() as u64);
+    for part in &t.parts {
+        match part {
+            TemplatePart::Text(s) => {
+                h.tag(0);
+                h.str(s);
+            }
+            TemplatePart::Value(e) => {
+                h.tag(1);
+                expr_print(program, h, e);
+            }
+        }
+    }
+}
+
+fn action_print(program: &Program, h: &mut Fnv, a: &ActionKind) {
+    h.str(a.name());
+    let opt = |h: &mut Fnv, v: Option<u64>| match v {
+        Some(v) => {
+            h.tag(1);
+            h.u64(v);
+        }
+        None => h.tag(0),
+    };
+    match a {
+        ActionKind::Resize(r) => {
+            match r.step {
+                ResizeStep::Fraction(f) => {
+                    h.tag(0);
+                    h.u64(f.to_bits());
+                }
+                ResizeStep::Bytes(b) => {
+                    h.tag(1);
+                    h.u64(b);
+                }
+                ResizeStep::To(b) => {
+                    h.tag(2);
+                    h.u64(b);
+                }
+            }
+            opt(h, r.max);
+            opt(h, r.min_step);
+            h.u64(r.round);
+        }
+        ActionKind::Scale(s) => {
+            match s.step {
+                ScaleStep::By(n) => {
+                    h.tag(0);
+                    h.u64(n as u64);
+                }
+                ScaleStep::To(n) => {
+                    h.tag(1);
+                    h.u64(u64::from(n));
+                }
+            }
+            opt(h, s.min.map(u64::from));
+            opt(h, s.max.map(u64::from));
+        }
+        ActionKind::SetClass { class } => h.str(class),
+        ActionKind::Evict | ActionKind::Cordon => {}
+        ActionKind::Annotate { key, value } | ActionKind::Label { key, value } => {
+            h.str(key);
+            template_print(program, h, value);
+        }
+        ActionKind::Event { reason, message } => {
+            h.str(reason);
+            template_print(program, h, message);
+        }
+        ActionKind::Notify { receiver, message } => {
+            h.str(receiver);
+            template_print(program, h, message);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,5 +1022,26 @@ mod tests {
         assert_eq!(format_duration(0.02), "20ms");
         assert_eq!(format_duration(90.0), "90s");
         assert_eq!(format_quantity(&Type::Percent, 50.0), "50%");
+        assert_eq!(Millis(300_000).to_string(), "5m");
+    }
+
+    #[test]
+    fn action_names_round_trip() {
+        for a in ActionName::ALL {
+            assert_eq!(ActionName::parse(a.name()), Some(a));
+        }
+        assert_eq!(ActionName::parse("resise"), None);
+    }
+
+    #[test]
+    fn millis_are_bounded_and_saturate() {
+        assert_eq!(Millis::from_secs(1.5), Some(Millis(1500)));
+        assert_eq!(Millis::from_secs(-1.0), None);
+        assert_eq!(Millis::from_secs(f64::INFINITY), None);
+        assert_eq!(Millis::from_secs(1e20 * 86_400.0), None);
+        assert_eq!(Millis::from_secs(Millis::MAX.secs()), Some(Millis::MAX));
+        assert_eq!(Millis::MAX.after(i64::MAX - 5), i64::MAX);
+        assert_eq!(Millis(u64::MAX).after(0), i64::MAX);
+        assert_eq!(Millis::MAX.before(i64::MIN + 5), i64::MIN);
     }
 }

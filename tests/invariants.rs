@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use autopilot::engine::{
-    ActionResult, Approval, Decision, Engine, Event, EventKind, Fields, Intent, MetricSource,
-    Namespace, Object, ObjectId, Outcome, Phase, Planned, Sample, Snapshot, Time,
+    ActionOutcome as Outcome, ActionResult, Approval, Decision, Engine, Event, EventKind, Failure,
+    Fields, Intent, MetricSource, Namespace, Object, ObjectId, Phase, Planned, Sample, Snapshot,
+    Time,
 };
 use autopilot::ir::{MetricId, Program};
 
@@ -103,7 +104,11 @@ impl Run {
                 o.fields.requested = Some(to);
                 o.fields.capacity = Some(to);
             }
-            events.extend(self.engine.finish(t, &intent, outcome));
+            events.extend(
+                self.engine
+                    .finish(t, &intent, outcome)
+                    .expect("a fresh intent"),
+            );
         }
         for e in &events {
             self.log.push(describe(minute, e));
@@ -136,18 +141,20 @@ fn describe(minute: i64, e: &Event) -> String {
     let what = match &e.kind {
         EventKind::Transition { from, to } => format!("{from} -> {to}"),
         EventKind::Action {
+            action,
             planned,
             result,
             reason,
         } => {
             let planned = match planned {
-                Planned::Resize { from, to } => format!("resize {}Gi -> {}Gi", from / GI, to / GI),
-                other => format!("{other:?}"),
+                Some(Planned::Resize { from, to }) => {
+                    format!("resize {}Gi -> {}Gi", from / GI, to / GI)
+                }
+                Some(other) => format!("{other:?}"),
+                None => action.to_string(),
             };
-            format!(
-                "action {planned} {result:?} {}",
-                reason.clone().unwrap_or_default()
-            )
+            let reason = reason.as_ref().map(ToString::to_string);
+            format!("action {planned} {result:?} {}", reason.unwrap_or_default())
         }
         EventKind::Error { message } => format!("error {message}"),
     };
@@ -398,7 +405,7 @@ fn a_failed_action_is_tried_again() {
     r.outcome = Box::new(move |_| {
         calls += 1;
         if calls == 1 {
-            Outcome::Failed("connection reset".into())
+            Outcome::Failed(Failure::transient("connection reset"))
         } else {
             Outcome::Applied
         }
@@ -514,14 +521,14 @@ fn invariant_restart_keeps_the_for_clock() {
     );
     a.run(0..3);
     let saved = a.engine.save();
-    assert_eq!(saved[0].1.phase, Phase::Pending { since: 0 });
+    assert_eq!(saved.states[0].phase, Phase::Pending { since: 0 });
     // A new controller restores the saved state and goes on.
     let mut b = Run::new(
         CARD,
         vec![pvc("a", 100 * GI)],
         &[("pvc.usage", "a", values)],
     );
-    b.engine.restore(&saved, 3 * MIN);
+    b.engine.restore(&saved, 3 * MIN).unwrap();
     b.run(3..10);
     assert_eq!(
         b.log[0], "  5m grow pvc/db/a pending -> firing",
@@ -546,7 +553,7 @@ fn invariant_restart_keeps_the_cooldown() {
         vec![pvc("a", 200 * GI)],
         &[("pvc.usage", "a", values)],
     );
-    b.engine.restore(&saved, 7 * MIN);
+    b.engine.restore(&saved, 7 * MIN).unwrap();
     b.run(7..15);
     assert!(
         b.actions().is_empty(),
@@ -575,13 +582,13 @@ fn invariant_restart_never_repeats_an_action_in_flight() {
     let (_, intents) = a.engine.tick(t, &snap, &[]);
     assert_eq!(intents.len(), 1);
     let saved = a.engine.save();
-    assert!(matches!(saved[0].1.phase, Phase::Acting { .. }));
+    assert!(matches!(saved.states[0].phase, Phase::Acting { .. }));
     let mut b = Run::new(
         CARD,
         vec![pvc("a", 200 * GI)],
         &[("pvc.usage", "a", values)],
     );
-    b.engine.restore(&saved, t);
+    b.engine.restore(&saved, t).unwrap();
     b.run(5..15);
     assert!(
         b.actions().is_empty(),

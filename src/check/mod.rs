@@ -7,8 +7,10 @@
 mod actions;
 mod expr;
 mod incremental;
+mod keys;
 pub mod kinds;
 mod promql;
+mod time;
 mod window;
 
 use std::collections::{HashMap, HashSet};
@@ -38,6 +40,7 @@ pub mod codes {
     pub const EXPECTED: &str = "apr::type::expected";
     pub const NOT_CONSTANT: &str = "apr::type::not_constant";
     pub const RANGE: &str = "apr::type::range";
+    pub const DURATION_RANGE: &str = "apr::type::duration_range";
     pub const SIGN: &str = "apr::type::sign";
     pub const SHRINK: &str = "apr::type::shrink";
     pub const ACTION_KIND: &str = "apr::type::action_kind";
@@ -86,6 +89,7 @@ pub fn all_codes() -> Vec<&'static str> {
         EXPECTED,
         NOT_CONSTANT,
         RANGE,
+        DURATION_RANGE,
         SIGN,
         SHRINK,
         ACTION_KIND,
@@ -132,10 +136,11 @@ fn check_whole(sources: &SourceMap, files: &[(FileId, &ast::File)]) -> (Checked,
         cx.items(*file, ast, &mut policies);
     }
     let unused = cx.env.unused();
-    let program = ir::Program {
+    let mut program = ir::Program {
         metrics: cx.env.metrics.iter().map(|m| m.ir.clone()).collect(),
         policies,
     };
+    keys::assign(sources, &mut program);
     let mut diagnostics = cx.diags;
     diagnostics.sort_by_key(|d| d.primary.span);
     let checked = Checked {
@@ -671,8 +676,8 @@ impl<'a> Checker<'a> {
             .and_then(|f| self.condition(f, &mut scope, "`where`"));
         let condition = self.condition(&when.condition, &mut scope, "`when`");
         let hold = match &when.hold {
-            Some(e) => self.duration(e, "`for`"),
-            None => Some(0.0),
+            Some(e) => self.millis(e, "`for`"),
+            None => Some(ir::Millis::ZERO),
         };
         let kind = self.policy_kind(parts.on, &scope, then, span);
         if kind == Some(Kind::Node)
@@ -719,7 +724,7 @@ impl<'a> Checker<'a> {
             }
         }
         let cooldown = match parts.cooldown {
-            Some(e) => self.duration(e, "`cooldown`"),
+            Some(e) => self.millis(e, "`cooldown`"),
             None => Some(ir::DEFAULT_COOLDOWN),
         };
         let mode = match parts.mode {
@@ -757,6 +762,7 @@ impl<'a> Checker<'a> {
             }
         }
         Some(ir::Policy {
+            key: name.clone(),
             name,
             anonymous,
             span,
@@ -897,7 +903,7 @@ impl<'a> Checker<'a> {
     fn at_most(&mut self, count: &ast::Expr, per: &ast::Expr) -> Option<ir::AtMost> {
         let n = self.constant(count, &[Type::Number], "the `at_most` count");
         let per_span = per.span;
-        let per = self.duration(per, "`per`");
+        let per = self.millis(per, "`per`");
         let (_, n) = n?;
         let n = n.as_num()?;
         if n > u32::MAX as f64 {
@@ -924,7 +930,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         let per = per?;
-        if per <= 0.0 {
+        if per == ir::Millis::ZERO {
             self.error(
                 Diagnostic::error(codes::RANGE, per_span, "`per` must be a positive duration")
                     .label("not positive")

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Format, Outcome};
+use super::{Exit, Format};
 use crate::diagnostic;
 
 #[derive(clap::Args, Debug)]
@@ -15,9 +15,9 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     let Some(c) = super::load(&args.paths) else {
-        return Outcome::Usage;
+        return Exit::Usage;
     };
     let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = c.diagnostics.len() - errors;
@@ -51,9 +51,5 @@ pub fn run(args: Args) -> Outcome {
             }
         }
     }
-    if errors > 0 {
-        Outcome::Problems
-    } else {
-        Outcome::Ok
-    }
+    if errors > 0 { Exit::Problems } else { Exit::Ok }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::Outcome;
+use super::Exit;
 use crate::ir;
 use crate::report::explain::explain;
 
@@ -17,13 +17,13 @@ pub struct Args {
     policy: Option<String>,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     let Some(c) = super::load(&args.paths) else {
-        return Outcome::Usage;
+        return Exit::Usage;
     };
     if c.has_errors() {
         super::report(&c);
-        return Outcome::Problems;
+        return Exit::Problems;
     }
     let program = &c.checked.program;
     let policies: Vec<&ir::Policy> = program
@@ -36,7 +36,7 @@ pub fn run(args: Args) -> Outcome {
             Some(name) => eprintln!("error: no policy named `{name}`"),
             None => eprintln!("error: no policies in the given files"),
         }
-        return Outcome::Usage;
+        return Exit::Usage;
     }
     let mut out = String::new();
     for p in policies {
@@ -44,5 +44,5 @@ pub fn run(args: Args) -> Outcome {
         out.push('\n');
     }
     out!("{out}");
-    Outcome::Ok
+    Exit::Ok
 }

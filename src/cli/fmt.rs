@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::Outcome;
+use super::Exit;
 use crate::compile;
 use crate::diagnostic;
 use crate::source::SourceMap;
@@ -30,12 +30,12 @@ pub struct Args {
     diff: bool,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     let files = match compile::read_paths(&args.paths) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     };
     let mut sources = SourceMap::new();
@@ -76,17 +76,13 @@ pub fn run(args: Args) -> Outcome {
         eprintln!("{line}");
     }
     if !failed.is_empty() {
-        return Outcome::Usage;
+        return Exit::Usage;
     }
     if (args.check || args.diff) && !unformatted.is_empty() {
         eprintln!("{} file(s) not formatted", unformatted.len());
-        return Outcome::Problems;
+        return Exit::Problems;
     }
-    if problems {
-        Outcome::Problems
-    } else {
-        Outcome::Ok
-    }
+    if problems { Exit::Problems } else { Exit::Ok }
 }
 
 /// Replaces the file at `path`, which held `before`, with `after`; on any

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{Format, Outcome};
+use super::{Exit, Format};
 use crate::diagnostic::{self, Diagnostic, Severity};
 use crate::lint::{self, RULES};
 
@@ -33,13 +33,13 @@ enum Deny {
     Warnings,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     if args.list {
         list(args.format);
-        return Outcome::Ok;
+        return Exit::Ok;
     }
     let Some(c) = super::load(&args.paths) else {
-        return Outcome::Usage;
+        return Exit::Usage;
     };
     let mut diags: Vec<Diagnostic> = c.diagnostics.clone();
     diags.extend(lint::lint(&c));
@@ -89,11 +89,7 @@ pub fn run(args: Args) -> Outcome {
             }
         }
     }
-    if failed {
-        Outcome::Problems
-    } else {
-        Outcome::Ok
-    }
+    if failed { Exit::Problems } else { Exit::Ok }
 }
 
 fn severity_name(s: Severity) -> &'static str {

@@ -85,18 +85,18 @@ pub enum Format {
 
 /// The outcome of a command, as an exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Exit {
     Ok,
     Problems,
     Usage,
 }
 
-impl From<Outcome> for ExitCode {
-    fn from(o: Outcome) -> ExitCode {
+impl From<Exit> for ExitCode {
+    fn from(o: Exit) -> ExitCode {
         ExitCode::from(match o {
-            Outcome::Ok => 0,
-            Outcome::Problems => 1,
-            Outcome::Usage => 2,
+            Exit::Ok => 0,
+            Exit::Problems => 1,
+            Exit::Usage => 2,
         })
     }
 }

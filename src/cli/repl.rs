@@ -22,7 +22,7 @@ use rustyline::history::FileHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 
-use super::Outcome;
+use super::Exit;
 use crate::compile;
 use crate::repl::pending::Pending;
 use crate::repl::{Session, StartError};
@@ -40,7 +40,7 @@ pub struct Args {
     at: Option<String>,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     let files = if args.paths.is_empty() {
         Vec::new()
     } else {
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Outcome {
             Ok(files) => files.into_iter().map(compile::Loaded::into_named).collect(),
             Err(e) => {
                 eprintln!("error: {e}");
-                return Outcome::Usage;
+                return Exit::Usage;
             }
         }
     };
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Outcome {
             Ok(text) => Some((path.display().to_string(), text)),
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());
-                return Outcome::Usage;
+                return Exit::Usage;
             }
         },
     };
@@ -69,11 +69,11 @@ pub fn run(args: Args) -> Outcome {
         Ok(s) => s,
         Err(StartError::Policies(text)) => {
             eprint!("{text}");
-            return Outcome::Problems;
+            return Exit::Problems;
         }
         Err(StartError::Scenario(text)) => {
             eprint!("{text}");
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     };
     eprint!("{}", session.warnings());
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Outcome {
         && let Err(text) = session.set_clock(at)
     {
         eprint!("{text}");
-        return Outcome::Usage;
+        return Exit::Usage;
     }
     if interactive {
         interactive_loop(session)
@@ -91,7 +91,7 @@ pub fn run(args: Args) -> Outcome {
 }
 
 /// Lines from stdin; an input ends where the parser says it is complete.
-fn piped(session: &mut Session) -> Outcome {
+fn piped(session: &mut Session) -> Exit {
     let stdin = std::io::stdin();
     let mut input = String::new();
     // Scanned line by line, so that the parser is asked only where the
@@ -100,7 +100,7 @@ fn piped(session: &mut Session) -> Outcome {
     for line in stdin.lock().lines() {
         let Ok(line) = line else {
             eprintln!("error: stdin is not UTF-8 text");
-            return Outcome::Usage;
+            return Exit::Usage;
         };
         input.push_str(&line);
         pending.push(&line);
@@ -112,24 +112,24 @@ fn piped(session: &mut Session) -> Outcome {
         input.clear();
         pending = Pending::default();
         if session.is_done() {
-            return Outcome::Ok;
+            return Exit::Ok;
         }
     }
     // Input that ends while still incomplete is evaluated, to show its error.
     if !input.trim().is_empty() {
         out!("{}", session.eval_line(&input));
     }
-    Outcome::Ok
+    Exit::Ok
 }
 
-fn interactive_loop(session: Session) -> Outcome {
+fn interactive_loop(session: Session) -> Exit {
     outln!("{}", session.banner().trim_end());
     let session = Rc::new(RefCell::new(session));
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::new() {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: cannot start the line editor: {e}");
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     };
     editor.set_helper(Some(ReplHelper {
@@ -166,7 +166,7 @@ fn interactive_loop(session: Session) -> Outcome {
         }
         let _ = editor.save_history(path);
     }
-    Outcome::Ok
+    Exit::Ok
 }
 
 /// `$XDG_STATE_HOME/autopilot/history`, else `~/.autopilot_history`.

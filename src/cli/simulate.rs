@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Format, Outcome};
+use super::{Exit, Format};
 use crate::diagnostic;
 use crate::report;
 use crate::sim::scenario;
@@ -30,26 +30,26 @@ pub struct Args {
     plot: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     let plot = match args.plot.as_deref().map(super::OutputFile::open) {
-        Some(None) => return Outcome::Usage,
+        Some(None) => return Exit::Usage,
         Some(Some(file)) => Some(file),
         None => None,
     };
     let Some(mut c) = super::load(&args.paths) else {
-        return Outcome::Usage;
+        return Exit::Usage;
     };
     if !c.diagnostics.is_empty() {
         super::report(&c);
     }
     if c.has_errors() {
-        return Outcome::Problems;
+        return Exit::Problems;
     }
     let text = match std::fs::read_to_string(&args.scenario) {
         Ok(text) => text,
         Err(e) => {
             eprintln!("error: {}: {e}", args.scenario.display());
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     };
     let file = c
@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Outcome {
                 args.scenario.display(),
                 diags.len()
             );
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     };
     let traces = match &args.plot {
@@ -98,8 +98,8 @@ pub fn run(args: Args) -> Outcome {
     if let Some(file) = plot {
         let svg = report::plot::svg(&program, &scenario, &run);
         if !file.write(svg.as_bytes()) {
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     }
-    Outcome::Ok
+    Exit::Ok
 }

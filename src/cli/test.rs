@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::Outcome;
+use super::Exit;
 use crate::diagnostic;
 use crate::sim::testing;
 
@@ -25,25 +25,25 @@ pub struct Args {
     junit: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(args: Args) -> Exit {
     let filter = match args.run.as_deref().map(regex::Regex::new).transpose() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: --run: {e}");
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     };
     let junit = match args.junit.as_deref().map(super::OutputFile::open) {
-        Some(None) => return Outcome::Usage,
+        Some(None) => return Exit::Usage,
         Some(Some(file)) => Some(file),
         None => None,
     };
     let Some(mut c) = super::load(&args.paths) else {
-        return Outcome::Usage;
+        return Exit::Usage;
     };
     if c.has_errors() {
         super::report(&c);
-        return Outcome::Problems;
+        return Exit::Problems;
     }
     let program = Arc::new(std::mem::take(&mut c.checked.program));
     let (cases, diags) = testing::collect(&mut c.sources, &c.files, &program);
@@ -99,11 +99,11 @@ pub fn run(args: Args) -> Outcome {
             Ok(xml) => xml,
             Err(e) => {
                 eprintln!("error: junit: {e}");
-                return Outcome::Usage;
+                return Exit::Usage;
             }
         };
         if !file.write(xml.as_bytes()) {
-            return Outcome::Usage;
+            return Exit::Usage;
         }
     }
     if ran == 0 {
@@ -115,11 +115,11 @@ pub fn run(args: Args) -> Outcome {
                 ""
             }
         );
-        return Outcome::Problems;
+        return Exit::Problems;
     }
     if failed > 0 || !diags.is_empty() {
-        Outcome::Problems
+        Exit::Problems
     } else {
-        Outcome::Ok
+        Exit::Ok
     }
 }

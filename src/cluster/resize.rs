@@ -34,7 +34,7 @@ use super::events::{self, Events, Note};
 use super::pvc::{BadQuantity, PvcView};
 use super::quantity::format_bytes;
 use crate::engine::plan::Blocker;
-use crate::engine::{Intent, ObjectId, Outcome, Planned};
+use crate::engine::{ActionOutcome, Failure, Intent, ObjectId, Planned, SkipReason};
 use crate::ir::Kind;
 
 /// The field manager of every write, so `managedFields` shows who changed what.
@@ -79,12 +79,21 @@ impl fmt::Display for Execution {
 }
 
 /// What the engine's [`crate::engine::Engine::finish`] is told.
-impl From<&Execution> for Outcome {
-    fn from(e: &Execution) -> Outcome {
+/// A conflict is transient: the engine plans again on a later tick, after
+/// its backoff.
+impl From<&Execution> for ActionOutcome {
+    fn from(e: &Execution) -> ActionOutcome {
         match e {
-            Execution::Applied { .. } => Outcome::Applied,
-            Execution::Skipped { blocker } => Outcome::Skipped(blocker.text()),
-            Execution::Failed { error } => Outcome::Failed(error.to_string()),
+            Execution::Applied { .. } => ActionOutcome::Applied,
+            Execution::Skipped { blocker } => {
+                ActionOutcome::Skipped(SkipReason::Blocked(blocker.clone()))
+            }
+            Execution::Failed { error } if error.is_transient() => {
+                ActionOutcome::Failed(Failure::transient(error.to_string()))
+            }
+            Execution::Failed { error } => {
+                ActionOutcome::Failed(Failure::permanent(error.to_string()))
+            }
         }
     }
 }
@@ -255,8 +264,8 @@ pub struct Report {
 
 impl Report {
     /// What to report to the engine.
-    pub fn outcome(&self) -> Outcome {
-        Outcome::from(&self.execution)
+    pub fn outcome(&self) -> ActionOutcome {
+        ActionOutcome::from(&self.execution)
     }
 }
 
@@ -764,14 +773,16 @@ mod tests {
             to: 20 * GI,
         };
         assert_eq!(applied.to_string(), "resized from 10Gi to 20Gi");
-        assert_eq!(Outcome::from(&applied), Outcome::Applied);
+        assert_eq!(ActionOutcome::from(&applied), ActionOutcome::Applied);
         let skipped = Execution::Skipped {
             blocker: Blocker::ResizeInProgress { detail: None },
         };
         assert_eq!(skipped.name(), "skipped");
         assert_eq!(
-            Outcome::from(&skipped),
-            Outcome::Skipped("a resize is still in progress".into())
+            ActionOutcome::from(&skipped),
+            ActionOutcome::Skipped(SkipReason::Blocked(Blocker::ResizeInProgress {
+                detail: None
+            }))
         );
         let failed = Execution::Failed {
             error: PermanentError::NotFound {
@@ -782,8 +793,8 @@ mod tests {
         };
         assert_eq!(failed.to_string(), "resize failed: PVC db/data not found");
         assert_eq!(
-            Outcome::from(&failed),
-            Outcome::Failed("PVC db/data not found".into())
+            ActionOutcome::from(&failed),
+            ActionOutcome::Failed(Failure::permanent("PVC db/data not found"))
         );
     }
 }

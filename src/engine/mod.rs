@@ -8,15 +8,23 @@
 
 pub mod eval;
 pub mod object;
+pub mod outcome;
 pub mod plan;
+pub mod saved;
 pub mod state;
+#[cfg(test)]
+mod tests;
 mod tick;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 pub use object::{Fields, MetricSource, Namespace, Object, ObjectId, Sample, Snapshot};
-pub use state::{Phase, Saved};
-pub use tick::{Engine, window_open};
+pub use outcome::{ActionOutcome, DeclineReason, Failure, FailureClass, Reason, SkipReason};
+pub use saved::{RestoreError, Saved};
+pub use state::{Phase, PhaseName};
+pub use tick::{Engine, FinishError, window_open};
+
+use crate::ir::ActionName;
 
 /// Milliseconds since the Unix epoch.
 pub type Time = i64;
@@ -54,41 +62,39 @@ pub enum Planned {
 }
 
 impl Planned {
-    /// The action's name in the language: `resize`, `set_class`, …
-    pub fn name(&self) -> &'static str {
+    pub fn action(&self) -> ActionName {
         match self {
-            Planned::Resize { .. } => "resize",
-            Planned::SetClass { .. } => "set_class",
-            Planned::Scale { .. } => "scale",
-            Planned::Evict => "evict",
-            Planned::Cordon => "cordon",
-            Planned::Annotate { .. } => "annotate",
-            Planned::Label { .. } => "label",
-            Planned::Event { .. } => "event",
-            Planned::Notify { .. } => "notify",
+            Planned::Resize { .. } => ActionName::Resize,
+            Planned::SetClass { .. } => ActionName::SetClass,
+            Planned::Scale { .. } => ActionName::Scale,
+            Planned::Evict => ActionName::Evict,
+            Planned::Cordon => ActionName::Cordon,
+            Planned::Annotate { .. } => ActionName::Annotate,
+            Planned::Label { .. } => ActionName::Label,
+            Planned::Event { .. } => ActionName::Event,
+            Planned::Notify { .. } => ActionName::Notify,
         }
     }
+
+    /// The action's name in the language: `resize`, `set_class`, …
+    pub fn name(&self) -> &'static str {
+        self.action().name()
+    }
 }
+
+/// Names one intent of an engine; [`Engine::finish`] refuses an id it did not
+/// hand out, or one a reload made stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IntentId(pub u64);
 
 /// An action to carry out now; report the result with [`Engine::finish`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Intent {
+    pub id: IntentId,
+    /// The policy's display name.
     pub policy: String,
     pub object: ObjectId,
     pub planned: Planned,
-    pub(crate) slot: (u32, u32),
-}
-
-/// How carrying out an action went.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Applied,
-    /// Not done, for a reason that may pass (resize in progress, not Bound).
-    Skipped(String),
-    /// Refused for good (at max, the API server said 422).
-    Declined(String),
-    /// An error (network, 403, 5xx); tried again on a later tick.
-    Failed(String),
 }
 
 /// The result of an action, as reported (docs/semantics.md section 8).
@@ -129,20 +135,74 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     Transition {
-        from: &'static str,
-        to: &'static str,
+        from: PhaseName,
+        to: PhaseName,
     },
     Action {
-        #[serde(flatten)]
-        planned: Planned,
+        action: ActionName,
+        /// The arguments computed for the object; None when the action was
+        /// skipped before they could be (a PVC that is not Bound).
+        planned: Option<Planned>,
         result: ActionResult,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
+        reason: Option<Reason>,
     },
     /// The condition could not be evaluated: the state is kept.
-    Error { message: String },
+    Error {
+        message: String,
+    },
+}
+
+/// `{"type": "action", "action": "resize", "from": …, "to": …, "result": …}`:
+/// the planned arguments inline, only the name when nothing was planned.
+impl Serialize for EventKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum What<'a> {
+            Planned(&'a Planned),
+            Unplanned { action: ActionName },
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum Shown<'a> {
+            Transition {
+                from: PhaseName,
+                to: PhaseName,
+            },
+            Action {
+                #[serde(flatten)]
+                what: What<'a>,
+                result: ActionResult,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                reason: Option<&'a Reason>,
+            },
+            Error {
+                message: &'a str,
+            },
+        }
+        let shown = match self {
+            EventKind::Transition { from, to } => Shown::Transition {
+                from: *from,
+                to: *to,
+            },
+            EventKind::Action {
+                action,
+                planned,
+                result,
+                reason,
+            } => Shown::Action {
+                what: match planned {
+                    Some(p) => What::Planned(p),
+                    None => What::Unplanned { action: *action },
+                },
+                result: *result,
+                reason: reason.as_ref(),
+            },
+            EventKind::Error { message } => Shown::Error { message },
+        };
+        shown.serialize(s)
+    }
 }

@@ -81,6 +81,10 @@ pub struct Object {
     /// Creation time, milliseconds since the Unix epoch.
     pub created: Option<i64>,
     pub fields: Fields,
+    /// Changes whenever the object does (a `resourceVersion`), set by the
+    /// caller; None when unknown, and the engine compares what it reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 impl Object {
@@ -91,6 +95,7 @@ impl Object {
             annotations: Labels::new(),
             created: None,
             fields: Fields::default(),
+            version: None,
         }
     }
 }

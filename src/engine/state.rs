@@ -1,8 +1,12 @@
 //! The state of one (policy, object), and what survives a restart.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::Time;
+use super::outcome::FailureClass;
+use crate::ir::Millis;
 
 /// docs/semantics.md section 3: `normal, pending(since), firing, awaiting_approval,
 /// acting, cooldown(until), declined(reason)`.
@@ -23,11 +27,78 @@ pub enum Phase {
         left: u16,
         applied: bool,
         declined: bool,
+        /// The worst failure reported so far.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed: Option<FailureKind>,
+        /// When the actions started: given back to `at_most` if none applied.
+        #[serde(default)]
+        started: Time,
     },
     Cooldown {
         until: Time,
     },
+    /// Refused: by the plan (at max) or by an approver, which stands until the
+    /// condition clears.
+    Declined {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_approver: bool,
+    },
+}
+
+/// [`FailureClass`] as saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    Transient,
+    Permanent,
+}
+
+impl From<FailureClass> for FailureKind {
+    fn from(c: FailureClass) -> FailureKind {
+        match c {
+            FailureClass::Transient => FailureKind::Transient,
+            FailureClass::Permanent => FailureKind::Permanent,
+        }
+    }
+}
+
+/// The names of the phases: what transitions and reports show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseName {
+    Normal,
+    Pending,
+    Firing,
+    AwaitingApproval,
+    Acting,
+    Cooldown,
     Declined,
+}
+
+impl PhaseName {
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseName::Normal => "normal",
+            PhaseName::Pending => "pending",
+            PhaseName::Firing => "firing",
+            PhaseName::AwaitingApproval => "awaiting_approval",
+            PhaseName::Acting => "acting",
+            PhaseName::Cooldown => "cooldown",
+            PhaseName::Declined => "declined",
+        }
+    }
+}
+
+impl fmt::Display for PhaseName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq<&str> for PhaseName {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
 }
 
 impl Phase {
@@ -35,17 +106,43 @@ impl Phase {
         matches!(self, Phase::Normal)
     }
 
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> PhaseName {
         match self {
-            Phase::Normal => "normal",
-            Phase::Pending { .. } => "pending",
-            Phase::Firing => "firing",
-            Phase::AwaitingApproval { .. } => "awaiting_approval",
-            Phase::Acting { .. } => "acting",
-            Phase::Cooldown { .. } => "cooldown",
-            Phase::Declined => "declined",
+            Phase::Normal => PhaseName::Normal,
+            Phase::Pending { .. } => PhaseName::Pending,
+            Phase::Firing => PhaseName::Firing,
+            Phase::AwaitingApproval { .. } => PhaseName::AwaitingApproval,
+            Phase::Acting { .. } => PhaseName::Acting,
+            Phase::Cooldown { .. } => PhaseName::Cooldown,
+            Phase::Declined { .. } => PhaseName::Declined,
         }
     }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// The first retry after a transient failure waits this long; each failure
+/// in a row doubles it, up to [`BACKOFF_MAX`].
+pub const BACKOFF_BASE: Millis = Millis(30_000);
+/// The longest wait between retries of a transiently failing action.
+pub const BACKOFF_MAX: Millis = Millis(600_000);
+
+/// How long to wait after the `failures`-th transient failure in a row
+/// (1-based): 30s, 1m, 2m, 4m, 8m, then 10m.
+pub fn backoff(failures: u32) -> Millis {
+    let shift = failures.saturating_sub(1).min(16);
+    Millis((BACKOFF_BASE.0 << shift).min(BACKOFF_MAX.0))
+}
+
+/// Retries after transient failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backoff {
+    /// Transient failures in a row.
+    pub failures: u32,
+    /// No retry before this time.
+    pub until: Time,
 }
 
 /// The state of one (policy, object), with what it last said.
@@ -55,20 +152,29 @@ pub(crate) struct State {
     /// The last reason reported while holding (window, at_most, skipped,
     /// error), so that each is said once, not every tick.
     pub note: Option<Box<str>>,
+    pub backoff: Option<Backoff>,
+    /// After a permanent failure: the version of the object it failed on.
+    /// Nothing is tried again until the object's version differs.
+    pub held: Option<u64>,
 }
 
 impl State {
     pub fn is_normal(&self) -> bool {
-        self.phase.is_normal() && self.note.is_none()
+        self.phase.is_normal()
+            && self.note.is_none()
+            && self.backoff.is_none()
+            && self.held.is_none()
     }
 }
 
-/// What is written to the object's `autopilot.rs/state` annotation on
-/// transitions, so that a restart neither loses a `for` clock or a cooldown
-/// nor repeats an action.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Saved {
-    pub policy: String,
-    #[serde(flatten)]
-    pub phase: Phase,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let secs: Vec<u64> = (1..=8).map(|n| backoff(n).0 / 1000).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 600, 600, 600]);
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+    }
 }

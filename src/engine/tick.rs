@@ -1,4 +1,16 @@
 //! One tick: every policy over every object of its kind, in a stable order.
+//!
+//! State is sparse: only (policy, object) pairs that are not normal are
+//! stored, per object in a slot that goes when its last state goes or when the
+//! object is gone from a snapshot (or [`Engine::forget`] is called). A tick is
+//! linear in the objects of the snapshot plus the stored slots.
+//!
+//! Failures: a transient one sends the firing back to `firing`, retried after
+//! a backoff ([`state::backoff`]: 30s doubling per failure in a row, capped at
+//! 10m); a permanent one holds the (policy, object) until the object's version
+//! changes (or a reload changes the policy). Only a firing with an applied
+//! action counts towards `at_most`: failed, skipped or declined ones give
+//! their start back.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -7,56 +19,89 @@ use jiff::tz::TimeZone;
 
 use super::eval::{self, Cx, Val};
 use super::object::{Object, ObjectId, Snapshot};
+use super::outcome::{ActionOutcome, DeclineReason, Reason, SkipReason};
 use super::plan::{self, ResizePlan, ScalePlan};
-use super::state::{Phase, Saved, State};
-use super::{ActionResult, Approval, Decision, Event, EventKind, Intent, Outcome, Planned, Time};
-use crate::ir::{self, ActionKind, Kind, Mode, NoData, Program, Value};
+use super::saved::{self, RestoreError, Saved, SavedStarts, SavedState};
+use super::state::{self, Backoff, FailureKind, Phase, PhaseName, State};
+use super::{ActionResult, Approval, Decision, Event, EventKind, Intent, IntentId, Planned, Time};
+use crate::ir::{self, ActionKind, ActionName, Kind, Millis, Mode, NoData, Program, Value};
 
 /// The engine: the program, and the state of every (policy, object) that is
 /// not normal.
 pub struct Engine {
     program: Arc<Program>,
-    /// Per policy, per object index: its state (normal unless stored).
-    states: Vec<Vec<State>>,
-    /// Object ids, interned; indices are stable for the engine's life.
-    ids: Vec<ObjectId>,
+    /// Per policy, in program order.
+    runs: Vec<PolicyRun>,
+    /// Objects with at least one stored state: their slot.
     index: HashMap<ObjectId, u32>,
-    /// Per object index: its place in id order, for a stable evaluation order.
-    rank: Vec<u32>,
-    /// Per policy: when actions started, for `at_most`.
-    started: Vec<VecDeque<Time>>,
+    slots: Vec<Slot>,
+    /// Counts ticks, to tell which slots a snapshot did not name.
+    ticks: u64,
+    next_intent: u64,
+    in_flight: HashMap<IntentId, InFlight>,
     zones: Vec<Option<TimeZone>>,
 }
 
-/// The note of a (policy, object) whose action an approver declined.
-const BY_APPROVER: &str = "declined by approver";
+struct PolicyRun {
+    fingerprint: u64,
+    /// When firings started, for `at_most`.
+    started: VecDeque<Time>,
+}
 
-/// An object of this tick: its index, itself, its namespace.
-type Subject<'a> = (u32, &'a Object, Option<&'a super::object::Namespace>);
+struct Slot {
+    id: ObjectId,
+    seen: u64,
+    /// (policy index, state), sorted by policy; never a normal state.
+    states: Vec<(u32, State)>,
+}
+
+struct InFlight {
+    policy: u32,
+    object: ObjectId,
+    /// The object's version when the action was planned.
+    version: u64,
+}
+
+/// Why [`Engine::finish`] refused a report.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FinishError {
+    #[error("intent {0} is not in flight: unknown, already finished, or made stale by a reload")]
+    Stale(u64),
+}
+
+/// An object of this tick: its slot, itself, its namespace.
+type Subject<'a> = (
+    Option<u32>,
+    &'a Object,
+    Option<&'a super::object::Namespace>,
+);
 
 /// How planning the actions of one firing went.
 enum Plan {
     Go(Vec<Planned>),
-    Skip(String),
-    Decline(Vec<(Planned, String)>),
+    Skip(SkipReason),
+    Decline(Vec<(Planned, DeclineReason)>),
 }
 
 impl Engine {
     pub fn new(program: Arc<Program>) -> Engine {
-        let n = program.policies.len();
-        let zones = program
+        let runs = program
             .policies
             .iter()
-            .map(|p| p.window.as_ref().and_then(|w| TimeZone::get(&w.zone).ok()))
+            .map(|p| PolicyRun {
+                fingerprint: ir::fingerprint(&program, p),
+                started: VecDeque::new(),
+            })
             .collect();
         Engine {
+            zones: zones(&program),
             program,
-            states: vec![Vec::new(); n],
-            ids: Vec::new(),
+            runs,
             index: HashMap::new(),
-            rank: Vec::new(),
-            started: vec![VecDeque::new(); n],
-            zones,
+            slots: Vec::new(),
+            ticks: 0,
+            next_intent: 0,
+            in_flight: HashMap::new(),
         }
     }
 
@@ -64,74 +109,240 @@ impl Engine {
         &self.program
     }
 
-    fn intern(&mut self, id: &ObjectId) -> u32 {
-        if let Some(&i) = self.index.get(id) {
-            return i;
+    /// Replaces the program, keeping each state by policy key. A policy whose
+    /// fingerprint changed starts over from normal but keeps a cooldown (an
+    /// action in flight becomes a cooldown from `now`); a removed policy drops
+    /// its state. Intents of changed or removed policies become stale.
+    pub fn reload(&mut self, program: Arc<Program>, now: Time) {
+        let old: HashMap<&str, usize> = self
+            .program
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key.as_str(), i))
+            .collect();
+        let mut fresh = Engine::new(Arc::clone(&program));
+        // For each old policy index: its new index, and whether it changed.
+        let mut map: Vec<Option<(u32, bool)>> = vec![None; self.program.policies.len()];
+        for (ni, p) in program.policies.iter().enumerate() {
+            if let Some(&oi) = old.get(p.key.as_str()) {
+                let changed = self.runs[oi].fingerprint != fresh.runs[ni].fingerprint;
+                map[oi] = Some((ni as u32, changed));
+                if !changed {
+                    fresh.runs[ni].started = std::mem::take(&mut self.runs[oi].started);
+                }
+            }
         }
-        let i = self.ids.len() as u32;
-        self.ids.push(id.clone());
-        self.index.insert(id.clone(), i);
-        self.rank.clear();
-        for states in &mut self.states {
-            states.resize_with(self.ids.len(), State::default);
+        for slot in std::mem::take(&mut self.slots) {
+            for (oi, s) in slot.states {
+                let Some((ni, changed)) = map[oi as usize] else {
+                    continue;
+                };
+                let s = if changed {
+                    let cooldown = program.policies[ni as usize].cooldown;
+                    let phase = match s.phase {
+                        Phase::Cooldown { until } => Phase::Cooldown { until },
+                        Phase::Acting { .. } => Phase::Cooldown {
+                            until: cooldown.after(now),
+                        },
+                        _ => continue,
+                    };
+                    State {
+                        phase,
+                        ..State::default()
+                    }
+                } else {
+                    s
+                };
+                fresh.put(None, &slot.id, ni, s);
+            }
         }
-        i
+        for (id, f) in std::mem::take(&mut self.in_flight) {
+            if let Some((ni, false)) = map[f.policy as usize] {
+                fresh.in_flight.insert(id, InFlight { policy: ni, ..f });
+            }
+        }
+        fresh.next_intent = self.next_intent;
+        fresh.ticks = self.ticks;
+        for s in &mut fresh.slots {
+            s.seen = fresh.ticks;
+        }
+        *self = fresh;
     }
 
-    /// The phase of a (policy, object); normal when nothing is stored.
+    /// Drops every state of an object that was deleted.
+    pub fn forget(&mut self, id: &ObjectId) {
+        if let Some(i) = self.index.remove(id) {
+            self.remove_slot(i);
+        }
+    }
+
+    /// How many (policy, object) states are stored.
+    pub fn stored(&self) -> usize {
+        self.slots.iter().map(|s| s.states.len()).sum()
+    }
+
+    fn remove_slot(&mut self, i: u32) {
+        self.slots.swap_remove(i as usize);
+        if let Some(moved) = self.slots.get(i as usize) {
+            self.index.insert(moved.id.clone(), i);
+        }
+    }
+
+    fn state_mut(&mut self, slot: u32, pi: u32) -> Option<&mut State> {
+        let states = &mut self.slots[slot as usize].states;
+        let at = states.binary_search_by_key(&pi, |(p, _)| *p).ok()?;
+        Some(&mut states[at].1)
+    }
+
+    fn take(&mut self, slot: Option<u32>, pi: u32) -> State {
+        slot.and_then(|s| self.state_mut(s, pi))
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Stores a state (dropping it when normal); returns the object's slot.
+    fn put(&mut self, slot: Option<u32>, id: &ObjectId, pi: u32, state: State) -> Option<u32> {
+        let slot = slot.or_else(|| self.index.get(id).copied());
+        let Some(si) = slot else {
+            if state.is_normal() {
+                return None;
+            }
+            let si = self.slots.len() as u32;
+            self.slots.push(Slot {
+                id: id.clone(),
+                seen: self.ticks,
+                states: vec![(pi, state)],
+            });
+            self.index.insert(id.clone(), si);
+            return Some(si);
+        };
+        let states = &mut self.slots[si as usize].states;
+        match states.binary_search_by_key(&pi, |(p, _)| *p) {
+            Ok(at) if state.is_normal() => {
+                states.remove(at);
+            }
+            Ok(at) => states[at].1 = state,
+            Err(_) if state.is_normal() => {}
+            Err(at) => states.insert(at, (pi, state)),
+        }
+        Some(si)
+    }
+
+    fn policy_index(&self, policy: &str) -> Option<usize> {
+        self.program
+            .policies
+            .iter()
+            .position(|p| p.name == policy || p.key == policy)
+    }
+
+    /// The phase of a (policy, object), by the policy's name or key; normal
+    /// when nothing is stored.
     pub fn phase(&self, policy: &str, object: &ObjectId) -> Phase {
-        let Some(pi) = self.program.policies.iter().position(|p| p.name == policy) else {
+        let Some(pi) = self.policy_index(policy) else {
             return Phase::Normal;
         };
         self.index
             .get(object)
-            .and_then(|oi| self.states[pi].get(*oi as usize))
-            .map_or(Phase::Normal, |s| s.phase.clone())
+            .and_then(|&si| {
+                let states = &self.slots[si as usize].states;
+                let at = states
+                    .binary_search_by_key(&(pi as u32), |(p, _)| *p)
+                    .ok()?;
+                Some(states[at].1.phase.clone())
+            })
+            .unwrap_or_default()
     }
 
-    /// Every stored state, for persistence (`autopilot.rs/state`).
-    pub fn save(&self) -> Vec<(ObjectId, Saved)> {
-        let mut out = Vec::new();
-        for (pi, states) in self.states.iter().enumerate() {
-            for (oi, s) in states.iter().enumerate() {
-                if s.phase.is_normal() {
+    /// Everything a restart needs (see [`saved`] for what and how it is restored).
+    pub fn save(&self) -> Saved {
+        let mut out = Saved::empty();
+        for slot in &self.slots {
+            for (pi, s) in &slot.states {
+                if s.phase.is_normal() && s.backoff.is_none() && s.held.is_none() {
                     continue;
                 }
-                out.push((
-                    self.ids[oi].clone(),
-                    Saved {
-                        policy: self.program.policies[pi].name.clone(),
-                        phase: s.phase.clone(),
-                    },
-                ));
+                out.states.push(SavedState {
+                    object: slot.id.clone(),
+                    policy: self.program.policies[*pi as usize].key.clone(),
+                    phase: s.phase.clone(),
+                    backoff: s.backoff,
+                    held: s.held,
+                });
             }
         }
-        out.sort_by(|a, b| (&a.0, &a.1.policy).cmp(&(&b.0, &b.1.policy)));
+        out.states
+            .sort_by(|a, b| (&a.object, &a.policy).cmp(&(&b.object, &b.policy)));
+        for (p, run) in self.program.policies.iter().zip(&self.runs) {
+            if p.at_most.is_some() && !run.started.is_empty() {
+                out.at_most.push(SavedStarts {
+                    policy: p.key.clone(),
+                    started: run.started.iter().copied().collect(),
+                });
+            }
+        }
         out
     }
 
-    /// Restores saved states after a restart. An action that was in flight
-    /// (`acting`) comes back as cooldown from `now`: it is not repeated.
-    pub fn restore(&mut self, saved: &[(ObjectId, Saved)], now: Time) {
-        for (id, s) in saved {
-            let Some(pi) = self
-                .program
-                .policies
-                .iter()
-                .position(|p| p.name == s.policy)
-            else {
+    /// Restores saved state after a restart, times clamped as [`saved`] says.
+    /// States of policies that are gone are dropped.
+    pub fn restore(&mut self, saved: &Saved, now: Time) -> Result<(), RestoreError> {
+        if saved.v != saved::VERSION {
+            return Err(RestoreError::Version { found: saved.v });
+        }
+        for s in &saved.states {
+            let Some(pi) = self.program.policies.iter().position(|p| p.key == s.policy) else {
                 continue;
             };
-            let cooldown = (self.program.policies[pi].cooldown * 1000.0) as Time;
+            let policy = &self.program.policies[pi];
             let phase = match s.phase {
                 Phase::Acting { .. } => Phase::Cooldown {
-                    until: now + cooldown,
+                    until: policy.cooldown.after(now),
+                },
+                Phase::Pending { since } => Phase::Pending {
+                    since: since.clamp(policy.hold.before(now), now),
+                },
+                Phase::Cooldown { until } => Phase::Cooldown {
+                    until: until.clamp(now, policy.cooldown.after(now)),
+                },
+                Phase::AwaitingApproval { since } => Phase::AwaitingApproval {
+                    since: since.min(now),
                 },
                 ref p => p.clone(),
             };
-            let oi = self.intern(id);
-            self.states[pi][oi as usize] = State { phase, note: None };
+            let backoff = s.backoff.map(|b| Backoff {
+                failures: b.failures,
+                until: b.until.clamp(now, state::BACKOFF_MAX.after(now)),
+            });
+            let state = State {
+                phase,
+                note: None,
+                backoff,
+                held: s.held,
+            };
+            self.put(None, &s.object, pi as u32, state);
         }
+        for s in &saved.at_most {
+            let Some(pi) = self.program.policies.iter().position(|p| p.key == s.policy) else {
+                continue;
+            };
+            let Some(a) = self.program.policies[pi].at_most else {
+                continue;
+            };
+            let mut started: Vec<Time> = s
+                .started
+                .iter()
+                .map(|&t| t.min(now))
+                .filter(|&t| t > a.per.before(now))
+                .collect();
+            started.sort_unstable();
+            let keep = started.len().saturating_sub(a.count as usize);
+            self.runs[pi].started = started.into_iter().skip(keep).collect();
+        }
+        for s in &mut self.slots {
+            s.seen = self.ticks;
+        }
+        Ok(())
     }
 
     /// Evaluates every policy at `t` and returns what happened and what to do.
@@ -141,124 +352,195 @@ impl Engine {
         snap: &Snapshot,
         approvals: &[Approval],
     ) -> (Vec<Event>, Vec<Intent>) {
+        self.ticks += 1;
         let program = Arc::clone(&self.program);
         let mut by_kind: BTreeMap<Kind, Vec<Subject>> = BTreeMap::new();
-        let mut present = Vec::new();
+        let lookup = !self.index.is_empty();
         for o in snap.objects {
-            let oi = self.intern(&o.id);
+            let slot = if lookup {
+                self.index.get(&o.id).copied()
+            } else {
+                None
+            };
+            if let Some(si) = slot {
+                self.slots[si as usize].seen = self.ticks;
+            }
             let namespace = o.id.namespace.as_ref().and_then(|n| snap.namespaces.get(n));
             by_kind
                 .entry(o.id.kind)
                 .or_default()
-                .push((oi, o, namespace));
-            if present.len() <= oi as usize {
-                present.resize(oi as usize + 1, false);
-            }
-            present[oi as usize] = true;
-        }
-        let all_present = present.len() == self.ids.len() && present.iter().all(|p| *p);
-        if self.rank.len() != self.ids.len() {
-            let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
-            order.sort_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
-            self.rank = vec![0; order.len()];
-            for (place, oi) in order.into_iter().enumerate() {
-                self.rank[oi as usize] = place as u32;
-            }
+                .push((slot, o, namespace));
         }
         for objs in by_kind.values_mut() {
-            objs.sort_unstable_by_key(|(oi, _, _)| self.rank[*oi as usize]);
+            if !objs.is_sorted_by(|a, b| a.1.id <= b.1.id) {
+                objs.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
+            }
+        }
+        // Objects gone from the cluster take their state with them.
+        let mut i = 0;
+        while i < self.slots.len() {
+            if self.slots[i].seen != self.ticks {
+                let id = self.slots[i].id.clone();
+                self.forget(&id);
+            } else {
+                i += 1;
+            }
+        }
+        // Slots moved by the removals: look them up again.
+        for objs in by_kind.values_mut() {
+            for s in objs.iter_mut() {
+                if s.0.is_some() {
+                    s.0 = self.index.get(&s.1.id).copied();
+                }
+            }
         }
         let mut out = Out::default();
         for (pi, policy) in program.policies.iter().enumerate() {
-            let objs = by_kind.get(&policy.kind).map_or(&[][..], Vec::as_slice);
-            // Objects gone from the cluster take their state with them.
-            if !all_present {
-                for (oi, s) in self.states[pi].iter_mut().enumerate() {
-                    if !s.is_normal() && present.get(oi) != Some(&true) {
-                        *s = State::default();
-                    }
-                }
-            }
-            let per = policy.at_most.map(|a| (a.per * 1000.0) as Time);
-            if let Some(per) = per {
-                let q = &mut self.started[pi];
-                while q.front().is_some_and(|&s| s <= t - per) {
+            let Some(objs) = by_kind.get_mut(&policy.kind) else {
+                continue;
+            };
+            if let Some(a) = policy.at_most {
+                let q = &mut self.runs[pi].started;
+                while q.front().is_some_and(|&s| s <= a.per.before(t)) {
                     q.pop_front();
                 }
             }
-            for &(oi, object, namespace) in objs {
+            for subject in objs.iter_mut() {
                 let cx = Cx {
                     program: &program,
-                    object,
-                    namespace,
+                    object: subject.1,
+                    namespace: subject.2,
                     metrics: snap.metrics,
                     t,
                     cache: None,
                 };
-                self.step(pi, oi, &cx, approvals, &mut out);
+                let state = self.take(subject.0, pi as u32);
+                let state = self.step(pi, state, &cx, approvals, &mut out);
+                subject.0 = self.put(subject.0, &subject.1.id, pi as u32, state);
+            }
+        }
+        // Slots whose last state went back to normal.
+        let mut i = 0;
+        while i < self.slots.len() {
+            if self.slots[i].states.is_empty() {
+                let id = self.slots[i].id.clone();
+                self.forget(&id);
+            } else {
+                i += 1;
             }
         }
         (out.events, out.intents)
     }
 
-    /// Records how an intent went.
-    pub fn finish(&mut self, t: Time, intent: &Intent, outcome: Outcome) -> Vec<Event> {
-        let (pi, oi) = (intent.slot.0 as usize, intent.slot.1);
-        let policy = &self.program.policies[pi];
+    /// Records how an intent went. An intent this engine did not hand out, one
+    /// already finished, or one a reload made stale is refused: no state changes.
+    pub fn finish(
+        &mut self,
+        t: Time,
+        intent: &Intent,
+        outcome: ActionOutcome,
+    ) -> Result<Vec<Event>, FinishError> {
+        let Some(flight) = self.in_flight.remove(&intent.id) else {
+            return Err(FinishError::Stale(intent.id.0));
+        };
+        let program = Arc::clone(&self.program);
+        let pi = flight.policy;
+        let policy = &program.policies[pi as usize];
         let (result, reason) = match &outcome {
-            Outcome::Applied => (ActionResult::Applied, None),
-            Outcome::Skipped(r) => (ActionResult::Skipped, Some(r.clone())),
-            Outcome::Declined(r) => (ActionResult::Declined, Some(r.clone())),
-            Outcome::Failed(r) => (ActionResult::Failed, Some(r.clone())),
+            ActionOutcome::Applied => (ActionResult::Applied, None),
+            ActionOutcome::Skipped(r) => (ActionResult::Skipped, Some(Reason::Skip(r.clone()))),
+            ActionOutcome::Declined(r) => {
+                (ActionResult::Declined, Some(Reason::Decline(r.clone())))
+            }
+            ActionOutcome::Failed(f) => (ActionResult::Failed, Some(Reason::Failure(f.clone()))),
         };
         let mut events = vec![Event {
             time: t,
             policy: policy.name.clone(),
-            object: intent.object.clone(),
+            object: flight.object.clone(),
             kind: EventKind::Action {
-                planned: intent.planned.clone(),
+                action: intent.planned.action(),
+                planned: Some(intent.planned.clone()),
                 result,
                 reason,
             },
         }];
-        let Some(state) = self.states[pi].get_mut(oi as usize) else {
-            return events;
+        let Some(&si) = self.index.get(&flight.object) else {
+            return Ok(events);
+        };
+        let Some(state) = self.state_mut(si, pi) else {
+            return Ok(events);
         };
         let Phase::Acting {
             left,
             applied,
             declined,
+            failed,
+            started,
         } = &mut state.phase
         else {
-            return events;
+            return Ok(events);
         };
         *left = left.saturating_sub(1);
-        *applied |= outcome == Outcome::Applied;
-        *declined |= matches!(outcome, Outcome::Declined(_));
-        if *left > 0 {
-            return events;
-        }
-        let next = if *applied {
-            Phase::Cooldown {
-                until: t + (policy.cooldown * 1000.0) as Time,
+        *applied |= outcome == ActionOutcome::Applied;
+        *declined |= matches!(outcome, ActionOutcome::Declined(_));
+        if let ActionOutcome::Failed(f) = &outcome {
+            let kind = FailureKind::from(f.class);
+            if *failed != Some(FailureKind::Permanent) {
+                *failed = Some(kind);
             }
-        } else if *declined {
-            Phase::Declined
+        }
+        if *left > 0 {
+            return Ok(events);
+        }
+        let (applied, declined, failed, started) = (*applied, *declined, *failed, *started);
+        let mut next = State::default();
+        next.phase = if applied {
+            Phase::Cooldown {
+                until: policy.cooldown.after(t),
+            }
+        } else if declined {
+            Phase::Declined { by_approver: false }
         } else {
+            match failed {
+                Some(FailureKind::Permanent) => next.held = Some(flight.version),
+                Some(FailureKind::Transient) => {
+                    let failures = state.backoff.map_or(0, |b| b.failures) + 1;
+                    next.backoff = Some(Backoff {
+                        failures,
+                        until: state::backoff(failures).after(t),
+                    });
+                }
+                None => {}
+            }
             Phase::Firing
         };
         events.push(transition(
             t,
             &policy.name,
-            &intent.object,
-            "acting",
-            next.name(),
+            &flight.object,
+            PhaseName::Acting,
+            next.phase.kind(),
         ));
-        state.phase = next;
-        events
+        *state = next;
+        if !applied {
+            // Nothing happened: the firing does not count towards `at_most`.
+            let q = &mut self.runs[pi as usize].started;
+            if let Some(at) = q.iter().rposition(|&s| s == started) {
+                q.remove(at);
+            }
+        }
+        Ok(events)
     }
 
-    fn step(&mut self, pi: usize, oi: u32, cx: &Cx, approvals: &[Approval], out: &mut Out) {
+    fn step(
+        &mut self,
+        pi: usize,
+        mut state: State,
+        cx: &Cx,
+        approvals: &[Approval],
+        out: &mut Out,
+    ) -> State {
         let program = Arc::clone(&self.program);
         let policy = &program.policies[pi];
         let id = &cx.object.id;
@@ -268,27 +550,24 @@ impl Engine {
                 Val::Value(Value::Bool(true)) => {}
                 Val::Value(_) => {
                     // No longer selected: forget it.
-                    let s = std::mem::take(&mut self.states[pi][oi as usize]);
-                    if !s.phase.is_normal() {
-                        out.transition(t, &policy.name, id, s.phase.name(), "normal");
+                    if !state.phase.is_normal() {
+                        out.transition(t, &policy.name, id, state.phase.kind(), PhaseName::Normal);
                     }
-                    return;
+                    return State::default();
                 }
-                Val::NoData | Val::Error(_) => return,
+                Val::NoData | Val::Error(_) => return state,
             }
         }
-        let slot = &mut self.states[pi][oi as usize];
-        if let Phase::Cooldown { until } = slot.phase
+        if let Phase::Cooldown { until } = state.phase
             && t < until
         {
-            return;
+            return state;
         }
-        if matches!(slot.phase, Phase::Acting { .. }) {
-            return;
+        if matches!(state.phase, Phase::Acting { .. }) {
+            return state;
         }
-        let mut state = std::mem::take(slot);
         if let Phase::Cooldown { .. } = state.phase {
-            out.transition(t, &policy.name, id, "cooldown", "normal");
+            out.transition(t, &policy.name, id, PhaseName::Cooldown, PhaseName::Normal);
             state.phase = Phase::Normal;
         }
         match eval::eval(&policy.condition, cx) {
@@ -304,35 +583,32 @@ impl Engine {
                     });
                     state.note = Some(message.into());
                 }
+                state
             }
             Val::NoData => {
                 if policy.no_data == NoData::Reset && !state.phase.is_normal() {
-                    out.transition(t, &policy.name, id, state.phase.name(), "normal");
-                    state = State {
-                        phase: Phase::Normal,
-                        note: None,
-                    };
+                    out.transition(t, &policy.name, id, state.phase.kind(), PhaseName::Normal);
+                    return State::default();
                 }
+                state
             }
-            Val::Value(Value::Bool(true)) => self.holds(pi, oi, cx, &mut state, approvals, out),
+            Val::Value(Value::Bool(true)) => {
+                self.holds(pi, cx, &mut state, approvals, out);
+                state
+            }
             Val::Value(_) => {
                 if !state.phase.is_normal() {
-                    out.transition(t, &policy.name, id, state.phase.name(), "normal");
+                    out.transition(t, &policy.name, id, state.phase.kind(), PhaseName::Normal);
                 }
-                state = State {
-                    phase: Phase::Normal,
-                    note: None,
-                };
+                State::default()
             }
         }
-        self.states[pi][oi as usize] = state;
     }
 
     /// The condition is true: the `for` clock runs, then the policy acts.
     fn holds(
         &mut self,
         pi: usize,
-        oi: u32,
         cx: &Cx,
         state: &mut State,
         approvals: &[Approval],
@@ -342,35 +618,62 @@ impl Engine {
         let policy = &program.policies[pi];
         let id = &cx.object.id;
         let t = cx.t;
-        let hold = (policy.hold * 1000.0) as Time;
+        let hold = policy.hold;
         if state.phase.is_normal() {
-            state.phase = if hold == 0 {
+            state.phase = if hold == Millis::ZERO {
                 Phase::Firing
             } else {
                 Phase::Pending { since: t }
             };
             state.note = None;
-            out.transition(t, &policy.name, id, "normal", state.phase.name());
+            out.transition(t, &policy.name, id, PhaseName::Normal, state.phase.kind());
         }
         if let Phase::Pending { since } = state.phase
-            && t - since >= hold
+            && t >= hold.after(since)
         {
             state.phase = Phase::Firing;
-            out.transition(t, &policy.name, id, "pending", "firing");
+            out.transition(t, &policy.name, id, PhaseName::Pending, PhaseName::Firing);
         }
         if matches!(
             state.phase,
-            Phase::Firing | Phase::AwaitingApproval { .. } | Phase::Declined
+            Phase::Firing | Phase::AwaitingApproval { .. } | Phase::Declined { .. }
         ) {
-            self.act(pi, oi, cx, state, approvals, out);
+            self.act(pi, cx, state, approvals, out);
         }
+    }
+
+    /// Says a skip reason once, for every action of the firing.
+    fn note(
+        policy: &ir::Policy,
+        t: Time,
+        id: &ObjectId,
+        state: &mut State,
+        actions: Vec<(ActionName, Option<Planned>)>,
+        reason: SkipReason,
+        out: &mut Out,
+    ) {
+        let text = reason.to_string();
+        if state.note.as_deref() == Some(text.as_str()) {
+            return;
+        }
+        for (action, planned) in actions {
+            out.action(
+                t,
+                &policy.name,
+                id,
+                action,
+                planned,
+                ActionResult::Skipped,
+                Some(Reason::Skip(reason.clone())),
+            );
+        }
+        state.note = Some(text.into());
     }
 
     /// The condition holds and the `for` is over: act, unless something holds it.
     fn act(
         &mut self,
         pi: usize,
-        oi: u32,
         cx: &Cx,
         state: &mut State,
         approvals: &[Approval],
@@ -380,53 +683,72 @@ impl Engine {
         let policy = &program.policies[pi];
         let id = &cx.object.id;
         let t = cx.t;
+        if state.backoff.is_some_and(|b| t < b.until) {
+            // A transient failure: retried when the backoff is over.
+            return;
+        }
+        if let Some(held) = state.held {
+            if held == version(cx.object) {
+                let actions = policy
+                    .actions
+                    .iter()
+                    .map(|a| (a.kind.action(), None))
+                    .collect();
+                Self::note(
+                    policy,
+                    t,
+                    id,
+                    state,
+                    actions,
+                    SkipReason::HeldAfterFailure,
+                    out,
+                );
+                return;
+            }
+            state.held = None;
+            state.note = None;
+        }
         let planned = match plan_all(policy, cx) {
             Plan::Skip(reason) => {
-                if state.phase == Phase::Declined {
-                    out.transition(t, &policy.name, id, "declined", "firing");
+                if let Phase::Declined { .. } = state.phase {
+                    out.transition(t, &policy.name, id, PhaseName::Declined, PhaseName::Firing);
                     state.phase = Phase::Firing;
                 }
-                if state.note.as_deref() != Some(reason.as_str()) {
-                    for a in &policy.actions {
-                        out.action(
-                            t,
-                            &policy.name,
-                            id,
-                            skipped(a),
-                            ActionResult::Skipped,
-                            Some(reason.clone()),
-                        );
-                    }
-                    state.note = Some(reason.into());
-                }
+                let actions = policy
+                    .actions
+                    .iter()
+                    .map(|a| (a.kind.action(), None))
+                    .collect();
+                Self::note(policy, t, id, state, actions, reason, out);
                 return;
             }
             Plan::Decline(list) => {
-                if state.phase != Phase::Declined {
+                if !matches!(state.phase, Phase::Declined { .. }) {
                     for (planned, reason) in list {
                         out.action(
                             t,
                             &policy.name,
                             id,
-                            planned,
+                            planned.action(),
+                            Some(planned),
                             ActionResult::Declined,
-                            Some(reason),
+                            Some(Reason::Decline(reason)),
                         );
                     }
-                    out.transition(t, &policy.name, id, state.phase.name(), "declined");
-                    state.phase = Phase::Declined;
+                    out.transition(t, &policy.name, id, state.phase.kind(), PhaseName::Declined);
+                    state.phase = Phase::Declined { by_approver: false };
                 }
                 return;
             }
             Plan::Go(planned) => planned,
         };
-        if state.phase == Phase::Declined && state.note.as_deref() == Some(BY_APPROVER) {
+        if state.phase == (Phase::Declined { by_approver: true }) {
             // A human said no: that stands until the condition clears.
             return;
         }
-        if state.phase == Phase::Declined {
+        if let Phase::Declined { .. } = state.phase {
             // Something changed (max raised, volume shrunk by hand): act again.
-            out.transition(t, &policy.name, id, "declined", "firing");
+            out.transition(t, &policy.name, id, PhaseName::Declined, PhaseName::Firing);
             state.phase = Phase::Firing;
         }
         if policy.mode == Mode::Approve {
@@ -446,14 +768,20 @@ impl Engine {
                                     t,
                                     &policy.name,
                                     id,
-                                    p,
+                                    p.action(),
+                                    Some(p),
                                     ActionResult::Declined,
-                                    Some(BY_APPROVER.into()),
+                                    Some(Reason::Decline(DeclineReason::ByApprover)),
                                 );
                             }
-                            out.transition(t, &policy.name, id, "awaiting_approval", "declined");
-                            state.phase = Phase::Declined;
-                            state.note = Some(BY_APPROVER.into());
+                            out.transition(
+                                t,
+                                &policy.name,
+                                id,
+                                PhaseName::AwaitingApproval,
+                                PhaseName::Declined,
+                            );
+                            state.phase = Phase::Declined { by_approver: true };
                             return;
                         }
                         Some(Decision::Approve) => {}
@@ -461,77 +789,126 @@ impl Engine {
                 }
                 _ => {
                     for p in planned {
-                        out.action(t, &policy.name, id, p, ActionResult::AwaitingApproval, None);
+                        let action = p.action();
+                        out.action(
+                            t,
+                            &policy.name,
+                            id,
+                            action,
+                            Some(p),
+                            ActionResult::AwaitingApproval,
+                            None,
+                        );
                     }
-                    out.transition(t, &policy.name, id, "firing", "awaiting_approval");
+                    out.transition(
+                        t,
+                        &policy.name,
+                        id,
+                        PhaseName::Firing,
+                        PhaseName::AwaitingApproval,
+                    );
                     state.phase = Phase::AwaitingApproval { since: t };
                     return;
                 }
             }
         }
         if let Some(reason) = self.held(pi, t) {
-            if state.note.as_deref() != Some(reason.as_str()) {
-                for p in &planned {
-                    out.action(
-                        t,
-                        &policy.name,
-                        id,
-                        p.clone(),
-                        ActionResult::Skipped,
-                        Some(reason.clone()),
-                    );
-                }
-                state.note = Some(reason.into());
-            }
+            let actions = planned
+                .iter()
+                .map(|p| (p.action(), Some(p.clone())))
+                .collect();
+            Self::note(policy, t, id, state, actions, reason, out);
             return;
         }
-        self.started[pi].push_back(t);
+        self.runs[pi].started.push_back(t);
         state.note = None;
-        let from = state.phase.name();
+        let from = state.phase.kind();
         if policy.mode == Mode::DryRun {
             for p in planned {
-                out.action(t, &policy.name, id, p, ActionResult::DryRun, None);
+                out.action(
+                    t,
+                    &policy.name,
+                    id,
+                    p.action(),
+                    Some(p),
+                    ActionResult::DryRun,
+                    None,
+                );
             }
-            let until = t + (policy.cooldown * 1000.0) as Time;
-            out.transition(t, &policy.name, id, from, "cooldown");
-            state.phase = Phase::Cooldown { until };
+            out.transition(t, &policy.name, id, from, PhaseName::Cooldown);
+            state.phase = Phase::Cooldown {
+                until: policy.cooldown.after(t),
+            };
             return;
         }
         state.phase = Phase::Acting {
             left: planned.len() as u16,
             applied: false,
             declined: false,
+            failed: None,
+            started: t,
         };
-        out.transition(t, &policy.name, id, from, "acting");
+        out.transition(t, &policy.name, id, from, PhaseName::Acting);
+        let object_version = version(cx.object);
         for p in planned {
+            let iid = IntentId(self.next_intent);
+            self.next_intent += 1;
+            self.in_flight.insert(
+                iid,
+                InFlight {
+                    policy: pi as u32,
+                    object: id.clone(),
+                    version: object_version,
+                },
+            );
             out.intents.push(Intent {
+                id: iid,
                 policy: policy.name.clone(),
                 object: id.clone(),
                 planned: p,
-                slot: (pi as u32, oi),
             });
         }
     }
 
     /// Why actions of a policy may not start now: its window, or `at_most`.
-    fn held(&self, pi: usize, t: Time) -> Option<String> {
+    fn held(&self, pi: usize, t: Time) -> Option<SkipReason> {
         let policy = &self.program.policies[pi];
         if let Some(w) = &policy.window
             && !window_open(w, self.zones[pi].as_ref(), t)
         {
-            return Some(format!("outside window \"{}\"", window_text(w)));
+            return Some(SkipReason::OutsideWindow {
+                window: window_text(w),
+            });
         }
         if let Some(a) = policy.at_most
-            && self.started[pi].len() >= a.count as usize
+            && self.runs[pi].started.len() >= a.count as usize
         {
-            return Some(format!(
-                "at_most {} per {} reached",
-                a.count,
-                ir::format_duration(a.per)
-            ));
+            return Some(SkipReason::AtMostReached {
+                count: a.count,
+                per: a.per,
+            });
         }
         None
     }
+}
+
+fn zones(program: &Program) -> Vec<Option<TimeZone>> {
+    program
+        .policies
+        .iter()
+        .map(|p| p.window.as_ref().and_then(|w| TimeZone::get(&w.zone).ok()))
+        .collect()
+}
+
+/// The object's version: the one its caller set (a `resourceVersion`), or a
+/// hash of what the engine reads of it.
+fn version(o: &Object) -> u64 {
+    let mut h = ir::Fnv::default();
+    match &o.version {
+        Some(v) => h.bytes(v.as_bytes()),
+        None => h.bytes(format!("{:?}{:?}{:?}", o.fields, o.labels, o.annotations).as_bytes()),
+    }
+    h.finish()
 }
 
 #[derive(Default)]
@@ -541,31 +918,27 @@ struct Out {
 }
 
 impl Out {
-    fn transition(
-        &mut self,
-        t: Time,
-        policy: &str,
-        id: &ObjectId,
-        from: &'static str,
-        to: &'static str,
-    ) {
+    fn transition(&mut self, t: Time, policy: &str, id: &ObjectId, from: PhaseName, to: PhaseName) {
         self.events.push(transition(t, policy, id, from, to));
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn action(
         &mut self,
         t: Time,
         policy: &str,
         id: &ObjectId,
-        planned: Planned,
+        action: ActionName,
+        planned: Option<Planned>,
         result: ActionResult,
-        reason: Option<String>,
+        reason: Option<Reason>,
     ) {
         self.events.push(Event {
             time: t,
             policy: policy.to_string(),
             object: id.clone(),
             kind: EventKind::Action {
+                action,
                 planned,
                 result,
                 reason,
@@ -574,7 +947,7 @@ impl Out {
     }
 }
 
-fn transition(t: Time, policy: &str, id: &ObjectId, from: &'static str, to: &'static str) -> Event {
+fn transition(t: Time, policy: &str, id: &ObjectId, from: PhaseName, to: PhaseName) -> Event {
     Event {
         time: t,
         policy: policy.to_string(),
@@ -602,27 +975,30 @@ fn plan_all(policy: &ir::Policy, cx: &Cx) -> Plan {
 }
 
 enum Refusal {
-    Skip(String),
-    Decline(Planned, String),
+    Skip(SkipReason),
+    Decline(Planned, DeclineReason),
 }
 
 fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
     let f = &cx.object.fields;
-    let bytes = |b: u64| ir::format_bytes(b as f64);
     Ok(match action {
         ActionKind::Resize(r) => {
             if let Some(blocker) = plan::resize_blocker(&plan::PvcFacts::of(f)) {
-                return Err(Refusal::Skip(blocker.text()));
+                return Err(Refusal::Skip(SkipReason::Blocked(blocker)));
             }
             let current = plan::current_size(f.capacity, f.requested);
             match plan::resize(current, r) {
                 ResizePlan::Grow { from, to } => Planned::Resize { from, to },
                 ResizePlan::Declined { current, limit } => {
                     let why = match r.max {
-                        Some(_) => {
-                            format!("at max: {} is not below {}", bytes(current), bytes(limit))
-                        }
-                        None => format!("already at {}, target {}", bytes(current), bytes(limit)),
+                        Some(_) => DeclineReason::AtMax {
+                            current,
+                            max: limit,
+                        },
+                        None => DeclineReason::AtTarget {
+                            current,
+                            target: limit,
+                        },
                     };
                     return Err(Refusal::Decline(
                         Planned::Resize {
@@ -636,7 +1012,7 @@ fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
         }
         ActionKind::Scale(s) => {
             let Some(current) = f.replicas else {
-                return Err(Refusal::Skip("the replica count is unknown".into()));
+                return Err(Refusal::Skip(SkipReason::ReplicasUnknown));
             };
             match plan::scale(current, s) {
                 ScalePlan::To { from, to } => Planned::Scale { from, to },
@@ -646,7 +1022,7 @@ fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
                             from: current,
                             to: current,
                         },
-                        format!("at bound: {bound} replicas"),
+                        DeclineReason::AtBound { replicas: bound },
                     ));
                 }
             }
@@ -656,14 +1032,22 @@ fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
                 class: class.clone(),
             };
             if f.volume_attributes_class.as_deref() == Some(class.as_str()) {
-                return Err(Refusal::Decline(p, format!("already in class \"{class}\"")));
+                return Err(Refusal::Decline(
+                    p,
+                    DeclineReason::AlreadyInClass {
+                        class: class.clone(),
+                    },
+                ));
             }
             p
         }
         ActionKind::Evict => Planned::Evict,
         ActionKind::Cordon => {
             if f.unschedulable == Some(true) {
-                return Err(Refusal::Decline(Planned::Cordon, "already cordoned".into()));
+                return Err(Refusal::Decline(
+                    Planned::Cordon,
+                    DeclineReason::AlreadyCordoned,
+                ));
             }
             Planned::Cordon
         }
@@ -684,35 +1068,6 @@ fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
             message: eval::render(message, cx),
         },
     })
-}
-
-/// A stand-in for an action that was not planned, for skipped events.
-fn skipped(a: &ir::Action) -> Planned {
-    match &a.kind {
-        ActionKind::Resize(_) => Planned::Resize { from: 0, to: 0 },
-        ActionKind::Scale(_) => Planned::Scale { from: 0, to: 0 },
-        ActionKind::SetClass { class } => Planned::SetClass {
-            class: class.clone(),
-        },
-        ActionKind::Evict => Planned::Evict,
-        ActionKind::Cordon => Planned::Cordon,
-        ActionKind::Annotate { key, .. } => Planned::Annotate {
-            key: key.clone(),
-            value: String::new(),
-        },
-        ActionKind::Label { key, .. } => Planned::Label {
-            key: key.clone(),
-            value: String::new(),
-        },
-        ActionKind::Event { reason, .. } => Planned::Event {
-            reason: reason.clone(),
-            message: String::new(),
-        },
-        ActionKind::Notify { receiver, .. } => Planned::Notify {
-            receiver: receiver.clone(),
-            message: String::new(),
-        },
-    }
 }
 
 /// Whether actions may start at `t` (ms since epoch) in the window.

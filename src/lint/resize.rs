@@ -35,7 +35,7 @@ fn short_resize_cooldown(cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let limit = format_duration(MODIFICATION_INTERVAL);
     for p in &cx.policies {
-        if p.ir.cooldown >= MODIFICATION_INTERVAL {
+        if p.ir.cooldown.secs() >= MODIFICATION_INTERVAL {
             continue;
         }
         // A repeated `set_class` to the class the volume has is no change,
@@ -47,7 +47,7 @@ fn short_resize_cooldown(cx: &Cx) -> Vec<Diagnostic> {
         else {
             continue;
         };
-        let cooldown = format_duration(p.ir.cooldown);
+        let cooldown = format_duration(p.ir.cooldown.secs());
         let why = format!(
             "AWS EBS allows one modification of a volume (a resize or a class change) every \
              {limit}; a second resize within that time fails at the cloud, and the PVC waits \

@@ -36,7 +36,7 @@ rule!(
 fn for_below_tick(cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in &cx.policies {
-        if !(p.ir.hold > 0.0 && p.ir.hold < TICK) {
+        if !(p.ir.hold > crate::ir::Millis::ZERO && p.ir.hold.secs() < TICK) {
             continue;
         }
         let Some(hold) = p.syntax.when().and_then(|w| w.hold.as_ref()) else {

@@ -612,13 +612,7 @@ impl Session {
                 ir::Mode::DryRun => "dry_run",
                 ir::Mode::Approve => "approve",
             };
-            let _ = writeln!(
-                out,
-                "{}  (on {}, for {}, {mode})",
-                p.name,
-                p.kind,
-                ir::format_duration(p.hold)
-            );
+            let _ = writeln!(out, "{}  (on {}, for {}, {mode})", p.name, p.kind, p.hold);
             let Some(sim) = &self.sim else { continue };
             let mut ids: Vec<ObjectId> = sim
                 .world

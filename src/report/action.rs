@@ -7,17 +7,18 @@
 use std::fmt::Write as _;
 
 use crate::engine::{EventKind, Planned, Time};
-use crate::ir::format_bytes;
+use crate::ir::{ActionName, format_bytes};
 
-/// An action as a line says it: `resize 100Gi → 200Gi`, `notify oncall "…"`.
-pub fn describe(p: &Planned) -> String {
+/// An action as a line says it: `resize 100Gi → 200Gi`, `notify oncall "…"`;
+/// only its name when it was not planned (skipped before its arguments were).
+pub fn describe(action: ActionName, p: Option<&Planned>) -> String {
     let bytes = |b: u64| format_bytes(b as f64);
+    let Some(p) = p else {
+        return action.name().into();
+    };
     match p {
-        // A stand-in for an action that was not planned (skipped) has no sizes.
-        Planned::Resize { from: 0, to: 0 } => "resize".into(),
         Planned::Resize { from, to } if from == to => format!("resize at {}", bytes(*from)),
         Planned::Resize { from, to } => format!("resize {} → {}", bytes(*from), bytes(*to)),
-        Planned::Scale { from: 0, to: 0 } => "scale".into(),
         Planned::Scale { from, to } if from == to => format!("scale at {from}"),
         Planned::Scale { from, to } => format!("scale {from} → {to}"),
         Planned::SetClass { class } => format!("set_class {class}"),
@@ -42,11 +43,12 @@ pub fn timeline(kind: &EventKind) -> String {
     match kind {
         EventKind::Transition { from, to } => format!("{from} → {to}"),
         EventKind::Action {
+            action,
             planned,
             result,
             reason,
         } => {
-            let mut s = format!("{}  {}", describe(planned), result.name());
+            let mut s = format!("{}  {}", describe(*action, planned.as_ref()), result.name());
             if let Some(r) = reason {
                 let _ = write!(s, ": {r}");
             }
@@ -61,11 +63,12 @@ pub fn timeline(kind: &EventKind) -> String {
 pub fn inline(kind: &EventKind) -> String {
     match kind {
         EventKind::Action {
+            action,
             planned,
             result,
             reason,
         } => {
-            let mut s = format!("{} {}", describe(planned), result.name());
+            let mut s = format!("{} {}", describe(*action, planned.as_ref()), result.name());
             if let Some(r) = reason {
                 let _ = write!(s, " ({r})");
             }
@@ -80,6 +83,7 @@ pub fn inline(kind: &EventKind) -> String {
 /// None for an event that is not an action.
 pub fn last(kind: &EventKind, at: Time) -> Option<String> {
     let EventKind::Action {
+        action,
         planned,
         result,
         reason,
@@ -89,7 +93,7 @@ pub fn last(kind: &EventKind, at: Time) -> Option<String> {
     };
     let mut s = format!(
         "last: {} {} at {}",
-        describe(planned),
+        describe(*action, planned.as_ref()),
         result.name(),
         super::elapsed(at)
     );
@@ -102,14 +106,14 @@ pub fn last(kind: &EventKind, at: Time) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ActionResult;
+    use crate::engine::plan::Blocker;
+    use crate::engine::{ActionResult, PhaseName, Reason, SkipReason};
 
     const GI: u64 = 1 << 30;
 
     fn planned() -> Vec<Planned> {
         let s = String::from;
         vec![
-            Planned::Resize { from: 0, to: 0 },
             Planned::Resize {
                 from: 100 * GI,
                 to: 200 * GI,
@@ -118,7 +122,6 @@ mod tests {
                 from: 3 * GI / 2,
                 to: 3 * GI / 2,
             },
-            Planned::Scale { from: 0, to: 0 },
             Planned::Scale { from: 2, to: 3 },
             Planned::Scale { from: 4, to: 4 },
             Planned::SetClass { class: s("fast") },
@@ -161,12 +164,16 @@ mod tests {
 
     #[test]
     fn every_action() {
-        let lines: Vec<String> = planned().iter().map(describe).collect();
+        let mut lines: Vec<String> = vec![
+            describe(ActionName::Resize, None),
+            describe(ActionName::Scale, None),
+        ];
+        lines.extend(planned().iter().map(|p| describe(p.action(), Some(p))));
         insta::assert_snapshot!(lines.join("\n"), @r#"
         resize
+        scale
         resize 100Gi → 200Gi
         resize at 1536Mi
-        scale
         scale 2 → 3
         scale at 4
         set_class fast
@@ -192,8 +199,8 @@ mod tests {
         };
         let mut kinds = vec![
             EventKind::Transition {
-                from: "normal",
-                to: "pending",
+                from: PhaseName::Normal,
+                to: PhaseName::Pending,
             },
             EventKind::Error {
                 message: "query failed: timeout".into(),
@@ -208,15 +215,21 @@ mod tests {
             ActionResult::Failed,
         ] {
             kinds.push(EventKind::Action {
-                planned: resize.clone(),
+                action: ActionName::Resize,
+                planned: Some(resize.clone()),
                 result,
                 reason: None,
             });
         }
         kinds.push(EventKind::Action {
-            planned: Planned::Resize { from: 0, to: 0 },
+            action: ActionName::Resize,
+            planned: None,
             result: ActionResult::Skipped,
-            reason: Some("StorageClass \"archive\" does not allow volume expansion".into()),
+            reason: Some(Reason::Skip(SkipReason::Blocked(
+                Blocker::ExpansionNotAllowed {
+                    class: "archive".into(),
+                },
+            ))),
         });
         let mut out = String::new();
         for k in &kinds {
@@ -250,9 +263,9 @@ mod tests {
         timeline  resize 100Gi → 200Gi  failed
         inline    resize 100Gi → 200Gi failed
         last      last: resize 100Gi → 200Gi failed at 5m00s
-        timeline  resize  skipped: StorageClass "archive" does not allow volume expansion
-        inline    resize skipped (StorageClass "archive" does not allow volume expansion)
-        last      last: resize skipped at 5m00s (StorageClass "archive" does not allow volume expansion)
+        timeline  resize  skipped: StorageClass `archive` does not allow volume expansion
+        inline    resize skipped (StorageClass `archive` does not allow volume expansion)
+        last      last: resize skipped at 5m00s (StorageClass `archive` does not allow volume expansion)
         "#);
     }
 }

@@ -16,12 +16,12 @@ pub fn explain(sources: &SourceMap, program: &Program, p: &ir::Policy) -> String
         let _ = writeln!(out, "  where     {}", show(f));
     }
     let _ = writeln!(out, "  when      {}", show(&p.condition));
-    let _ = writeln!(out, "  for       {}", ir::format_duration(p.hold));
+    let _ = writeln!(out, "  for       {}", p.hold);
     for (i, a) in p.actions.iter().enumerate() {
         let head = if i == 0 { "then" } else { "" };
         let _ = writeln!(out, "  {head:<9} {}", action(program, p.kind, &a.kind));
     }
-    let _ = writeln!(out, "  cooldown  {}", ir::format_duration(p.cooldown));
+    let _ = writeln!(out, "  cooldown  {}", p.cooldown);
     let mode = serde_json::to_value(p.mode).ok();
     let no_data = serde_json::to_value(p.no_data).ok();
     let word = |v: Option<serde_json::Value>| {
@@ -34,12 +34,7 @@ pub fn explain(sources: &SourceMap, program: &Program, p: &ir::Policy) -> String
         let _ = writeln!(out, "  window    {}", sources.text(w.span));
     }
     if let Some(a) = &p.at_most {
-        let _ = writeln!(
-            out,
-            "  at_most   {} per {}",
-            a.count,
-            ir::format_duration(a.per)
-        );
+        let _ = writeln!(out, "  at_most   {} per {}", a.count, a.per);
     }
     if !p.metrics.is_empty() {
         let _ = writeln!(

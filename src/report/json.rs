@@ -34,7 +34,7 @@ struct JsonEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<ActionResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+    reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<Detail<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +73,6 @@ enum Detail<'a> {
 
 fn detail(p: &Planned) -> Option<Detail<'_>> {
     Some(match p {
-        Planned::Resize { from: 0, to: 0 } | Planned::Scale { from: 0, to: 0 } => return None,
         Planned::Resize { from, to } => Detail::Resize {
             from: format_bytes(*from as f64),
             to: format_bytes(*to as f64),
@@ -110,19 +109,20 @@ fn json_event<'a>(scenario: &Scenario, e: &'a Event) -> JsonEvent<'a> {
     };
     match &e.kind {
         EventKind::Transition { from, to } => {
-            j.from = Some(from);
-            j.to = Some(to);
+            j.from = Some(from.name());
+            j.to = Some(to.name());
         }
         EventKind::Action {
+            action,
             planned,
             result,
             reason,
         } => {
             j.kind = "action";
-            j.action = Some(planned.name());
+            j.action = Some(action.name());
             j.result = Some(*result);
-            j.reason = reason.as_deref();
-            j.detail = detail(planned);
+            j.reason = reason.as_ref().map(ToString::to_string);
+            j.detail = planned.as_ref().and_then(detail);
         }
         EventKind::Error { message } => {
             j.kind = "error";

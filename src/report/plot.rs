@@ -254,7 +254,10 @@ fn panel(
     let mut shown = BTreeSet::new();
     for e in &run.events {
         let EventKind::Action {
-            planned, result, ..
+            action,
+            planned,
+            result,
+            ..
         } = &e.kind
         else {
             continue;
@@ -265,7 +268,7 @@ fn panel(
         let color = result_color(*result);
         let at = x(e.time);
         let s = chart.draw_series(LineSeries::new([(at, y0), (at, y1)], color.stroke_width(2)))?;
-        let name = describe(planned);
+        let name = describe(*action, planned.as_ref());
         let verb = name.split(' ').next().unwrap_or("").to_string();
         let key = format!("{verb} {}", result.name());
         if shown.insert(key.clone()) {

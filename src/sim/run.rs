@@ -118,7 +118,8 @@ impl Sim {
         let mut tick = tick_events;
         for intent in &intents {
             let outcome = world.apply(t, &intent.policy, &intent.object, &intent.planned);
-            tick.extend(self.engine.finish(t, intent, outcome));
+            // The intent is this tick's, of this engine: never stale.
+            tick.extend(self.engine.finish(t, intent, outcome).unwrap_or_default());
         }
         // What happened to one (policy, object) in a tick reads together:
         // policies in source order, objects by id, as the engine went.

@@ -82,7 +82,7 @@ pub enum To {
 
 /// How one test went.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct CaseResult {
     pub name: String,
     /// Unmet expectations, as messages.
     pub failures: Vec<String>,
@@ -90,7 +90,7 @@ pub struct Outcome {
     pub timeline: String,
 }
 
-impl Outcome {
+impl CaseResult {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
@@ -559,7 +559,7 @@ fn to_value(e: &ast::Expr) -> Option<To> {
 // ---------------------------------------------------------------- running
 
 /// Runs one test against the program.
-pub fn run(program: &Arc<Program>, case: &Case) -> Outcome {
+pub fn run(program: &Arc<Program>, case: &Case) -> CaseResult {
     let run = sim::run(Arc::clone(program), &case.scenario, &case.source, &[]);
     let start = case.scenario.start;
     let mut failures = Vec::new();
@@ -569,7 +569,7 @@ pub fn run(program: &Arc<Program>, case: &Case) -> Outcome {
         }
     }
     let timeline = report::text::simulation(&case.scenario, &run, program.policies.len());
-    Outcome {
+    CaseResult {
         name: case.name.clone(),
         failures,
         timeline,
@@ -601,7 +601,7 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                 .filter(|e| e.time <= start + at && &e.policy == policy && &e.object == object)
             {
                 if let EventKind::Transition { to, .. } = e.kind {
-                    now = to;
+                    now = to.name();
                 }
             }
             if now == state {
@@ -625,11 +625,16 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                 .collect();
             let hit = here.iter().any(|e| match &e.kind {
                 EventKind::Action {
-                    planned, result: r, ..
+                    action: a,
+                    planned,
+                    result: r,
+                    ..
                 } => {
-                    planned.name() == action
+                    a.name() == action
                         && r.name() == result
-                        && to.as_ref().is_none_or(|to| matches_to(planned, to))
+                        && to
+                            .as_ref()
+                            .is_none_or(|to| planned.as_ref().is_some_and(|p| matches_to(p, to)))
                 }
                 _ => false,
             });

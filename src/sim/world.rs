@@ -32,9 +32,10 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::object::Labels;
 use crate::engine::plan;
 use crate::engine::{
-    Fields, MetricSource, Namespace, Object, ObjectId, Outcome, Planned, Sample, Time,
+    ActionOutcome, DeclineReason, Failure, Fields, MetricSource, Namespace, Object, ObjectId,
+    Planned, Sample, SkipReason, Time,
 };
-use crate::ir::{Kind, MetricId, Program, format_bytes};
+use crate::ir::{Kind, MetricId, Program};
 use crate::sim::ScenarioSource;
 use crate::sim::scenario::{Scenario, StorageClass};
 
@@ -96,6 +97,7 @@ impl World {
                     annotations: spec.annotations.clone(),
                     created: spec.created,
                     fields: spec.fields.clone(),
+                    version: None,
                 },
                 evicted: false,
                 initial_capacity: spec.fields.capacity,
@@ -191,19 +193,28 @@ impl World {
     }
 
     /// Carries out one action at `t`, as the API server would.
-    pub fn apply(&mut self, t: Time, policy: &str, id: &ObjectId, planned: &Planned) -> Outcome {
+    pub fn apply(
+        &mut self,
+        t: Time,
+        policy: &str,
+        id: &ObjectId,
+        planned: &Planned,
+    ) -> ActionOutcome {
         let Some(&i) = self.index.get(id) else {
-            return Outcome::Failed(format!("{id} not found"));
+            return ActionOutcome::Failed(Failure::permanent(format!("{id} not found")));
         };
         if self.objects[i].evicted {
-            return Outcome::Failed(format!("{id} not found (evicted)"));
+            return ActionOutcome::Failed(Failure::permanent(format!("{id} not found (evicted)")));
         }
         let allow_expansion = self.allow_expansion(&self.objects[i].object.fields);
         let default_delay = self.resize_delay;
         let o = &mut self.objects[i];
         let kind = o.object.id.kind;
-        let wrong_kind =
-            |action: &str| Outcome::Failed(format!("{action} does not apply to a {kind}"));
+        let wrong_kind = |action: &str| {
+            ActionOutcome::Failed(Failure::permanent(format!(
+                "{action} does not apply to a {kind}"
+            )))
+        };
         match planned {
             Planned::Resize { to, .. } => {
                 if kind != Kind::Pvc {
@@ -217,10 +228,12 @@ impl World {
                 }
                 let f = &mut o.object.fields;
                 if f.volume_attributes_class.as_deref() == Some(class.as_str()) {
-                    return Outcome::Declined(format!("already in class \"{class}\""));
+                    return ActionOutcome::Declined(DeclineReason::AlreadyInClass {
+                        class: class.clone(),
+                    });
                 }
                 f.volume_attributes_class = Some(class.clone());
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Scale { to, .. } => {
                 if !matches!(kind, Kind::Deployment | Kind::StatefulSet) {
@@ -228,39 +241,39 @@ impl World {
                 }
                 o.object.fields.replicas = Some(*to);
                 o.object.fields.ready_replicas = Some(*to);
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Evict => {
                 if kind != Kind::Pod {
                     return wrong_kind("evict");
                 }
                 o.evicted = true;
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Cordon => {
                 if kind != Kind::Node {
                     return wrong_kind("cordon");
                 }
                 o.object.fields.unschedulable = Some(true);
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Annotate { key, value } => {
                 set(&mut o.object.annotations, key, value);
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Label { key, value } => {
                 set(&mut o.object.labels, key, value);
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Event { reason, message } => {
                 let sent = sent(t, policy, id, reason, message);
                 self.events.push(sent);
-                Outcome::Applied
+                ActionOutcome::Applied
             }
             Planned::Notify { receiver, message } => {
                 let sent = sent(t, policy, id, receiver, message);
                 self.notifications.push(sent);
-                Outcome::Applied
+                ActionOutcome::Applied
             }
         }
     }
@@ -315,7 +328,7 @@ fn resize(
     to: u64,
     allow_expansion: Option<bool>,
     default_delay: Time,
-) -> Outcome {
+) -> ActionOutcome {
     let f = &mut o.object.fields;
     let facts = plan::PvcFacts {
         allow_expansion,
@@ -323,18 +336,14 @@ fn resize(
         ..plan::PvcFacts::of(f)
     };
     if let Some(blocker) = plan::resize_blocker(&facts) {
-        return Outcome::Skipped(blocker.text());
+        return ActionOutcome::Skipped(SkipReason::Blocked(blocker));
     }
     let current = f.capacity.unwrap_or(0).max(f.requested.unwrap_or(0));
     if to < current {
-        return Outcome::Declined(format!(
-            "a volume is never shrunk: {} is below {}",
-            format_bytes(to as f64),
-            format_bytes(current as f64)
-        ));
+        return ActionOutcome::Declined(DeclineReason::Shrink { to, current });
     }
     if to == current {
-        return Outcome::Declined(format!("already {}", format_bytes(to as f64)));
+        return ActionOutcome::Declined(DeclineReason::AlreadySize { size: to });
     }
     f.requested = Some(to);
     let delay = o.resize_delay.unwrap_or(default_delay);
@@ -343,7 +352,7 @@ fn resize(
     } else {
         o.pending = Some((to, t + delay));
     }
-    Outcome::Applied
+    ActionOutcome::Applied
 }
 
 fn set(map: &mut Labels, key: &str, value: &str) {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::compile::compile;
+use crate::engine::plan::Blocker;
 use crate::source::FileId;
 
 const GI: u64 = 1 << 30;
@@ -49,7 +50,7 @@ fn id(s: &str) -> ObjectId {
     s.parse().unwrap()
 }
 
-fn apply(w: &mut World, t: Time, object: &str, planned: Planned) -> Outcome {
+fn apply(w: &mut World, t: Time, object: &str, planned: Planned) -> ActionOutcome {
     w.apply(t, "p", &id(object), &planned)
 }
 
@@ -74,7 +75,7 @@ fn resize_without_delay_grows_request_and_capacity_at_once() {
     let mut f = fixture();
     assert_eq!(
         apply(&mut f.world, 0, "pvc/default/data", resize(200)),
-        Outcome::Applied
+        ActionOutcome::Applied
     );
     let pvc = fields(&f.world, "pvc/default/data");
     assert_eq!(
@@ -91,7 +92,7 @@ fn resize_with_delay_is_in_progress_until_it_is_due() {
     let w = &mut f.world;
     assert_eq!(
         apply(w, 0, "pvc/default/slow", resize(200)),
-        Outcome::Applied
+        ActionOutcome::Applied
     );
     let pvc = fields(w, "pvc/default/slow");
     assert_eq!(
@@ -99,10 +100,10 @@ fn resize_with_delay_is_in_progress_until_it_is_due() {
         (Some(200 * GI), Some(100 * GI))
     );
     assert!(pvc.resizing);
-    assert_eq!(
+    assert!(matches!(
         apply(w, 60_000, "pvc/default/slow", resize(300)),
-        Outcome::Skipped("a resize is still in progress".into())
-    );
+        ActionOutcome::Skipped(SkipReason::Blocked(Blocker::ResizeInProgress { .. }))
+    ));
     w.advance(60_000);
     assert!(fields(w, "pvc/default/slow").resizing);
     w.advance(120_000);
@@ -116,7 +117,9 @@ fn resize_of_an_unbound_pvc_is_skipped() {
     let mut f = fixture();
     assert_eq!(
         apply(&mut f.world, 0, "pvc/default/unbound", resize(200)),
-        Outcome::Skipped("the PVC is not Bound (phase Pending)".into())
+        ActionOutcome::Skipped(SkipReason::Blocked(Blocker::NotBound {
+            phase: Some("Pending".into())
+        }))
     );
 }
 
@@ -129,11 +132,13 @@ fn resize_without_expansion_is_skipped() {
     );
     assert_eq!(
         apply(&mut f.world, 0, "pvc/default/fixed", resize(200)),
-        Outcome::Skipped("StorageClass `fixed` does not allow volume expansion".into())
+        ActionOutcome::Skipped(SkipReason::Blocked(Blocker::ExpansionNotAllowed {
+            class: "fixed".into()
+        }))
     );
     assert_eq!(
         apply(&mut f.world, 0, "pvc/default/classless", resize(200)),
-        Outcome::Skipped("the PVC has no StorageClass, so nothing allows its expansion".into())
+        ActionOutcome::Skipped(SkipReason::Blocked(Blocker::NoStorageClass))
     );
     assert_eq!(
         fields(&f.world, "pvc/default/fixed").capacity,
@@ -146,11 +151,14 @@ fn never_shrinks() {
     let mut f = fixture();
     assert_eq!(
         apply(&mut f.world, 0, "pvc/default/data", resize(50)),
-        Outcome::Declined("a volume is never shrunk: 50Gi is below 100Gi".into())
+        ActionOutcome::Declined(DeclineReason::Shrink {
+            to: 50 << 30,
+            current: 100 << 30
+        })
     );
     assert!(matches!(
         apply(&mut f.world, 0, "pvc/default/data", resize(100)),
-        Outcome::Declined(_)
+        ActionOutcome::Declined(_)
     ));
     assert_eq!(
         fields(&f.world, "pvc/default/data").requested,
@@ -164,7 +172,7 @@ fn scale_sets_replicas_and_ready_replicas_follow() {
     let planned = Planned::Scale { from: 3, to: 4 };
     assert_eq!(
         apply(&mut f.world, 0, "statefulset/default/s", planned),
-        Outcome::Applied
+        ActionOutcome::Applied
     );
     let s = fields(&f.world, "statefulset/default/s");
     assert_eq!((s.replicas, s.ready_replicas), (Some(4), Some(4)));
@@ -179,7 +187,7 @@ fn set_class_cordon_and_metadata_apply() {
     };
     assert_eq!(
         apply(w, 0, "pvc/default/data", class.clone()),
-        Outcome::Applied
+        ActionOutcome::Applied
     );
     assert_eq!(
         fields(w, "pvc/default/data")
@@ -189,9 +197,12 @@ fn set_class_cordon_and_metadata_apply() {
     );
     assert!(matches!(
         apply(w, 0, "pvc/default/data", class),
-        Outcome::Declined(_)
+        ActionOutcome::Declined(_)
     ));
-    assert_eq!(apply(w, 0, "node/n", Planned::Cordon), Outcome::Applied);
+    assert_eq!(
+        apply(w, 0, "node/n", Planned::Cordon),
+        ActionOutcome::Applied
+    );
     assert_eq!(fields(w, "node/n").unschedulable, Some(true));
     let label = Planned::Label {
         key: "k".into(),
@@ -201,8 +212,8 @@ fn set_class_cordon_and_metadata_apply() {
         key: "a".into(),
         value: "b".into(),
     };
-    assert_eq!(apply(w, 0, "node/n", label), Outcome::Applied);
-    assert_eq!(apply(w, 0, "node/n", annotate), Outcome::Applied);
+    assert_eq!(apply(w, 0, "node/n", label), ActionOutcome::Applied);
+    assert_eq!(apply(w, 0, "node/n", annotate), ActionOutcome::Applied);
     let node = &w.get(&id("node/n")).unwrap().object;
     assert_eq!(node.labels.get("k").map(String::as_str), Some("v"));
     assert_eq!(node.annotations.get("a").map(String::as_str), Some("b"));
@@ -213,7 +224,7 @@ fn evict_removes_the_pod() {
     let mut f = fixture();
     assert_eq!(
         apply(&mut f.world, 0, "pod/default/p", Planned::Evict),
-        Outcome::Applied
+        ActionOutcome::Applied
     );
     assert!(
         f.world
@@ -224,7 +235,7 @@ fn evict_removes_the_pod() {
     assert!(f.world.get(&id("pod/default/p")).unwrap().evicted);
     assert!(matches!(
         apply(&mut f.world, 0, "pod/default/p", Planned::Evict),
-        Outcome::Failed(_)
+        ActionOutcome::Failed(_)
     ));
 }
 
@@ -240,8 +251,14 @@ fn events_and_notifications_are_recorded() {
         receiver: "oncall".into(),
         message: "n".into(),
     };
-    assert_eq!(apply(w, 5, "pvc/default/data", event), Outcome::Applied);
-    assert_eq!(apply(w, 6, "pvc/default/data", notify), Outcome::Applied);
+    assert_eq!(
+        apply(w, 5, "pvc/default/data", event),
+        ActionOutcome::Applied
+    );
+    assert_eq!(
+        apply(w, 6, "pvc/default/data", notify),
+        ActionOutcome::Applied
+    );
     assert_eq!(w.events.len(), 1);
     assert_eq!((w.events[0].to.as_str(), w.events[0].time), ("Grown", 5));
     assert_eq!(w.notifications.len(), 1);
@@ -253,11 +270,11 @@ fn actions_on_the_wrong_kind_or_a_missing_object_fail() {
     let mut f = fixture();
     assert!(matches!(
         apply(&mut f.world, 0, "node/n", resize(200)),
-        Outcome::Failed(_)
+        ActionOutcome::Failed(_)
     ));
     assert!(matches!(
         apply(&mut f.world, 0, "pvc/default/nope", resize(200)),
-        Outcome::Failed(_)
+        ActionOutcome::Failed(_)
     ));
 }
 
