@@ -111,6 +111,14 @@ impl Incremental {
             .iter()
             .map(|m| m.ir.clone())
             .collect();
+        // Keys as the whole check gives them: the file is new, so its
+        // identical rules count from zero.
+        let mut keyed = ir::Program {
+            metrics: self.env.metrics.iter().map(|m| m.ir.clone()).collect(),
+            policies,
+        };
+        super::keys::assign(sources, &mut keyed);
+        let policies = keyed.policies;
         Ok(Added {
             change: Change::Append { policies, metrics },
             diagnostics,
