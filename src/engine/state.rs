@@ -145,25 +145,129 @@ pub struct Backoff {
     pub until: Time,
 }
 
-/// The state of one (policy, object), with what it last said.
+/// The state of one (policy, object), with what it last said. Small (24
+/// bytes): what most states never have is boxed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct State {
     pub phase: Phase,
+    more: Option<Box<More>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct More {
     /// The last reason reported while holding (window, at_most, skipped,
     /// error), so that each is said once, not every tick.
-    pub note: Option<Box<str>>,
-    pub backoff: Option<Backoff>,
+    note: Option<Box<str>>,
+    backoff: Option<Backoff>,
     /// After a permanent failure: the version of the object it failed on.
     /// Nothing is tried again until the object's version differs.
-    pub held: Option<u64>,
+    held: Option<u64>,
 }
 
 impl State {
+    pub fn new(phase: Phase, backoff: Option<Backoff>, held: Option<u64>) -> State {
+        let mut s = State { phase, more: None };
+        s.set_backoff(backoff);
+        s.set_held(held);
+        s
+    }
+
     pub fn is_normal(&self) -> bool {
-        self.phase.is_normal()
-            && self.note.is_none()
-            && self.backoff.is_none()
-            && self.held.is_none()
+        self.phase.is_normal() && self.more.is_none()
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.more.as_ref()?.note.as_deref()
+    }
+
+    pub fn backoff(&self) -> Option<Backoff> {
+        self.more.as_ref()?.backoff
+    }
+
+    pub fn held(&self) -> Option<u64> {
+        self.more.as_ref()?.held
+    }
+
+    pub fn set_note(&mut self, note: Option<&str>) {
+        self.change(|m| m.note = note.map(Into::into));
+    }
+
+    pub fn set_backoff(&mut self, backoff: Option<Backoff>) {
+        self.change(|m| m.backoff = backoff);
+    }
+
+    pub fn set_held(&mut self, held: Option<u64>) {
+        self.change(|m| m.held = held);
+    }
+
+    /// Changes the boxed part, which goes when it holds nothing.
+    fn change(&mut self, f: impl FnOnce(&mut More)) {
+        let mut more = self.more.take().unwrap_or_default();
+        f(&mut more);
+        if *more != More::default() {
+            self.more = Some(more);
+        }
+    }
+}
+
+/// The states of one object that are not normal, by policy index. The
+/// indices are kept apart from the states, so that finding one reads a few
+/// bytes, and a tick's policies, which come in index order, read the states
+/// front to back.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct States {
+    policies: Vec<u32>,
+    states: Vec<State>,
+}
+
+impl States {
+    pub fn one(pi: u32, state: State) -> States {
+        States {
+            policies: vec![pi],
+            states: vec![state],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+
+    pub fn get(&self, pi: u32) -> Option<&State> {
+        let at = self.policies.binary_search(&pi).ok()?;
+        Some(&self.states[at])
+    }
+
+    pub fn get_mut(&mut self, pi: u32) -> Option<&mut State> {
+        let at = self.policies.binary_search(&pi).ok()?;
+        Some(&mut self.states[at])
+    }
+
+    /// Stores a state, or drops the policy's entry when the state is normal.
+    pub fn set(&mut self, pi: u32, state: State) {
+        match self.policies.binary_search(&pi) {
+            Ok(at) if state.is_normal() => {
+                self.policies.remove(at);
+                self.states.remove(at);
+            }
+            Ok(at) => self.states[at] = state,
+            Err(_) if state.is_normal() => {}
+            Err(at) => {
+                self.policies.insert(at, pi);
+                self.states.insert(at, state);
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &State)> {
+        self.policies.iter().copied().zip(&self.states)
+    }
+
+    pub fn into_entries(self) -> impl Iterator<Item = (u32, State)> {
+        self.policies.into_iter().zip(self.states)
     }
 }
 

@@ -22,7 +22,7 @@ use super::object::{Object, ObjectId, Snapshot};
 use super::outcome::{ActionOutcome, DeclineReason, Reason, SkipReason};
 use super::plan::{self, ResizePlan, ScalePlan};
 use super::saved::{self, RestoreError, Saved, SavedStarts, SavedState};
-use super::state::{self, Backoff, FailureKind, Phase, PhaseName, State};
+use super::state::{self, Backoff, FailureKind, Phase, PhaseName, State, States};
 use super::{ActionResult, Approval, Decision, Event, EventKind, Intent, IntentId, Planned, Time};
 use crate::ir::{self, ActionKind, ActionName, Kind, Millis, Mode, NoData, Program, Value};
 
@@ -37,6 +37,8 @@ pub struct Engine {
     slots: Vec<Slot>,
     /// Counts ticks, to tell which slots a snapshot did not name.
     ticks: u64,
+    /// The last snapshot's objects in id order (indices into it).
+    order: Vec<u32>,
     next_intent: u64,
     in_flight: HashMap<IntentId, InFlight>,
     zones: Vec<Option<TimeZone>>,
@@ -51,8 +53,8 @@ struct PolicyRun {
 struct Slot {
     id: ObjectId,
     seen: u64,
-    /// (policy index, state), sorted by policy; never a normal state.
-    states: Vec<(u32, State)>,
+    /// By policy index; never a normal state.
+    states: States,
 }
 
 struct InFlight {
@@ -100,6 +102,7 @@ impl Engine {
             index: HashMap::new(),
             slots: Vec::new(),
             ticks: 0,
+            order: Vec::new(),
             next_intent: 0,
             in_flight: HashMap::new(),
         }
@@ -134,7 +137,7 @@ impl Engine {
             }
         }
         for slot in std::mem::take(&mut self.slots) {
-            for (oi, s) in slot.states {
+            for (oi, s) in slot.states.into_entries() {
                 let Some((ni, changed)) = map[oi as usize] else {
                     continue;
                 };
@@ -147,10 +150,7 @@ impl Engine {
                         },
                         _ => continue,
                     };
-                    State {
-                        phase,
-                        ..State::default()
-                    }
+                    State::new(phase, None, None)
                 } else {
                     s
                 };
@@ -190,9 +190,7 @@ impl Engine {
     }
 
     fn state_mut(&mut self, slot: u32, pi: u32) -> Option<&mut State> {
-        let states = &mut self.slots[slot as usize].states;
-        let at = states.binary_search_by_key(&pi, |(p, _)| *p).ok()?;
-        Some(&mut states[at].1)
+        self.slots[slot as usize].states.get_mut(pi)
     }
 
     fn take(&mut self, slot: Option<u32>, pi: u32) -> State {
@@ -212,20 +210,12 @@ impl Engine {
             self.slots.push(Slot {
                 id: id.clone(),
                 seen: self.ticks,
-                states: vec![(pi, state)],
+                states: States::one(pi, state),
             });
             self.index.insert(id.clone(), si);
             return Some(si);
         };
-        let states = &mut self.slots[si as usize].states;
-        match states.binary_search_by_key(&pi, |(p, _)| *p) {
-            Ok(at) if state.is_normal() => {
-                states.remove(at);
-            }
-            Ok(at) => states[at].1 = state,
-            Err(_) if state.is_normal() => {}
-            Err(at) => states.insert(at, (pi, state)),
-        }
+        self.slots[si as usize].states.set(pi, state);
         Some(si)
     }
 
@@ -244,13 +234,8 @@ impl Engine {
         };
         self.index
             .get(object)
-            .and_then(|&si| {
-                let states = &self.slots[si as usize].states;
-                let at = states
-                    .binary_search_by_key(&(pi as u32), |(p, _)| *p)
-                    .ok()?;
-                Some(states[at].1.phase.clone())
-            })
+            .and_then(|&si| self.slots[si as usize].states.get(pi as u32))
+            .map(|s| s.phase.clone())
             .unwrap_or_default()
     }
 
@@ -258,16 +243,16 @@ impl Engine {
     pub fn save(&self) -> Saved {
         let mut out = Saved::empty();
         for slot in &self.slots {
-            for (pi, s) in &slot.states {
-                if s.phase.is_normal() && s.backoff.is_none() && s.held.is_none() {
+            for (pi, s) in slot.states.iter() {
+                if s.phase.is_normal() && s.backoff().is_none() && s.held().is_none() {
                     continue;
                 }
                 out.states.push(SavedState {
                     object: slot.id.clone(),
-                    policy: self.program.policies[*pi as usize].key.clone(),
+                    policy: self.program.policies[pi as usize].key.clone(),
                     phase: s.phase.clone(),
-                    backoff: s.backoff,
-                    held: s.held,
+                    backoff: s.backoff(),
+                    held: s.held(),
                 });
             }
         }
@@ -314,13 +299,12 @@ impl Engine {
                 failures: b.failures,
                 until: b.until.clamp(now, state::BACKOFF_MAX.after(now)),
             });
-            let state = State {
-                phase,
-                note: None,
-                backoff,
-                held: s.held,
-            };
-            self.put(None, &s.object, pi as u32, state);
+            self.put(
+                None,
+                &s.object,
+                pi as u32,
+                State::new(phase, backoff, s.held),
+            );
         }
         for s in &saved.at_most {
             let Some(pi) = self.program.policies.iter().position(|p| p.key == s.policy) else {
@@ -356,7 +340,10 @@ impl Engine {
         let program = Arc::clone(&self.program);
         let mut by_kind: BTreeMap<Kind, Vec<Subject>> = BTreeMap::new();
         let lookup = !self.index.is_empty();
-        for o in snap.objects {
+        self.sort(snap.objects);
+        let mut last_namespace = None;
+        for &i in &self.order {
+            let o = &snap.objects[i as usize];
             let slot = if lookup {
                 self.index.get(&o.id).copied()
             } else {
@@ -365,16 +352,20 @@ impl Engine {
             if let Some(si) = slot {
                 self.slots[si as usize].seen = self.ticks;
             }
-            let namespace = o.id.namespace.as_ref().and_then(|n| snap.namespaces.get(n));
+            // In id order, objects of one namespace come together.
+            let namespace = match (&o.id.namespace, last_namespace) {
+                (Some(n), Some((last, ns))) if n == last => ns,
+                (Some(n), _) => {
+                    let ns = snap.namespaces.get(n);
+                    last_namespace = Some((n, ns));
+                    ns
+                }
+                (None, _) => None,
+            };
             by_kind
                 .entry(o.id.kind)
-                .or_default()
+                .or_insert_with(|| Vec::with_capacity(snap.objects.len()))
                 .push((slot, o, namespace));
-        }
-        for objs in by_kind.values_mut() {
-            if !objs.is_sorted_by(|a, b| a.1.id <= b.1.id) {
-                objs.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
-            }
         }
         // Objects gone from the cluster take their state with them.
         let mut i = 0;
@@ -395,17 +386,25 @@ impl Engine {
             }
         }
         let mut out = Out::default();
+        let mut by_policy_kind: BTreeMap<Kind, Vec<usize>> = BTreeMap::new();
         for (pi, policy) in program.policies.iter().enumerate() {
-            let Some(objs) = by_kind.get_mut(&policy.kind) else {
-                continue;
-            };
+            by_policy_kind.entry(policy.kind).or_default().push(pi);
             if let Some(a) = policy.at_most {
                 let q = &mut self.runs[pi].started;
                 while q.front().is_some_and(|&s| s <= a.per.before(t)) {
                     q.pop_front();
                 }
             }
-            for subject in objs.iter_mut() {
+        }
+        // Object by object, each through the policies of its kind: an
+        // object's states are read together while they are in cache. Each
+        // policy still meets the objects in id order (what `at_most` ties
+        // depend on); the output is put back in policy order below.
+        for (kind, objs) in by_kind.iter_mut() {
+            let Some(policies) = by_policy_kind.get(kind) else {
+                continue;
+            };
+            for (oi, subject) in objs.iter_mut().enumerate() {
                 let cx = Cx {
                     program: &program,
                     object: subject.1,
@@ -414,9 +413,12 @@ impl Engine {
                     t,
                     cache: None,
                 };
-                let state = self.take(subject.0, pi as u32);
-                let state = self.step(pi, state, &cx, approvals, &mut out);
-                subject.0 = self.put(subject.0, &subject.1.id, pi as u32, state);
+                for &pi in policies {
+                    out.at = (pi as u32, oi as u32);
+                    let state = self.take(subject.0, pi as u32);
+                    let state = self.step(pi, state, &cx, approvals, &mut out);
+                    subject.0 = self.put(subject.0, &subject.1.id, pi as u32, state);
+                }
             }
         }
         // Slots whose last state went back to normal.
@@ -429,7 +431,21 @@ impl Engine {
                 i += 1;
             }
         }
-        (out.events, out.intents)
+        out.into_policy_order()
+    }
+
+    /// Puts the snapshot's objects in id order, the order of evaluation
+    /// (`self.order`). The last tick's order is kept while it still sorts
+    /// the snapshot, which is the usual case: checking that is linear.
+    fn sort(&mut self, objects: &[Object]) {
+        let id = |i: &u32| &objects[*i as usize].id;
+        if self.order.len() == objects.len() && self.order.is_sorted_by(|a, b| id(a) <= id(b)) {
+            return;
+        }
+        self.order = (0..objects.len() as u32).collect();
+        if !objects.is_sorted_by(|a, b| a.id <= b.id) {
+            self.order.sort_unstable_by(|a, b| id(a).cmp(id(b)));
+        }
     }
 
     /// Records how an intent went. An intent this engine did not hand out, one
@@ -503,13 +519,13 @@ impl Engine {
             Phase::Declined { by_approver: false }
         } else {
             match failed {
-                Some(FailureKind::Permanent) => next.held = Some(flight.version),
+                Some(FailureKind::Permanent) => next.set_held(Some(flight.version)),
                 Some(FailureKind::Transient) => {
-                    let failures = state.backoff.map_or(0, |b| b.failures) + 1;
-                    next.backoff = Some(Backoff {
+                    let failures = state.backoff().map_or(0, |b| b.failures) + 1;
+                    next.set_backoff(Some(Backoff {
                         failures,
                         until: state::backoff(failures).after(t),
-                    });
+                    }));
                 }
                 None => {}
             }
@@ -541,8 +557,7 @@ impl Engine {
         approvals: &[Approval],
         out: &mut Out,
     ) -> State {
-        let program = Arc::clone(&self.program);
-        let policy = &program.policies[pi];
+        let policy = &cx.program.policies[pi];
         let id = &cx.object.id;
         let t = cx.t;
         if let Some(filter) = &policy.filter {
@@ -572,8 +587,8 @@ impl Engine {
         }
         match eval::eval(&policy.condition, cx) {
             Val::Error(message) => {
-                if state.note.as_deref() != Some(message.as_str()) {
-                    out.events.push(Event {
+                if state.note() != Some(message.as_str()) {
+                    out.event(Event {
                         time: t,
                         policy: policy.name.clone(),
                         object: id.clone(),
@@ -581,14 +596,18 @@ impl Engine {
                             message: message.clone(),
                         },
                     });
-                    state.note = Some(message.into());
+                    state.set_note(Some(&message));
                 }
                 state
             }
             Val::NoData => {
                 if policy.no_data == NoData::Reset && !state.phase.is_normal() {
+                    // As a Prometheus alert whose series vanishes. A backoff
+                    // or a hold after a permanent failure is kept: a scrape
+                    // that misses is not a change to the object.
                     out.transition(t, &policy.name, id, state.phase.kind(), PhaseName::Normal);
-                    return State::default();
+                    state.phase = Phase::Normal;
+                    state.set_note(None);
                 }
                 state
             }
@@ -614,8 +633,7 @@ impl Engine {
         approvals: &[Approval],
         out: &mut Out,
     ) {
-        let program = Arc::clone(&self.program);
-        let policy = &program.policies[pi];
+        let policy = &cx.program.policies[pi];
         let id = &cx.object.id;
         let t = cx.t;
         let hold = policy.hold;
@@ -625,7 +643,7 @@ impl Engine {
             } else {
                 Phase::Pending { since: t }
             };
-            state.note = None;
+            state.set_note(None);
             out.transition(t, &policy.name, id, PhaseName::Normal, state.phase.kind());
         }
         if let Phase::Pending { since } = state.phase
@@ -653,7 +671,7 @@ impl Engine {
         out: &mut Out,
     ) {
         let text = reason.to_string();
-        if state.note.as_deref() == Some(text.as_str()) {
+        if state.note() == Some(text.as_str()) {
             return;
         }
         for (action, planned) in actions {
@@ -667,7 +685,7 @@ impl Engine {
                 Some(Reason::Skip(reason.clone())),
             );
         }
-        state.note = Some(text.into());
+        state.set_note(Some(&text));
     }
 
     /// The condition holds and the `for` is over: act, unless something holds it.
@@ -679,15 +697,14 @@ impl Engine {
         approvals: &[Approval],
         out: &mut Out,
     ) {
-        let program = Arc::clone(&self.program);
-        let policy = &program.policies[pi];
+        let policy = &cx.program.policies[pi];
         let id = &cx.object.id;
         let t = cx.t;
-        if state.backoff.is_some_and(|b| t < b.until) {
+        if state.backoff().is_some_and(|b| t < b.until) {
             // A transient failure: retried when the backoff is over.
             return;
         }
-        if let Some(held) = state.held {
+        if let Some(held) = state.held() {
             if held == version(cx.object) {
                 let actions = policy
                     .actions
@@ -705,8 +722,8 @@ impl Engine {
                 );
                 return;
             }
-            state.held = None;
-            state.note = None;
+            state.set_held(None);
+            state.set_note(None);
         }
         let planned = match plan_all(policy, cx) {
             Plan::Skip(reason) => {
@@ -821,7 +838,7 @@ impl Engine {
             return;
         }
         self.runs[pi].started.push_back(t);
-        state.note = None;
+        state.set_note(None);
         let from = state.phase.kind();
         if policy.mode == Mode::DryRun {
             for p in planned {
@@ -861,7 +878,7 @@ impl Engine {
                     version: object_version,
                 },
             );
-            out.intents.push(Intent {
+            out.intent(Intent {
                 id: iid,
                 policy: policy.name.clone(),
                 object: id.clone(),
@@ -911,15 +928,37 @@ fn version(o: &Object) -> u64 {
     h.finish()
 }
 
+/// What a tick says and asks for, each with the (policy, object) it is from.
 #[derive(Default)]
 struct Out {
-    events: Vec<Event>,
-    intents: Vec<Intent>,
+    /// The (policy index, object's place among its kind) being stepped.
+    at: (u32, u32),
+    events: Vec<((u32, u32), Event)>,
+    intents: Vec<((u32, u32), Intent)>,
 }
 
 impl Out {
+    fn event(&mut self, e: Event) {
+        self.events.push((self.at, e));
+    }
+
+    fn intent(&mut self, i: Intent) {
+        self.intents.push((self.at, i));
+    }
+
+    /// Policies in program order, each over its objects in id order; what one
+    /// (policy, object) said stays in the order it was said.
+    fn into_policy_order(mut self) -> (Vec<Event>, Vec<Intent>) {
+        self.events.sort_by_key(|(at, _)| *at);
+        self.intents.sort_by_key(|(at, _)| *at);
+        (
+            self.events.into_iter().map(|(_, e)| e).collect(),
+            self.intents.into_iter().map(|(_, i)| i).collect(),
+        )
+    }
+
     fn transition(&mut self, t: Time, policy: &str, id: &ObjectId, from: PhaseName, to: PhaseName) {
-        self.events.push(transition(t, policy, id, from, to));
+        self.event(transition(t, policy, id, from, to));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -933,7 +972,7 @@ impl Out {
         result: ActionResult,
         reason: Option<Reason>,
     ) {
-        self.events.push(Event {
+        self.event(Event {
             time: t,
             policy: policy.to_string(),
             object: id.clone(),
