@@ -224,10 +224,11 @@ fn no_data_hold_keeps_the_clock_but_cannot_fire() {
     for v in &mut values[2..7] {
         *v = None;
     }
+    let hold = CARD.replace("cooldown 10m", "cooldown 10m no_data hold");
     let mut r = Run::new(
-        CARD,
+        &hold,
         vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", values)],
+        &[("pvc.usage", "a", values.clone())],
     );
     r.run(0..10);
     // The clock started at 0 is kept through the gap; it fires when data returns at 7.
@@ -236,6 +237,25 @@ fn no_data_hold_keeps_the_clock_but_cannot_fire() {
         "{:#?}",
         r.log
     );
+    // The default, `reset`: the gap sends it back to normal, and the clock
+    // starts again when data returns.
+    let mut r = Run::new(
+        CARD,
+        vec![pvc("a", 100 * GI)],
+        &[("pvc.usage", "a", values)],
+    );
+    r.run(0..10);
+    assert!(
+        r.saw("  2m grow pvc/db/a pending -> normal"),
+        "{:#?}",
+        r.log
+    );
+    assert!(
+        r.saw("  7m grow pvc/db/a normal -> pending"),
+        "{:#?}",
+        r.log
+    );
+    assert!(r.actions().is_empty(), "{:#?}", r.log);
 }
 
 #[test]

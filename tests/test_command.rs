@@ -20,6 +20,15 @@ fn autopilot(args: &[&str]) -> (String, i32) {
     (text, out.status.code().unwrap_or(-1))
 }
 
+/// The semantics of docs/semantics.md that tests can pin down as data:
+/// restarts, lookback and staleness, no data, failed queries.
+#[test]
+fn the_semantics_tests_pass() {
+    let (out, code) = autopilot(&["test", "tests/data/semantics/"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
+}
+
 #[test]
 fn the_examples_tests_pass() {
     let (out, code) = autopilot(&["test", "examples/"]);

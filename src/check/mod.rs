@@ -740,7 +740,7 @@ impl<'a> Checker<'a> {
             ),
         };
         let no_data = match parts.no_data {
-            None => Some(ir::NoData::Hold),
+            None => Some(ir::NoData::Reset),
             Some(m) => self.choice(
                 m,
                 "no_data",

@@ -83,6 +83,13 @@ pub fn run(args: Args) -> Exit {
             return Exit::Usage;
         }
     };
+    let silent = source.silent(&scenario, &program);
+    if !silent.is_empty() {
+        eprint!(
+            "{}",
+            diagnostic::render_all(&c.sources, &silent, super::style())
+        );
+    }
     let traces = match &args.plot {
         Some(_) => report::plot::traces(&program, &scenario),
         None => Vec::new(),

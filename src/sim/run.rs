@@ -2,6 +2,9 @@
 //! behind `autopilot simulate` (and, later, `test` and the REPL).
 //!
 //! Each tick t = start, start + step, … ≤ start + duration:
+//! 0. at a scenario's restart, the engine is replaced by a new one restored
+//!    from the old one's saved state, through its JSON form, as the
+//!    controller's state annotation carries it;
 //! 1. resizes that are due finish ([`World::advance`]);
 //! 2. the engine evaluates every policy against the world's objects and
 //!    metric values;
@@ -65,6 +68,8 @@ pub struct Sim {
     pub events: Vec<Event>,
     pub traces: Vec<Trace>,
     approvals: Vec<crate::engine::Approval>,
+    restarts: Vec<Time>,
+    program: Arc<Program>,
     order: HashMap<String, usize>,
 }
 
@@ -78,7 +83,7 @@ impl Sim {
             .collect();
         Sim {
             world: World::new(scenario, &program),
-            engine: Engine::new(program),
+            engine: Engine::new(Arc::clone(&program)),
             events: Vec::new(),
             traces: traces
                 .iter()
@@ -89,6 +94,8 @@ impl Sim {
                 })
                 .collect(),
             approvals: scenario.approvals(),
+            restarts: scenario.restarts.clone(),
+            program,
             order,
         }
     }
@@ -96,6 +103,13 @@ impl Sim {
     /// Runs the tick at `t`: the world advances, the engine evaluates, the
     /// world carries out the intents.
     pub fn tick(&mut self, t: Time, source: &ScenarioSource) {
+        // Restarts at or before `t` (and after the last tick) come first.
+        while let Some(&at) = self.restarts.first()
+            && at <= t
+        {
+            self.restarts.remove(0);
+            self.restart(at);
+        }
         let world = &mut self.world;
         world.advance(t);
         let objects = world.objects();
@@ -126,5 +140,17 @@ impl Sim {
         let order = &self.order;
         tick.sort_by_key(|e| (order.get(e.policy.as_str()).copied(), e.object.clone()));
         self.events.extend(tick);
+    }
+
+    /// The controller restarts at `t`: what it saved is all the new engine
+    /// knows. Saved state goes through JSON, as it does on the cluster.
+    fn restart(&mut self, t: Time) {
+        let program = Arc::clone(&self.program);
+        let json = serde_json::to_string(&self.engine.save()).expect("saved state serializes");
+        let saved = serde_json::from_str(&json).expect("saved state reads back");
+        let mut engine = Engine::new(program);
+        // Saved by an engine of the same version and program: never refused.
+        let _ = engine.restore(&saved, t);
+        self.engine = engine;
     }
 }

@@ -6,6 +6,7 @@
 //! step: 1m                        # default 30s; ticks at 0, step, 2·step, … ≤ duration
 //! duration: 30m
 //! resize_delay: 2m                # default 0: how long a resize takes to finish
+//! lookback: 5m                    # default, as Prometheus: how old a sample may be
 //! objects:
 //!   - {kind: storageclass, name: standard, allow_volume_expansion: true}
 //!   - {kind: namespace, name: db, labels: {tier: db}}
@@ -16,6 +17,7 @@
 //!   - {metric: pvc.usage, object: pvc/db/pg-data, values: "40 45 52 55 60x5"}
 //! approvals:
 //!   - {at: 12m, policy: faster_disk_when_slow, object: pvc/db/pg-data, decision: approve}
+//! restarts: [20m]                 # the controller restarts from its saved state
 //! ```
 //!
 //! Objects, by kind, with their defaults:
@@ -79,6 +81,7 @@ pub mod codes {
     pub const UNKNOWN_REFERENCE: &str = "apr::scenario::unknown_reference";
     pub const SERIES: &str = "apr::scenario::series";
     pub const UNSUPPORTED: &str = "apr::scenario::unsupported";
+    pub const NO_SERIES: &str = "apr::scenario::no_series";
     pub const TOO_MUCH_WORK: &str = "apr::scenario::too_much_work";
     pub const TOO_MANY_SAMPLES: &str = "apr::scenario::too_many_samples";
 }
@@ -92,6 +95,8 @@ pub const MAX_LABEL: usize = 63;
 pub const DEFAULT_START: Time = 1_767_225_600_000;
 /// The default `step`: 30s.
 pub const DEFAULT_STEP: Time = 30_000;
+/// Prometheus's default lookback delta, 5m.
+pub const DEFAULT_LOOKBACK: Time = 300_000;
 /// At most this many ticks in a scenario.
 pub const MAX_TICKS: i64 = series::MAX_SAMPLES as i64;
 /// At most this many samples in all the series of one scenario together
@@ -118,6 +123,9 @@ pub struct Scenario {
     pub duration_span: Span,
     /// The default time a resize takes.
     pub resize_delay: Time,
+    /// How old the newest sample may be and still be read (Prometheus's
+    /// lookback delta): more than zero.
+    pub lookback: Time,
     /// Objects the engine sees (pvc, pod, deployment, statefulset, node), in file order.
     pub objects: Vec<ObjectSpec>,
     pub classes: BTreeMap<String, StorageClass>,
@@ -125,6 +133,10 @@ pub struct Scenario {
     pub namespaces: BTreeMap<String, Namespace>,
     pub series: Vec<SeriesSpec>,
     pub approvals: Vec<ApprovalSpec>,
+    /// When the controller restarts (absolute, sorted, no duplicates): the
+    /// engine's saved state goes through its serialized form into a new
+    /// engine before the tick at that time.
+    pub restarts: Vec<Time>,
 }
 
 /// One object as it is at `start`.
@@ -365,6 +377,20 @@ impl Loader<'_> {
             None => 0,
             Some(s) => self.duration(s, "resize_delay").unwrap_or(0),
         };
+        let lookback = match &raw.lookback {
+            None => DEFAULT_LOOKBACK,
+            Some(s) => match self.duration(s, "lookback") {
+                Some(0) => {
+                    self.value_error(
+                        s,
+                        "`lookback: 0` would read no sample at all".into(),
+                        "Prometheus's default is `lookback: 5m`".into(),
+                    );
+                    DEFAULT_LOOKBACK
+                }
+                l => l.unwrap_or(DEFAULT_LOOKBACK),
+            },
+        };
 
         let mut namespaces: BTreeMap<String, (Namespace, Option<Span>)> = BTreeMap::new();
         let mut classes = BTreeMap::new();
@@ -397,10 +423,14 @@ impl Loader<'_> {
                 &mut objects,
             );
         }
-        namespaces
-            .entry("default".into())
-            .or_insert_with(|| (Namespace::default(), None));
-        self.references(&objects, &raw.objects, &namespaces, &classes);
+        // An object's namespace exists without being listed.
+        let named = objects.iter().filter_map(|o| o.id.namespace.clone());
+        for ns in named.chain(["default".to_string()]) {
+            namespaces
+                .entry(ns)
+                .or_insert_with(|| (Namespace::default(), None));
+        }
+        self.references(&raw.objects, &classes);
 
         let ids: BTreeSet<ObjectId> = objects.iter().map(|o: &ObjectSpec| o.id.clone()).collect();
         let mut series = Vec::new();
@@ -416,6 +446,27 @@ impl Loader<'_> {
                 approvals.push(a);
             }
         }
+        let mut restarts = Vec::new();
+        for r in &raw.restarts {
+            let Some(at) = self.duration(r, "restarts") else {
+                continue;
+            };
+            if at > duration {
+                self.value_error(
+                    r,
+                    format!(
+                        "a restart at {} is after the end of the scenario ({})",
+                        r.value.0,
+                        crate::ir::format_duration(duration as f64 / 1000.0)
+                    ),
+                    "restarts are times from the start, within `duration`".into(),
+                );
+                continue;
+            }
+            restarts.push(start + at);
+        }
+        restarts.sort_unstable();
+        restarts.dedup();
         let duration_span = raw
             .duration
             .as_ref()
@@ -427,11 +478,13 @@ impl Loader<'_> {
             duration,
             duration_span,
             resize_delay,
+            lookback,
             objects,
             classes,
             namespaces: namespaces.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             series,
             approvals,
+            restarts,
         }
     }
 }

@@ -11,10 +11,16 @@
 //! | `axN`     | `a` N+1 times (`a+0xN`)                  |
 //! | `_`       | one missing sample                       |
 //! | `_xN`     | N missing samples (not N+1: promtool's rule) |
-//! | `stale`   | a stale marker; read here as missing     |
+//! | `stale`   | a staleness marker                       |
 //!
-//! So `-2+4x3` is `-2 2 6 10` and `1 _x3 stale` is `1 _ _ _ _`. Numbers are
-//! decimal (`1_000`, `.5`, `1e3`, `Inf`, `NaN`; no hex, as in promtool).
+//! So `-2+4x3` is `-2 2 6 10` and `1 _x3 stale` is `1 _ _ _ stale`. Numbers
+//! are decimal (`1_000`, `.5`, `1e3`, `Inf`, `NaN`; no hex, as in promtool).
+//!
+//! Our extension for tests of failures: `error` (and `errorxN`, N steps) is a
+//! step at which the query fails, as when Prometheus is down. It is not a
+//! sample: reads at later steps look past it.
+//!
+//! How a step is read (the lookback, staleness) is [`Timeline`]'s.
 //!
 //! Our extension: a number may carry a unit of the language (`40Gi`, `50%`,
 //! `20ms`), converted to the binding's base unit: bytes, seconds, percent
@@ -70,12 +76,92 @@ pub enum Term {
     Missing { count: u64 },
     /// `stale`.
     Stale { count: u64 },
+    /// `error` (count 1) or `errorxN` (count N): the query fails.
+    Error { count: u64 },
     /// `a`, `axN`, `a+bxN`, `a-bxN`: `count` samples from `start` by `step`.
     Values {
         start: Quantity,
         step: Option<Quantity>,
         count: u64,
     },
+}
+
+/// One step of a series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Point {
+    /// A sample.
+    Value(f64),
+    /// `_`: no sample at this step.
+    Missing,
+    /// `stale`: a staleness marker. The series is gone until its next sample.
+    Stale,
+    /// `error`: the query at this step fails.
+    Error,
+}
+
+/// What an instant query at a step reads from a series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Read {
+    Value(f64),
+    /// No sample in the lookback, or the newest one is a staleness marker.
+    NoData,
+    /// The step is an `error`.
+    Failed,
+}
+
+/// A series' points, read as Prometheus 3 reads a series: at step i, the
+/// newest sample at a step j <= i whose time is inside the lookback
+/// (left-open: `(t - lookback, t]`), and nothing when that newest sample is
+/// a staleness marker. A series stays visible for the lookback after its
+/// last point.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    points: Vec<Point>,
+    /// Per step: the newest step at or before it with a sample or a marker.
+    newest: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Timeline {
+    pub fn new(points: Vec<Point>) -> Timeline {
+        let mut last = NONE;
+        let newest = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if matches!(p, Point::Value(_) | Point::Stale) {
+                    last = i as u32;
+                }
+                last
+            })
+            .collect();
+        Timeline { points, newest }
+    }
+
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    /// The read at step `i`, where a sample `lookback_steps` or more steps
+    /// old is out of the window (a lookback of 5m over 1m steps is 5: the
+    /// sample at i - 5 is out, the one at i - 4 is in).
+    pub fn read(&self, i: u64, lookback_steps: u64) -> Read {
+        let Some(last) = self.points.len().checked_sub(1) else {
+            return Read::NoData;
+        };
+        if self.points.get(i as usize) == Some(&Point::Error) {
+            return Read::Failed;
+        }
+        let j = self.newest[(i as usize).min(last)];
+        if j == NONE || i - u64::from(j) >= lookback_steps {
+            return Read::NoData;
+        }
+        match self.points[j as usize] {
+            Point::Value(v) => Read::Value(v),
+            _ => Read::NoData,
+        }
+    }
 }
 
 /// A parsed `values` string: terms in order.
@@ -90,9 +176,10 @@ impl Series {
         self.terms
             .iter()
             .map(|t| match t {
-                Term::Missing { count } | Term::Stale { count } | Term::Values { count, .. } => {
-                    *count
-                }
+                Term::Missing { count }
+                | Term::Stale { count }
+                | Term::Error { count }
+                | Term::Values { count, .. } => *count,
             })
             .fold(0u64, u64::saturating_add)
     }
@@ -101,16 +188,22 @@ impl Series {
         self.len() == 0
     }
 
-    /// The samples, one per step: `None` for missing and stale. Quantities are
-    /// converted to the base unit of `ty` (bytes, seconds, percent points);
-    /// with no type (a raw Prometheus series) any unit converts to its base.
-    pub fn expand(&self, ty: Option<&Type>) -> Result<Vec<Option<f64>>, SeriesError> {
+    /// The points, one per step. Quantities are converted to the base unit
+    /// of `ty` (bytes, seconds, percent points); with no type (a raw
+    /// Prometheus series) any unit converts to its base.
+    pub fn expand(&self, ty: Option<&Type>) -> Result<Vec<Point>, SeriesError> {
         let mut out = Vec::new();
         for term in &self.terms {
+            let (count, point) = match term {
+                Term::Missing { count } => (count, Point::Missing),
+                Term::Stale { count } => (count, Point::Stale),
+                Term::Error { count } => (count, Point::Error),
+                Term::Values { .. } => (&0, Point::Missing),
+            };
             match term {
-                Term::Missing { count } | Term::Stale { count } => {
+                Term::Missing { .. } | Term::Stale { .. } | Term::Error { .. } => {
                     reserve(&mut out, *count)?;
-                    out.extend((0..*count).map(|_| None));
+                    out.extend((0..*count).map(|_| point));
                 }
                 Term::Values { start, step, count } => {
                     let a = convert(start, ty)?;
@@ -123,7 +216,7 @@ impl Series {
                     // floating-point results match it bit for bit.
                     let mut v = a;
                     for _ in 0..*count {
-                        out.push(Some(v));
+                        out.push(Point::Value(v));
                         v += b;
                     }
                 }
@@ -133,7 +226,7 @@ impl Series {
     }
 }
 
-fn reserve(out: &mut Vec<Option<f64>>, count: u64) -> Result<(), SeriesError> {
+fn reserve(out: &mut Vec<Point>, count: u64) -> Result<(), SeriesError> {
     if out.len() as u64 + count > MAX_SAMPLES as u64 {
         return Err(SeriesError {
             offset: 0,
@@ -212,7 +305,7 @@ fn unit_error(q: &Quantity, message: String, help: String) -> SeriesError {
 }
 
 /// Parses and expands in one go: see [`parse`] and [`Series::expand`].
-pub fn values(text: &str, ty: Option<&Type>) -> Result<Vec<Option<f64>>, SeriesError> {
+pub fn values(text: &str, ty: Option<&Type>) -> Result<Vec<Point>, SeriesError> {
     parse(text)?.expand(ty)
 }
 
@@ -334,6 +427,18 @@ impl Parser<'_> {
         if &self.rest()[..word] == "stale" {
             self.pos += word;
             return Ok(Term::Stale { count: 1 });
+        }
+        if &self.rest()[..word] == "error" {
+            self.pos += word;
+            return Ok(Term::Error { count: 1 });
+        }
+        if let Some(n) = self.rest()[..word].strip_prefix("errorx")
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
+            self.pos += "errorx".len();
+            let count = self.count()?;
+            return Ok(Term::Error { count });
         }
         let first = self.signed()?;
         let (step, count) = match self.peek() {
@@ -565,8 +670,20 @@ mod tests {
 
     const GI: f64 = 1073741824.0;
 
+    /// Points as numbers: `None` for every point that is not a sample.
+    fn typed(text: &str, ty: Option<&Type>) -> Vec<Option<f64>> {
+        values(text, ty)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .into_iter()
+            .map(|p| match p {
+                Point::Value(x) => Some(x),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn v(text: &str) -> Vec<Option<f64>> {
-        values(text, None).unwrap_or_else(|e| panic!("{text}: {e}"))
+        typed(text, None)
     }
 
     fn nums(xs: &[f64]) -> Vec<Option<f64>> {
@@ -594,6 +711,49 @@ mod tests {
         assert_eq!(v(" 1-2x4"), nums(&[1.0, -1.0, -3.0, -5.0, -7.0]));
         assert_eq!(v(" 1x4"), nums(&[1.0; 5]));
         assert_eq!(v(" 1 _x3 stale"), vec![Some(1.0), None, None, None, None]);
+        let points = values(" 1 _x3 stale", None).unwrap();
+        assert_eq!(points[3], Point::Missing);
+        assert_eq!(points[4], Point::Stale);
+    }
+
+    #[test]
+    fn errors_are_steps_of_their_own() {
+        use Point::{Error, Missing, Value};
+        let p = |text: &str| values(text, None).unwrap();
+        assert_eq!(p("1 error 2"), [Value(1.0), Error, Value(2.0)]);
+        assert_eq!(p("errorx3"), [Error; 3]);
+        assert_eq!(p("_x2 errorx1"), [Missing, Missing, Error]);
+        assert!(values("errorx", None).is_err());
+        assert!(values("errors", None).is_err());
+    }
+
+    /// The reads of promql/promqltest/testdata/staleness.test and
+    /// selectors.test, at steps of one unit.
+    #[test]
+    fn reads_follow_lookback_and_staleness() {
+        let read = |text: &str, lookback: u64| {
+            let t = match text {
+                "" => Timeline::default(),
+                _ => Timeline::new(values(text, None).unwrap()),
+            };
+            (0..t.points().len() as u64 + lookback + 1)
+                .map(|i| match t.read(i, lookback) {
+                    Read::Value(v) => v.to_string(),
+                    Read::NoData => "_".into(),
+                    Read::Failed => "E".into(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // A gap shorter than the lookback reads the last sample.
+        assert_eq!(read("1 _ _ 2", 5), "1 1 1 2 2 2 2 2 _ _");
+        // Left-open: the sample at t - lookback is out.
+        assert_eq!(read("1 _x5 3", 3), "1 1 1 _ _ _ 3 3 3 _ _");
+        // A staleness marker ends the series at once.
+        assert_eq!(read("1 2 stale _ 4", 5), "1 2 _ _ 4 4 4 4 4 _ _");
+        // An error is not a sample: the step fails, the next reads past it.
+        assert_eq!(read("1 error _", 5), "1 E 1 1 1 _ _ _ _");
+        assert_eq!(read("", 5), "_ _ _ _ _ _");
     }
 
     #[test]
@@ -631,24 +791,18 @@ mod tests {
 
     #[test]
     fn quantities_in_base_units() {
-        let bytes = values("40Gi+1Gix2", Some(&Type::Bytes)).unwrap();
+        let bytes = typed("40Gi+1Gix2", Some(&Type::Bytes));
         assert_eq!(bytes, nums(&[40.0 * GI, 41.0 * GI, 42.0 * GI]));
         assert_eq!(
-            values("1M 1k 1E", Some(&Type::Bytes)).unwrap(),
+            typed("1M 1k 1E", Some(&Type::Bytes)),
             nums(&[1e6, 1e3, 1e18])
         );
+        assert_eq!(typed("50% 60", Some(&Type::Percent)), nums(&[50.0, 60.0]));
         assert_eq!(
-            values("50% 60", Some(&Type::Percent)).unwrap(),
-            nums(&[50.0, 60.0])
-        );
-        assert_eq!(
-            values("20ms 1s+500msx1 2m", Some(&Type::Duration)).unwrap(),
+            typed("20ms 1s+500msx1 2m", Some(&Type::Duration)),
             nums(&[0.02, 1.0, 1.5, 120.0])
         );
-        assert_eq!(
-            values("10Mix1", Some(&Type::Bytes)).unwrap(),
-            nums(&[10485760.0; 2])
-        );
+        assert_eq!(typed("10Mix1", Some(&Type::Bytes)), nums(&[10485760.0; 2]));
         // A raw series takes any unit to its base.
         assert_eq!(v("1Ki 1m 5%"), nums(&[1024.0, 60.0, 5.0]));
     }

@@ -1,5 +1,6 @@
-//! Metric values from a scenario's `series:`: one sample per step from the
-//! scenario's start, for a binding and an object.
+//! Metric values from a scenario's `series:`: one point per step from the
+//! scenario's start, for a binding and an object, read as Prometheus reads
+//! a series (the lookback, staleness markers: [`Timeline`]).
 //!
 //! Raw Prometheus series (`series: 'metric{…}'`) need PromQL evaluation,
 //! which comes later: a scenario that has one is refused, naming the entry,
@@ -9,15 +10,19 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::{MetricSource, ObjectId, Sample, Time};
-use crate::ir::{MetricId, Program};
+use crate::ir::{self, ExprKind, MetricId, Program};
 use crate::sim::scenario::{Scenario, SeriesTarget, codes};
+use crate::sim::series::{Read, Timeline};
 
 /// Samples of bindings for objects, by tick.
 #[derive(Clone, Debug, Default)]
 pub struct ScenarioSource {
     start: Time,
     step: Time,
-    series: HashMap<(MetricId, ObjectId), Vec<Option<f64>>>,
+    /// The lookback in steps (at least 1): a sample this many steps old is
+    /// out of the window.
+    lookback: u64,
+    series: HashMap<(MetricId, ObjectId), Timeline>,
 }
 
 impl ScenarioSource {
@@ -66,8 +71,8 @@ impl ScenarioSource {
                     };
                     let id = MetricId(pos as u32);
                     match entry.values.expand(Some(&program.metric(id).ty)) {
-                        Ok(values) => {
-                            series.insert((id, object.clone()), values);
+                        Ok(points) => {
+                            series.insert((id, object.clone()), Timeline::new(points));
                         }
                         Err(e) => diags.push(
                             entry
@@ -82,6 +87,7 @@ impl ScenarioSource {
             Ok(ScenarioSource {
                 start: scenario.start,
                 step: scenario.step,
+                lookback: lookback_steps(scenario.lookback, scenario.step),
                 series,
             })
         } else {
@@ -89,26 +95,113 @@ impl ScenarioSource {
         }
     }
 
+    /// Warnings for a run that would be silent: a binding that a policy
+    /// reads, over objects of the scenario, with no series for any of them.
+    /// Every tick would read no data, and the simulation would say nothing
+    /// happened. The PVC volume stats of the stdlib count as given when any
+    /// one of them is (the world derives the others).
+    pub fn silent(&self, scenario: &Scenario, program: &Program) -> Vec<Diagnostic> {
+        let volume = crate::sim::world::volume_bindings(program);
+        let given = |m: MetricId| {
+            let derived = volume.contains(&Some(m));
+            self.series
+                .keys()
+                .any(|(g, _)| *g == m || (derived && volume.contains(&Some(*g))))
+        };
+        let mut said = Vec::new();
+        let mut diags = Vec::new();
+        for policy in &program.policies {
+            if !scenario.objects.iter().any(|o| o.id.kind == policy.kind) {
+                continue;
+            }
+            for &m in &policy.metrics {
+                if said.contains(&m) || given(m) {
+                    continue;
+                }
+                said.push(m);
+                let metric = program.metric(m);
+                let name = metric.qualified();
+                let span = first_read(policy, m).unwrap_or(policy.span);
+                let origin = if metric.stdlib {
+                    "the stdlib's"
+                } else {
+                    "your"
+                };
+                diags.push(
+                    Diagnostic::warning(
+                        codes::NO_SERIES,
+                        span,
+                        format!(
+                            "`{name}` has no series in the scenario: policy `{}` reads no data on \
+                             every tick, so nothing it does can be seen",
+                            policy.name
+                        ),
+                    )
+                    .label(format!("{origin} binding, with no values"))
+                    .help(format!(
+                        "give its values: `series: [{{metric: {name}, object: {}/…, values: \"…\"}}]`",
+                        policy.kind
+                    )),
+                );
+            }
+        }
+        diags
+    }
+
     /// Whether the scenario gives values of `metric` for `object`.
     pub fn has(&self, metric: MetricId, object: &ObjectId) -> bool {
         self.series.contains_key(&(metric, object.clone()))
     }
 
-    /// The sample at tick time `t`: missing before the start, between
-    /// ticks' samples (`_`, `stale`), and after the last sample.
+    /// What an instant query at `t` reads: the newest sample of the last
+    /// lookback, nothing before the start or after a staleness marker, a
+    /// failure at an `error` step.
     pub fn at(&self, metric: MetricId, object: &ObjectId, t: Time) -> Sample {
-        let Some(values) = self.series.get(&(metric, object.clone())) else {
+        let Some(timeline) = self.series.get(&(metric, object.clone())) else {
             return Sample::Missing;
         };
         if t < self.start || self.step <= 0 {
             return Sample::Missing;
         }
-        let i = ((t - self.start) / self.step) as usize;
-        match values.get(i) {
-            Some(Some(v)) => Sample::Value(*v),
-            _ => Sample::Missing,
+        let i = ((t - self.start) / self.step) as u64;
+        match timeline.read(i, self.lookback) {
+            Read::Value(v) => Sample::Value(v),
+            Read::NoData => Sample::Missing,
+            Read::Failed => Sample::Error(QUERY_FAILED.into()),
         }
     }
+}
+
+/// What a query reads at an `error` step of a scenario's series.
+pub const QUERY_FAILED: &str = "the query failed (`error` in the scenario's series)";
+
+/// A lookback in whole steps, at least one: with 1m steps, 5m is 5 (the
+/// sample 5m old is out, as Prometheus's window is left-open), and 90s is 2.
+fn lookback_steps(lookback: Time, step: Time) -> u64 {
+    if step <= 0 {
+        return 1;
+    }
+    (lookback.max(1) as u64).div_ceil(step as u64).max(1)
+}
+
+/// Where a policy first reads a binding in its filter or its condition.
+fn first_read(policy: &ir::Policy, m: MetricId) -> Option<crate::source::Span> {
+    fn find(e: &ir::Expr, m: MetricId) -> Option<crate::source::Span> {
+        match &e.kind {
+            ExprKind::Metric(id) if *id == m => Some(e.span),
+            ExprKind::Not(x) | ExprKind::Neg(x) => find(x, m),
+            ExprKind::Binary { lhs, rhs, .. } => find(lhs, m).or_else(|| find(rhs, m)),
+            ExprKind::Call { args: xs, .. } | ExprKind::List(xs) => {
+                xs.iter().find_map(|x| find(x, m))
+            }
+            _ => None,
+        }
+    }
+    policy
+        .filter
+        .iter()
+        .chain([&policy.condition])
+        .find_map(|e| find(e, m))
 }
 
 impl MetricSource for ScenarioSource {

@@ -159,6 +159,10 @@ fn lower(
         yaml: "approvals:\n".into(),
         spans: Vec::new(),
     };
+    let mut restarts = Lines {
+        yaml: "restarts:\n".into(),
+        spans: Vec::new(),
+    };
     let mut expects = Vec::new();
     let mut has_duration = false;
     // Namespaces objects live in; declared ones need no line of their own.
@@ -239,6 +243,14 @@ fn lower(
                     ),
                     span,
                 );
+            }
+            TestStmtKind::Restart { at } => {
+                let Some(at_ms) = time(at, &mut errors) else {
+                    continue;
+                };
+                last_time = last_time.max(at_ms);
+                let at = json(&format!("{}s", at_ms as f64 / 1000.0));
+                restarts.push(format!("  - {at}"), span);
             }
             TestStmtKind::Expect { target, what } => {
                 let resolved = match target {
@@ -351,7 +363,7 @@ fn lower(
     for (line, span) in settings.yaml.lines().zip(&settings.spans) {
         lines.push(line.to_string(), *span);
     }
-    for part in [objects, series, approvals] {
+    for part in [objects, series, approvals, restarts] {
         if part.spans.is_empty() {
             continue;
         }

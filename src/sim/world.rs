@@ -63,6 +63,18 @@ pub struct SimObject {
     pending: Option<(u64, Time)>,
 }
 
+/// The stdlib bindings over kubelet volume stats: `pvc.usage`, `pvc.used`,
+/// `pvc.available`, each when the program has it.
+pub(crate) fn volume_bindings(program: &Program) -> [Option<MetricId>; 3] {
+    ["usage", "used", "available"].map(|name| {
+        program
+            .metrics
+            .iter()
+            .position(|m| m.stdlib && m.kind == Kind::Pvc && m.name == name)
+            .map(|i| MetricId(i as u32))
+    })
+}
+
 /// The stdlib bindings over kubelet volume stats.
 #[derive(Clone, Copy, Debug, Default)]
 struct VolumeBindings {
@@ -110,13 +122,7 @@ impl World {
             .enumerate()
             .map(|(i, o)| (o.object.id.clone(), i))
             .collect();
-        let stdlib = |name: &str| {
-            program
-                .metrics
-                .iter()
-                .position(|m| m.stdlib && m.kind == Kind::Pvc && m.name == name)
-                .map(|i| MetricId(i as u32))
-        };
+        let [usage, used, available] = volume_bindings(program);
         World {
             objects,
             index,
@@ -124,9 +130,9 @@ impl World {
             namespaces: scenario.namespaces.clone(),
             resize_delay: scenario.resize_delay,
             volume: VolumeBindings {
-                usage: stdlib("usage"),
-                used: stdlib("used"),
-                available: stdlib("available"),
+                usage,
+                used,
+                available,
             },
             events: Vec::new(),
             notifications: Vec::new(),

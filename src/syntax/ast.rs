@@ -45,7 +45,7 @@ pub struct TestStmt {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TestStmtKind {
-    /// `start "2026-01-01T00:00:00Z"`, `step 1m`, `duration 30m`.
+    /// `start "2026-01-01T00:00:00Z"`, `step 1m`, `duration 30m`, `lookback 5m`.
     Setting { name: Ident, value: Expr },
     /// `pvc "db/pg-data" { capacity = 100Gi }`, `namespace "db" { … }`.
     Object {
@@ -61,6 +61,8 @@ pub enum TestStmtKind {
         target: Target,
         at: Expr,
     },
+    /// `restart at 20m`: the controller restarts from its saved state.
+    Restart { at: Expr },
     /// `expect [POLICY "OBJECT"] …`.
     Expect {
         target: Option<Target>,

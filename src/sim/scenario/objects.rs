@@ -358,37 +358,15 @@ impl Loader<'_> {
         f
     }
 
-    /// Namespaces and storage classes that objects name must be declared.
+    /// Storage classes that PVCs name must be declared. (Namespaces exist
+    /// implicitly: a scenario lists them only to give them labels.)
     pub(super) fn references(
         &mut self,
-        objects: &[ObjectSpec],
         raw: &[Spanned<RawObject>],
-        namespaces: &BTreeMap<String, (Namespace, Option<Span>)>,
         classes: &BTreeMap<String, StorageClass>,
     ) {
         for r in raw {
             let o = &r.value;
-            if let Some(ns) = &o.namespace
-                && !namespaces.contains_key(&ns.value.0)
-                // A too-long name has its own diagnostic (`name_ok`).
-                && ns.value.0.chars().count() <= MAX_NAME
-                && allowed_fields(o.kind.as_ref().map_or("", |k| k.value.0.as_str()))
-                    .contains(&"namespace")
-            {
-                let span = self.sspan(ns);
-                let name = &ns.value.0;
-                self.error(
-                    codes::UNKNOWN_REFERENCE,
-                    span,
-                    format!("namespace `{name}` is not declared"),
-                );
-                let help = self
-                    .suggest(name, namespaces.keys().map(String::as_str))
-                    .unwrap_or_else(|| {
-                        format!("declare it: `namespaces: [{{name: {name}, labels: {{}}}}]`")
-                    });
-                self.last("unknown namespace", Some(help));
-            }
             if let Some(class) = &o.storage_class
                 && !classes.contains_key(&class.value.0)
                 && o.kind.as_ref().is_some_and(|k| k.value.0 == "pvc")
@@ -410,7 +388,6 @@ impl Loader<'_> {
                 self.last("not declared", Some(help));
             }
         }
-        let _ = objects;
     }
 
     pub(super) fn object_ref(&mut self, o: &S, ids: &BTreeSet<ObjectId>) -> Option<ObjectId> {

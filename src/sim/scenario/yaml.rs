@@ -59,6 +59,7 @@ pub(super) struct RawScenario {
     pub(super) step: Option<S>,
     pub(super) duration: Option<S>,
     pub(super) resize_delay: Option<S>,
+    pub(super) lookback: Option<S>,
     #[serde(default)]
     pub(super) objects: Vec<Spanned<RawObject>>,
     #[serde(default)]
@@ -67,6 +68,8 @@ pub(super) struct RawScenario {
     pub(super) series: Vec<Spanned<RawSeries>>,
     #[serde(default)]
     pub(super) approvals: Vec<Spanned<RawApproval>>,
+    #[serde(default)]
+    pub(super) restarts: Vec<S>,
 }
 
 #[derive(Deserialize)]

@@ -312,8 +312,10 @@ fn volume_stats_follow_the_capacity() {
         m.sample(available, &data, t),
         Sample::Value(150.0 * GI as f64)
     );
-    // Past the last sample there is no data, derived or not.
-    assert_eq!(m.sample(usage, &data, t + 3 * 60_000), Sample::Missing);
+    // Past the last sample (at 2m), the series stays visible for the 5m
+    // lookback, derived or not; then there is no data.
+    assert_eq!(m.sample(usage, &data, t + 6 * 60_000), Sample::Value(35.0));
+    assert_eq!(m.sample(usage, &data, t + 7 * 60_000), Sample::Missing);
     // From `pvc.used` values.
     let slow = id("pvc/default/slow");
     assert_eq!(m.sample(usage, &slow, t), Sample::Value(50.0));

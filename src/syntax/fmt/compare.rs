@@ -78,6 +78,7 @@ pub(super) fn strip_test_stmt(s: &mut TestStmt) {
             strip_target(target);
             strip_expr(at);
         }
+        TestStmtKind::Restart { at } => strip_expr(at),
         TestStmtKind::Expect { target, what } => {
             target.iter_mut().for_each(strip_target);
             match what {

@@ -216,6 +216,7 @@ impl Formatter<'_> {
                 let word = if *approve { "approve" } else { "decline" };
                 format!("{word} {} at {}", self.target(target), self.expr(at))
             }
+            TestStmtKind::Restart { at } => format!("restart at {}", self.expr(at)),
             TestStmtKind::Expect { target, what } => {
                 let mut line = String::from("expect");
                 if let Some(t) = target {

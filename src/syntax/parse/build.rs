@@ -141,6 +141,13 @@ impl<'t> Builder<'t> {
                     values: self.string(it.next().expect("series values")),
                 }
             }
+            Rule::t_restart => {
+                it.next(); // `restart`
+                it.next(); // `at`
+                K::Restart {
+                    at: self.expr(it.next().expect("restart time")),
+                }
+            }
             Rule::t_decision => {
                 let word = it.next().expect("decision word");
                 let approve = word.as_rule() == Rule::kw_approve;
