@@ -100,6 +100,14 @@ fn an_expectation_past_the_end_is_an_error() {
 }
 
 #[test]
+fn an_unknown_action_is_an_error() {
+    let (out, code) = autopilot(&["test", "tests/data/test/unknown_action.apr"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("apr::test::unknown_action"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn a_field_over_two_lines_blames_its_own_statement() {
     let (out, code) = autopilot(&["test", "tests/data/test/two_line_field.apr"]);
     assert_eq!(code, 1, "{out}");

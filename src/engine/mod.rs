@@ -110,6 +110,19 @@ pub enum ActionResult {
 }
 
 impl ActionResult {
+    pub const ALL: [ActionResult; 6] = [
+        ActionResult::Applied,
+        ActionResult::DryRun,
+        ActionResult::AwaitingApproval,
+        ActionResult::Declined,
+        ActionResult::Skipped,
+        ActionResult::Failed,
+    ];
+
+    pub fn parse(name: &str) -> Option<ActionResult> {
+        ActionResult::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The result as reports write it: `applied`, `dry_run`, …
     pub fn name(self) -> &'static str {
         match self {

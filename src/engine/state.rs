@@ -76,6 +76,20 @@ pub enum PhaseName {
 }
 
 impl PhaseName {
+    pub const ALL: [PhaseName; 7] = [
+        PhaseName::Normal,
+        PhaseName::Pending,
+        PhaseName::Firing,
+        PhaseName::AwaitingApproval,
+        PhaseName::Acting,
+        PhaseName::Cooldown,
+        PhaseName::Declined,
+    ];
+
+    pub fn parse(name: &str) -> Option<PhaseName> {
+        PhaseName::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             PhaseName::Normal => "normal",

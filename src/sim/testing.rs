@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::engine::{ActionResult, Event, EventKind, ObjectId, Planned, Time};
-use crate::ir::{Kind, Program};
+use crate::engine::{ActionResult, Event, EventKind, ObjectId, PhaseName, Planned, Time};
+use crate::ir::{ActionName, Kind, Program};
 use crate::report::{self, action};
 use crate::sim;
 use crate::sim::ScenarioSource;
@@ -28,6 +28,7 @@ use crate::syntax::ast::{
 pub mod codes {
     pub const STATEMENT: &str = "apr::test::statement";
     pub const UNKNOWN_POLICY: &str = "apr::test::unknown_policy";
+    pub const UNKNOWN_ACTION: &str = "apr::test::unknown_action";
     pub const TIME: &str = "apr::test::time";
     pub const PAST_THE_END: &str = "apr::test::past_the_end";
 }
@@ -56,15 +57,15 @@ pub enum What {
         policy: String,
         object: ObjectId,
         at: Time,
-        state: String,
+        state: PhaseName,
     },
     Action {
         policy: String,
         object: ObjectId,
         at: Time,
-        action: String,
+        action: ActionName,
         to: Option<To>,
-        result: String,
+        result: ActionResult,
     },
     NoAction {
         target: Option<(String, ObjectId)>,
@@ -275,11 +276,15 @@ fn lower(
                             continue;
                         };
                         last_time = last_time.max(at);
+                        // The grammar admits only the names of phases.
+                        let Some(state) = PhaseName::parse(&state.name) else {
+                            continue;
+                        };
                         What::State {
                             policy,
                             object,
                             at,
-                            state: state.name.clone(),
+                            state,
                         }
                     }
                     (
@@ -295,6 +300,23 @@ fn lower(
                             continue;
                         };
                         last_time = last_time.max(at);
+                        let Some(name) = ActionName::parse(&action.name) else {
+                            let names = ActionName::ALL.map(ActionName::name);
+                            errors.push(
+                                Diagnostic::error(
+                                    codes::UNKNOWN_ACTION,
+                                    action.span,
+                                    format!("unknown action `{}`", action.name),
+                                )
+                                .label("not an action")
+                                .help(
+                                    did_you_mean(&action.name, names.into_iter()).unwrap_or_else(
+                                        || format!("the actions are {}", names.join(", ")),
+                                    ),
+                                ),
+                            );
+                            continue;
+                        };
                         let to = match to {
                             None => None,
                             Some(e) => match to_value(e) {
@@ -313,9 +335,13 @@ fn lower(
                             policy,
                             object,
                             at,
-                            action: action.name.clone(),
+                            action: name,
                             to,
-                            result: result.as_ref().map_or("applied".into(), |r| r.name.clone()),
+                            // The grammar admits only the names of results.
+                            result: result
+                                .as_ref()
+                                .and_then(|r| ActionResult::parse(&r.name))
+                                .unwrap_or(ActionResult::Applied),
                         }
                     }
                     (_, None) => {
@@ -607,16 +633,16 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
             at,
             state,
         } => {
-            let mut now = "normal";
+            let mut now = PhaseName::Normal;
             for e in events
                 .iter()
                 .filter(|e| e.time <= start + at && &e.policy == policy && &e.object == object)
             {
                 if let EventKind::Transition { to, .. } = e.kind {
-                    now = to.name();
+                    now = to;
                 }
             }
-            if now == state {
+            if now == *state {
                 Ok(())
             } else {
                 Err(format!("{now} at {}", ago(start + at)))
@@ -642,8 +668,8 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                     result: r,
                     ..
                 } => {
-                    a.name() == action
-                        && r.name() == result
+                    a == action
+                        && r == result
                         && to
                             .as_ref()
                             .is_none_or(|to| planned.as_ref().is_some_and(|p| matches_to(p, to)))
