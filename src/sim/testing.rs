@@ -310,9 +310,9 @@ fn lower(
                                 )
                                 .label("not an action")
                                 .help(
-                                    did_you_mean(&action.name, names.into_iter()).unwrap_or_else(
-                                        || format!("the actions are {}", names.join(", ")),
-                                    ),
+                                    did_you_mean(&action.name, names).unwrap_or_else(|| {
+                                        format!("the actions are {}", names.join(", "))
+                                    }),
                                 ),
                             );
                             continue;
