@@ -1,15 +1,17 @@
 //! The safety invariants of docs/semantics.md section 11, each pinned by a named test,
-//! and the state machine's semantics, run through the pure engine.
+//! and the state machine's semantics, run through the real simulation
+//! (`sim::Sim`, as `simulate` and `test` run it): each test's world is
+//! written as a scenario. What only an executor can do (fail, or die with an
+//! action in flight) is pinned in the engine's own tests (src/engine/tests.rs);
+//! tests/sim_fuzz.rs holds the same invariants over generated programs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use autopilot::engine::{
-    ActionOutcome as Outcome, ActionResult, Approval, Decision, Engine, Event, EventKind, Failure,
-    Fields, Intent, MetricSource, Namespace, Object, ObjectId, Phase, Planned, Sample, Snapshot,
-    Time,
-};
-use autopilot::ir::{MetricId, Program};
+use autopilot::engine::{Event, EventKind, ObjectId, Phase, Planned, Time};
+use autopilot::ir::Program;
+use autopilot::sim::{self, ScenarioSource, Sim};
+use autopilot::source::SourceMap;
 
 const GI: u64 = 1 << 30;
 const MIN: Time = 60_000;
@@ -20,100 +22,125 @@ fn program(src: &str) -> Arc<Program> {
     Arc::new(c.checked.program)
 }
 
-/// Metric values per minute: `values[i]` is the sample at minute i; None is
-/// missing; NaN stands for a failed query.
-struct Minutes {
-    program: Arc<Program>,
-    series: HashMap<(String, ObjectId), Vec<Option<f64>>>,
+/// A PVC in namespace `db`, Bound, of the expandable class `standard`.
+struct Pvc {
+    name: &'static str,
+    capacity: u64,
 }
 
-impl MetricSource for Minutes {
-    fn sample(&self, metric: MetricId, object: &ObjectId, t: Time) -> Sample {
-        let name = self.program.metric(metric).qualified();
-        let Some(values) = self.series.get(&(name, object.clone())) else {
-            return Sample::Missing;
-        };
-        match values.get((t / MIN) as usize).copied().flatten() {
-            Some(v) if v.is_nan() => Sample::Error("prometheus: connection refused".into()),
-            Some(v) => Sample::Value(v),
-            None => Sample::Missing,
-        }
-    }
-}
-
-fn pvc(name: &str, capacity: u64) -> Object {
-    let mut o = Object::new(id(name));
-    o.fields = Fields {
-        capacity: Some(capacity),
-        requested: Some(capacity),
-        phase: Some("Bound".into()),
-        expandable: Some(true),
-        storage_class: Some("standard".into()),
-        ..Fields::default()
-    };
-    o
+fn pvc(name: &'static str, capacity: u64) -> Pvc {
+    Pvc { name, capacity }
 }
 
 fn id(name: &str) -> ObjectId {
     format!("pvc/db/{name}").parse().unwrap()
 }
 
-/// A tiny world: applies resizes to the objects, records everything.
+/// An approver's decision at a minute.
+struct Decision {
+    policy: &'static str,
+    object: &'static str,
+    approve: bool,
+    minute: i64,
+}
+
+/// A world of PVCs and per-minute series, as a scenario: `values[i]` is the
+/// sample at minute i; None is no sample; NaN is a failed query (`error`).
 struct Run {
-    engine: Engine,
-    objects: Vec<Object>,
-    source: Minutes,
-    approvals: Vec<Approval>,
+    program: Arc<Program>,
+    objects: Vec<Pvc>,
+    series: Vec<(String, String, Vec<Option<f64>>)>,
+    approvals: Vec<Decision>,
+    restarts: Vec<i64>,
+    sim: Option<(Sim, ScenarioSource, Time)>,
     log: Vec<String>,
-    /// What the executor answers; Applied by default.
-    outcome: Box<dyn FnMut(&Intent) -> Outcome>,
 }
 
 impl Run {
-    fn new(src: &str, objects: Vec<Object>, series: &[(&str, &str, Vec<Option<f64>>)]) -> Run {
-        let program = program(src);
-        let series = series
-            .iter()
-            .map(|(m, o, v)| ((m.to_string(), id(o)), v.clone()))
-            .collect();
+    fn new(src: &str, objects: Vec<Pvc>, series: &[(&str, &str, Vec<Option<f64>>)]) -> Run {
         Run {
-            engine: Engine::new(Arc::clone(&program)),
+            program: program(src),
             objects,
-            source: Minutes { program, series },
+            series: series
+                .iter()
+                .map(|(m, o, v)| (m.to_string(), o.to_string(), v.clone()))
+                .collect(),
             approvals: Vec::new(),
+            restarts: Vec::new(),
+            sim: None,
             log: Vec::new(),
-            outcome: Box::new(|_| Outcome::Applied),
         }
     }
 
-    fn tick(&mut self, minute: i64) -> Vec<Event> {
-        let t = minute * MIN;
-        let namespaces = BTreeMap::from([("db".to_string(), Namespace::default())]);
-        let snap = Snapshot {
-            objects: &self.objects,
-            namespaces: &namespaces,
-            metrics: &self.source,
-        };
-        let (mut events, intents) = self.engine.tick(t, &snap, &self.approvals);
-        for intent in intents {
-            let outcome = (self.outcome)(&intent);
-            if outcome == Outcome::Applied
-                && let Planned::Resize { to, .. } = intent.planned
-                && let Some(o) = self.objects.iter_mut().find(|o| o.id == intent.object)
-            {
-                o.fields.requested = Some(to);
-                o.fields.capacity = Some(to);
-            }
-            events.extend(
-                self.engine
-                    .finish(t, &intent, outcome)
-                    .expect("a fresh intent"),
+    /// The scenario of the world, for 10 hours of one-minute ticks.
+    fn yaml(&self) -> String {
+        let mut y = String::from("step: 1m\nduration: 600m\nobjects:\n");
+        y += "  - {kind: storageclass, name: standard, allow_volume_expansion: true}\n";
+        for o in &self.objects {
+            let _ = writeln!(
+                y,
+                "  - {{kind: pvc, namespace: db, name: {}, storage_class: standard, capacity: {}}}",
+                o.name, o.capacity
             );
         }
-        for e in &events {
-            self.log.push(describe(minute, e));
+        y += "series:\n";
+        for (metric, object, values) in &self.series {
+            let values: Vec<String> = values
+                .iter()
+                .map(|v| match v {
+                    None => "_".into(),
+                    Some(v) if v.is_nan() => "error".into(),
+                    Some(v) => v.to_string(),
+                })
+                .collect();
+            let _ = writeln!(
+                y,
+                "  - {{metric: {metric}, object: pvc/db/{object}, values: \"{}\"}}",
+                values.join(" ")
+            );
         }
-        events
+        y += "approvals:\n";
+        for a in &self.approvals {
+            let decision = if a.approve { "approve" } else { "decline" };
+            let _ = writeln!(
+                y,
+                "  - {{at: {}m, policy: {}, object: pvc/db/{}, decision: {decision}}}",
+                a.minute, a.policy, a.object
+            );
+        }
+        let restarts: Vec<String> = self.restarts.iter().map(|m| format!("{m}m")).collect();
+        let _ = writeln!(y, "restarts: [{}]", restarts.join(", "));
+        y
+    }
+
+    fn sim(&mut self) -> &mut (Sim, ScenarioSource, Time) {
+        if self.sim.is_none() {
+            let yaml = self.yaml();
+            let mut sources = SourceMap::default();
+            let file = sources.add("invariants.yaml", yaml.clone());
+            let mut scenario =
+                sim::scenario::parse(file, &yaml).unwrap_or_else(|d| panic!("{yaml}\n{d:#?}"));
+            let diags = scenario.check(&self.program);
+            assert!(diags.is_empty(), "{yaml}\n{diags:#?}");
+            let source = ScenarioSource::new(&scenario, &self.program)
+                .unwrap_or_else(|d| panic!("{yaml}\n{d:#?}"));
+            let start = scenario.start;
+            let sim = Sim::new(Arc::clone(&self.program), &scenario, &[]);
+            self.sim = Some((sim, source, start));
+        }
+        self.sim.as_mut().expect("just made")
+    }
+
+    fn tick(&mut self, minute: i64) {
+        let (sim, source, start) = self.sim();
+        let before = sim.events.len();
+        let start = *start;
+        sim.tick(start + minute * MIN, source);
+        let lines: Vec<String> = sim.events[before..]
+            .iter()
+            .map(|e| describe((e.time - start) / MIN, e))
+            .collect();
+        self.log.extend(lines);
     }
 
     fn run(&mut self, minutes: std::ops::Range<i64>) {
@@ -131,9 +158,15 @@ impl Run {
         self.log.iter().filter(|l| l.contains(" action ")).collect()
     }
 
-    fn capacity(&self, name: &str) -> u64 {
-        let o = self.objects.iter().find(|o| o.id == id(name)).unwrap();
-        o.fields.capacity.unwrap()
+    fn capacity(&mut self, name: &str) -> u64 {
+        let (sim, _, _) = self.sim();
+        let o = sim.world.get(&id(name)).expect("an object of the world");
+        o.object.fields.capacity.unwrap()
+    }
+
+    fn phase(&mut self, policy: &str, name: &str) -> Phase {
+        let (sim, _, _) = self.sim();
+        sim.engine.phase(policy, &id(name))
     }
 }
 
@@ -220,8 +253,10 @@ fn no_for_fires_on_the_first_true_tick() {
 
 #[test]
 fn no_data_hold_keeps_the_clock_but_cannot_fire() {
-    let mut values = usage(&[60.0; 10]);
-    for v in &mut values[2..7] {
+    // A sample at 0, then none until 11: from 5 it is out of the 5m
+    // lookback, and the query has no data.
+    let mut values = usage(&[60.0; 20]);
+    for v in &mut values[1..11] {
         *v = None;
     }
     let hold = CARD.replace("cooldown 10m", "cooldown 10m no_data hold");
@@ -230,10 +265,10 @@ fn no_data_hold_keeps_the_clock_but_cannot_fire() {
         vec![pvc("a", 100 * GI)],
         &[("pvc.usage", "a", values.clone())],
     );
-    r.run(0..10);
-    // The clock started at 0 is kept through the gap; it fires when data returns at 7.
+    r.run(0..20);
+    // The clock started at 0 is kept through the gap; it fires when data returns at 11.
     assert!(
-        r.saw("  7m grow pvc/db/a pending -> firing"),
+        r.saw(" 11m grow pvc/db/a pending -> firing"),
         "{:#?}",
         r.log
     );
@@ -244,9 +279,48 @@ fn no_data_hold_keeps_the_clock_but_cannot_fire() {
         vec![pvc("a", 100 * GI)],
         &[("pvc.usage", "a", values)],
     );
-    r.run(0..10);
+    r.run(0..20);
     assert!(
-        r.saw("  2m grow pvc/db/a pending -> normal"),
+        r.saw("  5m grow pvc/db/a pending -> normal"),
+        "{:#?}",
+        r.log
+    );
+    assert!(
+        r.saw(" 11m grow pvc/db/a normal -> pending"),
+        "{:#?}",
+        r.log
+    );
+    assert!(
+        r.saw(" 16m grow pvc/db/a pending -> firing"),
+        "{:#?}",
+        r.log
+    );
+}
+
+#[test]
+fn no_data_reset_sends_pending_to_normal() {
+    // A gap within the lookback is not no data; a longer one is.
+    let src = "policy grow { on pvc when pvc.usage > 50% for 5m then resize(+100%, max = 400Gi) no_data reset }";
+    let mut values = usage(&[60.0; 16]);
+    values[2] = None;
+    let mut r = Run::new(
+        src,
+        vec![pvc("a", 100 * GI)],
+        &[("pvc.usage", "a", values.clone())],
+    );
+    r.run(0..8);
+    assert!(
+        r.saw("  5m grow pvc/db/a pending -> firing"),
+        "{:#?}",
+        r.log
+    );
+    for v in &mut values[1..7] {
+        *v = None;
+    }
+    let mut r = Run::new(src, vec![pvc("a", 100 * GI)], &[("pvc.usage", "a", values)]);
+    r.run(0..16);
+    assert!(
+        r.saw("  5m grow pvc/db/a pending -> normal"),
         "{:#?}",
         r.log
     );
@@ -255,19 +329,8 @@ fn no_data_hold_keeps_the_clock_but_cannot_fire() {
         "{:#?}",
         r.log
     );
-    assert!(r.actions().is_empty(), "{:#?}", r.log);
-}
-
-#[test]
-fn no_data_reset_sends_pending_to_normal() {
-    let src = "policy grow { on pvc when pvc.usage > 50% for 5m then resize(+100%, max = 400Gi) no_data reset }";
-    let mut values = usage(&[60.0; 10]);
-    values[2] = None;
-    let mut r = Run::new(src, vec![pvc("a", 100 * GI)], &[("pvc.usage", "a", values)]);
-    r.run(0..10);
-    assert!(r.saw("  2m grow pvc/db/a pending -> normal"));
     assert!(
-        r.saw("  8m grow pvc/db/a pending -> firing"),
+        r.saw(" 12m grow pvc/db/a pending -> firing"),
         "{:#?}",
         r.log
     );
@@ -297,11 +360,11 @@ fn approve_waits_for_a_decision() {
         vec![pvc("a", 100 * GI)],
         &[("pvc.usage", "a", usage(&[60.0; 6]))],
     );
-    r.approvals.push(Approval {
-        policy: "grow".into(),
-        object: id("a"),
-        decision: Decision::Approve,
-        at: 3 * MIN,
+    r.approvals.push(Decision {
+        policy: "grow",
+        object: "a",
+        approve: true,
+        minute: 3,
     });
     r.run(0..6);
     assert!(r.saw("  0m grow pvc/db/a firing -> awaiting_approval"));
@@ -322,11 +385,11 @@ fn a_declined_approval_is_final_until_the_condition_clears() {
         vec![pvc("a", 100 * GI)],
         &[("pvc.usage", "a", usage(&[60.0; 6]))],
     );
-    r.approvals.push(Approval {
-        policy: "grow".into(),
-        object: id("a"),
-        decision: Decision::Decline,
-        at: MIN,
+    r.approvals.push(Decision {
+        policy: "grow",
+        object: "a",
+        approve: false,
+        minute: 1,
     });
     r.run(0..6);
     assert!(r.saw("  1m grow pvc/db/a awaiting_approval -> declined"));
@@ -398,43 +461,6 @@ fn declined_at_max_is_said_once() {
     assert!(declined[0].contains("at max"));
 }
 
-#[test]
-fn skipped_while_not_bound_then_acts_when_bound() {
-    let mut o = pvc("a", 100 * GI);
-    o.fields.phase = Some("Pending".into());
-    let src = "policy grow { on pvc when pvc.usage > 50% then resize(+10Gi, max = 1Ti) }";
-    let mut r = Run::new(src, vec![o], &[("pvc.usage", "a", usage(&[60.0; 6]))]);
-    r.run(0..3);
-    let skipped: Vec<_> = r.log.iter().filter(|l| l.contains("Skipped")).collect();
-    assert_eq!(skipped.len(), 1);
-    assert!(skipped[0].contains("not Bound"));
-    r.objects[0].fields.phase = Some("Bound".into());
-    r.run(3..4);
-    assert_eq!(r.capacity("a"), 110 * GI);
-}
-
-#[test]
-fn a_failed_action_is_tried_again() {
-    let src = "policy grow { on pvc when pvc.usage > 50% then resize(+10Gi, max = 1Ti) }";
-    let mut r = Run::new(
-        src,
-        vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", usage(&[60.0; 3]))],
-    );
-    let mut calls = 0;
-    r.outcome = Box::new(move |_| {
-        calls += 1;
-        if calls == 1 {
-            Outcome::Failed(Failure::transient("connection reset"))
-        } else {
-            Outcome::Applied
-        }
-    });
-    r.run(0..2);
-    assert!(r.log.iter().any(|l| l.contains("Failed connection reset")));
-    assert_eq!(r.capacity("a"), 110 * GI);
-}
-
 // ---------------------------------------------------------------- invariants
 
 #[test]
@@ -451,11 +477,11 @@ fn invariant_never_shrink() {
 
 #[test]
 fn invariant_never_exceed_max() {
-    let mut r = Run::new(
-        CARD,
-        vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", usage(&[99.0; 200]))],
-    );
+    // The volume keeps filling faster than it grows.
+    let used: Vec<Option<f64>> = (0..200)
+        .map(|m| Some((99 + 5 * m) as f64 * GI as f64))
+        .collect();
+    let mut r = Run::new(CARD, vec![pvc("a", 100 * GI)], &[("pvc.used", "a", used)]);
     r.run(0..200);
     assert_eq!(
         r.capacity("a"),
@@ -533,88 +559,38 @@ fn invariant_at_most_one_action_per_object_per_cooldown() {
 
 #[test]
 fn invariant_restart_keeps_the_for_clock() {
-    let values = usage(&[60.0; 10]);
-    let mut a = Run::new(
+    // The controller restarts at 3m, while pending since 0: it fires at 5m.
+    let mut r = Run::new(
         CARD,
         vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", values.clone())],
+        &[("pvc.usage", "a", usage(&[60.0; 10]))],
     );
-    a.run(0..3);
-    let saved = a.engine.save();
-    assert_eq!(saved.states[0].phase, Phase::Pending { since: 0 });
-    // A new controller restores the saved state and goes on.
-    let mut b = Run::new(
-        CARD,
-        vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", values)],
-    );
-    b.engine.restore(&saved, 3 * MIN).unwrap();
-    b.run(3..10);
-    assert_eq!(
-        b.log[0], "  5m grow pvc/db/a pending -> firing",
+    r.restarts = vec![3];
+    r.run(0..10);
+    assert!(
+        r.saw("  5m grow pvc/db/a pending -> firing"),
         "{:#?}",
-        b.log
+        r.log
     );
+    assert_eq!(r.actions().len(), 1, "{:#?}", r.log);
 }
 
 #[test]
 fn invariant_restart_keeps_the_cooldown() {
-    let values = usage(&[99.0; 30]);
-    let mut a = Run::new(
-        CARD,
-        vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", values.clone())],
-    );
-    a.run(0..7);
-    assert_eq!(a.actions().len(), 1);
-    let saved = a.engine.save();
-    let mut b = Run::new(
-        CARD,
-        vec![pvc("a", 200 * GI)],
-        &[("pvc.usage", "a", values)],
-    );
-    b.engine.restore(&saved, 7 * MIN).unwrap();
-    b.run(7..15);
-    assert!(
-        b.actions().is_empty(),
-        "cooldown until 15m survives: {:#?}",
-        b.log
-    );
-}
-
-#[test]
-fn invariant_restart_never_repeats_an_action_in_flight() {
-    let values = usage(&[99.0; 30]);
-    let mut a = Run::new(
-        CARD,
-        vec![pvc("a", 100 * GI)],
-        &[("pvc.usage", "a", values.clone())],
-    );
-    // Crash between the write and its result: the state says acting.
-    let t = 5 * MIN;
-    a.run(0..5);
-    let namespaces = BTreeMap::new();
-    let snap = Snapshot {
-        objects: &a.objects,
-        namespaces: &namespaces,
-        metrics: &a.source,
-    };
-    let (_, intents) = a.engine.tick(t, &snap, &[]);
-    assert_eq!(intents.len(), 1);
-    let saved = a.engine.save();
-    assert!(matches!(saved.states[0].phase, Phase::Acting { .. }));
-    let mut b = Run::new(
-        CARD,
-        vec![pvc("a", 200 * GI)],
-        &[("pvc.usage", "a", values)],
-    );
-    b.engine.restore(&saved, t).unwrap();
-    b.run(5..15);
-    assert!(
-        b.actions().is_empty(),
-        "the in-flight action is not repeated: {:#?}",
-        b.log
-    );
+    // Resized at 5m, cooldown 10m; restarts at 7m and 12m change nothing:
+    // the next action waits for 15m and the `for` after it.
+    let used: Vec<Option<f64>> = (0..30)
+        .map(|m| Some((99 + 5 * m) as f64 * GI as f64))
+        .collect();
+    let mut r = Run::new(CARD, vec![pvc("a", 100 * GI)], &[("pvc.used", "a", used)]);
+    r.restarts = vec![7, 12];
+    r.run(0..21);
+    let minutes: Vec<&str> = r
+        .actions()
+        .iter()
+        .map(|l| l.trim_start().split('m').next().unwrap())
+        .collect();
+    assert_eq!(minutes, ["5", "20"], "{:#?}", r.log);
 }
 
 #[test]
@@ -667,9 +643,8 @@ fn kleene_false_and_no_data_is_false() {
     );
     r.tick(0);
     assert_eq!(
-        r.engine.phase("p", &id("a")),
+        r.phase("p", "a"),
         Phase::Normal,
         "true and no-data is no-data"
     );
-    let _ = ActionResult::Applied;
 }

@@ -361,3 +361,54 @@ fn skipped_actions_carry_no_stand_in_arguments() {
         "{json}"
     );
 }
+
+/// A controller killed between sending an action and hearing how it went:
+/// the saved state says acting. The next controller never repeats it: it
+/// comes back as a cooldown from the restart.
+#[test]
+fn an_action_in_flight_at_a_restart_is_not_repeated() {
+    let src =
+        "policy grow { on pvc when pvc.usage > 90% then resize(+10Gi, max = 1Ti) cooldown 10m }";
+    let mut a = Engine::new(program(src));
+    let objects = [pvc("a")];
+    let (_, intents) = tick(&mut a, 0, &objects);
+    assert_eq!(intents.len(), 1);
+    let saved = a.save();
+    assert!(matches!(saved.states[0].phase, Phase::Acting { .. }));
+    let mut b = Engine::new(program(src));
+    b.restore(&saved, 30 * SEC).unwrap();
+    let mut t = 30 * SEC;
+    while t < 10 * 60 * SEC + 30 * SEC {
+        let (_, intents) = tick(&mut b, t, &objects);
+        assert!(intents.is_empty(), "repeated at {t}");
+        t += 30 * SEC;
+    }
+    let (_, intents) = tick(&mut b, t, &objects);
+    assert_eq!(intents.len(), 1, "acts again once the cooldown is over");
+}
+
+/// A PVC that is not Bound is skipped, said once; it is resized once Bound.
+#[test]
+fn skipped_while_not_bound_then_acts_when_bound() {
+    let mut e = Engine::new(program(GROW));
+    let mut o = pvc("a");
+    o.fields.phase = Some("Pending".into());
+    let mut skipped = Vec::new();
+    for t in [0, 30 * SEC, 60 * SEC] {
+        let (events, intents) = tick(&mut e, t, std::slice::from_ref(&o));
+        assert!(intents.is_empty());
+        skipped.extend(events.into_iter().filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Action {
+                    result: ActionResult::Skipped,
+                    ..
+                }
+            )
+        }));
+    }
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    o.fields.phase = Some("Bound".into());
+    let (_, intents) = tick(&mut e, 90 * SEC, std::slice::from_ref(&o));
+    assert_eq!(intents.len(), 1);
+}
