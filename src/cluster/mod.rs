@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod events;
+pub mod metrics;
 pub mod prometheus;
 pub mod pvc;
 pub mod quantity;

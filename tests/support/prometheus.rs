@@ -1,5 +1,6 @@
 //! A real Prometheus scraping an exporter that the test serves itself.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 use super::binaries::Binaries;
 use super::process::{Process, free_port};
 
-/// A `/metrics` endpoint in the text exposition format, whose body tests set.
+/// A `/metrics` endpoint in the text exposition format, whose body tests
+/// set. The body is made of parts, one per test, so that tests running at
+/// the same time do not replace each other's series.
 #[derive(Clone)]
 pub struct Exporter {
     pub addr: SocketAddr,
-    body: Arc<Mutex<String>>,
+    parts: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl Exporter {
@@ -22,20 +25,25 @@ impl Exporter {
     pub fn start() -> std::io::Result<Exporter> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let body = Arc::new(Mutex::new(String::new()));
-        let served = body.clone();
+        let parts = Arc::new(Mutex::new(BTreeMap::<String, String>::new()));
+        let served = parts.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let text = served.lock().map(|b| b.clone()).unwrap_or_default();
+                let text: String = served
+                    .lock()
+                    .map(|p| p.values().map(String::as_str).collect())
+                    .unwrap_or_default();
                 let _ = answer(stream, &text);
             }
         });
-        Ok(Exporter { addr, body })
+        Ok(Exporter { addr, parts })
     }
 
-    pub fn set(&self, text: &str) {
-        if let Ok(mut body) = self.body.lock() {
-            *body = text.to_string();
+    /// Sets the series of one part (a test's own; metric names must not be
+    /// shared between parts).
+    pub fn set(&self, part: &str, text: &str) {
+        if let Ok(mut parts) = self.parts.lock() {
+            parts.insert(part.to_string(), text.to_string());
         }
     }
 }

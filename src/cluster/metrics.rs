@@ -1,0 +1,313 @@
+//! Live metric values for the engine: each tick, one instant query per
+//! binding that some policy reads (never one per object), run concurrently
+//! with a bound on how many are in flight, each answer joined to objects by
+//! the binding's labels.
+//!
+//! Per binding and per object, three different answers stay three
+//! ([`Sample`]): a value; no data (no series for the object, or NaN/±Inf);
+//! an error (the query failed, or two series name the same object). An
+//! error of one binding is that binding's only.
+//!
+//! Label matchers from the configuration (`cluster="eu-1"`, one cluster's
+//! series in a shared Thanos or Mimir) are put into every selector of every
+//! query through promql-parser's AST, not by pasting strings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::{self, Expr};
+
+use super::prometheus::{Prometheus, Sample as PromSample};
+use crate::engine::{MetricSource, ObjectId, Sample, Time};
+use crate::ir::{MetricId, Program};
+
+/// How many queries of one tick may be in flight at once, unless configured.
+pub const DEFAULT_IN_FLIGHT: usize = 8;
+
+/// A label matcher to inject, as the configuration writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelMatcher {
+    pub name: String,
+    pub op: MatchKind,
+    pub value: String,
+}
+
+/// The four matcher operators of PromQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchKind {
+    Equal,
+    NotEqual,
+    Regex,
+    NotRegex,
+}
+
+impl LabelMatcher {
+    fn to_promql(&self) -> Result<Matcher, String> {
+        let op = match self.op {
+            MatchKind::Equal => MatchOp::Equal,
+            MatchKind::NotEqual => MatchOp::NotEqual,
+            MatchKind::Regex | MatchKind::NotRegex => {
+                // Anchored, as Prometheus anchors every regex matcher.
+                let re = regex::Regex::new(&format!("^(?:{})$", self.value))
+                    .map_err(|e| format!("`{}` is not a regular expression: {e}", self.value))?;
+                if self.op == MatchKind::Regex {
+                    MatchOp::Re(re)
+                } else {
+                    MatchOp::NotRe(re)
+                }
+            }
+        };
+        Ok(Matcher::new(op, &self.name, &self.value))
+    }
+}
+
+/// `promql` with `matchers` added to each of its selectors. A selector that
+/// already matches one of the labels keeps its own matcher and gets the
+/// injected one too: both must hold, so a query can only narrow.
+pub fn inject(promql: &str, matchers: &[LabelMatcher]) -> Result<String, String> {
+    if matchers.is_empty() {
+        return Ok(promql.to_string());
+    }
+    let extra = matchers
+        .iter()
+        .map(LabelMatcher::to_promql)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut expr = parser::parse(promql)?;
+    add_matchers(&mut expr, &extra);
+    Ok(expr.to_string())
+}
+
+fn add_matchers(e: &mut Expr, extra: &[Matcher]) {
+    let add = |vs: &mut parser::VectorSelector| {
+        for m in extra {
+            vs.matchers.matchers.push(m.clone());
+            for or in &mut vs.matchers.or_matchers {
+                or.push(m.clone());
+            }
+        }
+    };
+    match e {
+        Expr::VectorSelector(vs) => add(vs),
+        Expr::MatrixSelector(ms) => add(&mut ms.vs),
+        Expr::Aggregate(a) => {
+            add_matchers(&mut a.expr, extra);
+            if let Some(p) = &mut a.param {
+                add_matchers(p, extra);
+            }
+        }
+        Expr::Unary(u) => add_matchers(&mut u.expr, extra),
+        Expr::Binary(b) => {
+            add_matchers(&mut b.lhs, extra);
+            add_matchers(&mut b.rhs, extra);
+        }
+        Expr::Paren(p) => add_matchers(&mut p.expr, extra),
+        Expr::Subquery(s) => add_matchers(&mut s.expr, extra),
+        Expr::Call(c) => {
+            for arg in &mut c.args.args {
+                add_matchers(arg, extra);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// The query of one binding, as it is sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub metric: MetricId,
+    /// `pvc.usage`, for logs and `/metrics`.
+    pub binding: String,
+    pub promql: String,
+}
+
+/// One query per binding that a policy of `program` reads, in binding order,
+/// with `matchers` injected. An error names the binding.
+pub fn queries(program: &Program, matchers: &[LabelMatcher]) -> Result<Vec<Query>, String> {
+    let mut read: Vec<MetricId> = program
+        .policies
+        .iter()
+        .flat_map(|p| p.metrics.iter().copied())
+        .collect();
+    read.sort_unstable_by_key(|m| m.0);
+    read.dedup();
+    read.into_iter()
+        .map(|id| {
+            let m = program.metric(id);
+            let promql = inject(&m.promql, matchers)
+                .map_err(|e| format!("{}: cannot add the label matchers: {e}", m.qualified()))?;
+            Ok(Query {
+                metric: id,
+                binding: m.qualified(),
+                promql,
+            })
+        })
+        .collect()
+}
+
+/// The join key of an object: (namespace, name) when the binding's join
+/// labels name both, else the name alone.
+type Key = (Option<String>, String);
+
+/// What one binding's query gave this tick.
+#[derive(Clone, Debug)]
+enum Answer {
+    Failed(String),
+    Series {
+        /// The join labels, for messages.
+        join: Vec<String>,
+        values: HashMap<Key, Entry>,
+    },
+}
+
+/// The series of one object in an answer.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    /// One series: its value, None for NaN or ±Inf.
+    One(Option<f64>),
+    /// Several series name the object: which to believe is not ours to say.
+    Many(usize),
+}
+
+/// The answers of one tick, as the engine reads them.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    answers: HashMap<MetricId, Answer>,
+    /// Per binding: series whose labels lack a join label (they name no
+    /// object), for logs.
+    pub unjoined: HashMap<MetricId, usize>,
+}
+
+impl Fetched {
+    /// Joins one binding's answer (or failure) to objects by `join`.
+    pub fn add(
+        &mut self,
+        metric: MetricId,
+        join: &[String],
+        answer: Result<Vec<PromSample>, String>,
+    ) {
+        let series = match answer {
+            Ok(series) => series,
+            Err(e) => {
+                self.answers.insert(metric, Answer::Failed(e));
+                return;
+            }
+        };
+        let mut values: HashMap<Key, Entry> = HashMap::new();
+        let mut unjoined = 0;
+        for s in series {
+            let Some(key) = key_of(join, &s) else {
+                unjoined += 1;
+                continue;
+            };
+            let value = s.value.filter(|v| v.is_finite());
+            values
+                .entry(key)
+                .and_modify(|e| {
+                    *e = match *e {
+                        Entry::One(_) => Entry::Many(2),
+                        Entry::Many(n) => Entry::Many(n + 1),
+                    }
+                })
+                .or_insert(Entry::One(value));
+        }
+        if unjoined > 0 {
+            self.unjoined.insert(metric, unjoined);
+        }
+        self.answers.insert(
+            metric,
+            Answer::Series {
+                join: join.to_vec(),
+                values,
+            },
+        );
+    }
+
+    fn answered(&self, metric: MetricId) -> bool {
+        self.answers.contains_key(&metric)
+    }
+}
+
+/// The object a series names by the join labels: `[namespace, name]`, or
+/// `[name]` for cluster-scoped kinds.
+fn key_of(join: &[String], s: &PromSample) -> Option<Key> {
+    let label = |i: usize| join.get(i).and_then(|l| s.labels.get(l)).cloned();
+    if join.len() >= 2 {
+        Some((Some(label(0)?), label(1)?))
+    } else {
+        Some((None, label(0)?))
+    }
+}
+
+impl MetricSource for Fetched {
+    fn sample(&self, metric: MetricId, object: &ObjectId, _t: Time) -> Sample {
+        match self.answers.get(&metric) {
+            // Not queried this tick: no policy reads it.
+            None => Sample::Missing,
+            Some(Answer::Failed(e)) => Sample::Error(e.clone()),
+            Some(Answer::Series { join, values }) => {
+                let namespace = if join.len() >= 2 {
+                    object.namespace.clone()
+                } else {
+                    None
+                };
+                match values.get(&(namespace, object.name.clone())) {
+                    None | Some(Entry::One(None)) => Sample::Missing,
+                    Some(Entry::One(Some(v))) => Sample::Value(*v),
+                    Some(Entry::Many(n)) => Sample::Error(format!(
+                        "{n} series name this object; a binding must give one per object \
+                         (aggregate it, e.g. `max by ({}) (…)`)",
+                        join.join(", ")
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// Runs every query at `at`, at most `in_flight` at once, and joins the
+/// answers. Each query has the client's timeout; a failed query fails its
+/// binding only.
+pub async fn fetch(
+    prometheus: &Prometheus,
+    program: &Program,
+    queries: &[Query],
+    at: Timestamp,
+    in_flight: usize,
+) -> Fetched {
+    let mut fetched = Fetched::default();
+    let mut running = tokio::task::JoinSet::new();
+    let mut next = queries.iter();
+    let in_flight = in_flight.max(1);
+    let start = |set: &mut tokio::task::JoinSet<_>, q: &Query| {
+        let p = prometheus.clone();
+        let (metric, promql) = (q.metric, Arc::<str>::from(q.promql.as_str()));
+        set.spawn(async move {
+            let answer = p.query(&promql, Some(at)).await.map_err(|e| e.to_string());
+            (metric, answer)
+        });
+    };
+    for q in next.by_ref().take(in_flight) {
+        start(&mut running, q);
+    }
+    while let Some(done) = running.join_next().await {
+        if let Some(q) = next.next() {
+            start(&mut running, q);
+        }
+        if let Ok((metric, answer)) = done {
+            fetched.add(metric, &program.metric(metric).join, answer);
+        }
+    }
+    // A query task that died (a bug in the client, not an answer) fails its
+    // binding: never no data, never a value.
+    for q in queries {
+        if !fetched.answered(q.metric) {
+            fetched.add(q.metric, &[], Err("the query did not finish".into()));
+        }
+    }
+    fetched
+}
+
+#[cfg(test)]
+mod tests;
