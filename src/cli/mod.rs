@@ -33,6 +33,7 @@ mod explain;
 mod fmt;
 mod lint;
 mod repl;
+mod run;
 mod simulate;
 mod test;
 
@@ -74,6 +75,8 @@ enum Command {
     Test(test::Args),
     /// Evaluate expressions and conditions against a scenario, interactively.
     Repl(repl::Args),
+    /// Run the controller: enforce the policies on a cluster.
+    Run(run::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -118,6 +121,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Run(args) => run::run(args),
     };
     flush_stdout();
     outcome.into()

@@ -460,8 +460,9 @@ fn check(view: &PvcView, target: &Target) -> Option<Execution> {
     view.blocker().map(|blocker| Execution::Skipped { blocker })
 }
 
-/// An event's `regarding` for a claim that could not be read.
-fn reference(object: &ObjectId) -> Option<ObjectReference> {
+/// An event's `regarding` for a claim that could not be read (PVCs only,
+/// for now).
+pub fn reference(object: &ObjectId) -> Option<ObjectReference> {
     (object.kind == Kind::Pvc).then(|| ObjectReference {
         api_version: Some("v1".into()),
         kind: Some("PersistentVolumeClaim".into()),

@@ -12,6 +12,7 @@ mod support;
 mod fixtures;
 mod prometheus;
 mod resize;
+mod run;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -52,6 +53,10 @@ pub const PROMETHEUS: Needs = Needs {
     cluster: false,
     prometheus: true,
 };
+pub const BOTH: Needs = Needs {
+    cluster: true,
+    prometheus: true,
+};
 pub const NOTHING: Needs = Needs {
     cluster: false,
     prometheus: false,
@@ -62,6 +67,7 @@ fn main() -> std::process::ExitCode {
     let cases: Vec<Case> = resize::cases()
         .into_iter()
         .chain(prometheus::cases())
+        .chain(run::cases())
         .collect();
 
     let mut needs = NOTHING;

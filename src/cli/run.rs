@@ -1,0 +1,177 @@
+//! `autopilot run`: flags, logging, the cluster client and Prometheus, then
+//! [`crate::controller::run`] until SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use super::Exit;
+use crate::cluster::client::{self, ClientSource};
+use crate::cluster::metrics::DEFAULT_IN_FLIGHT;
+use crate::cluster::prometheus::Prometheus;
+use crate::controller::{self, Options};
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Policy files or folders, cluster-wide; read again when they change.
+    #[arg(long = "policies", value_name = "DIR")]
+    policies: Vec<PathBuf>,
+    /// The kubeconfig (default: $KUBECONFIG, ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig.
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    context: Option<String>,
+    /// Prometheus's base URL, e.g. http://prometheus:9090.
+    #[arg(long, value_name = "URL")]
+    prometheus: Option<String>,
+    /// The configuration file (Prometheus auth, notify receivers).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The controller's own namespace.
+    #[arg(long, value_name = "NS", default_value = "autopilot-system")]
+    namespace: String,
+    /// Time between ticks: `30s`, `1m`; at least 1s.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = interval)]
+    interval: Duration,
+    /// Where /metrics, /healthz and /readyz are served.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    listen: String,
+    /// Record every action as dry_run; write nothing but Events.
+    #[arg(long)]
+    dry_run: bool,
+    /// Run without electing a leader: this must be the only replica.
+    #[arg(long)]
+    no_leader_election: bool,
+    /// Log lines as text or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    log_format: LogFormat,
+}
+
+fn interval(text: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a duration such as `30s` or `1m`: {e}"))?;
+    let d = Duration::try_from(d).map_err(|_| format!("`{text}` is negative"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("`{text}` is below the shortest interval, 1s"));
+    }
+    Ok(d)
+}
+
+pub fn run(args: Args) -> Exit {
+    init_logs(args.log_format);
+    if !args.no_leader_election {
+        eprintln!(
+            "error: leader election is not implemented yet; run a single replica with \
+             --no-leader-election"
+        );
+        return Exit::Usage;
+    }
+    if args.config.is_some() {
+        eprintln!("error: --config is not implemented yet; give --prometheus");
+        return Exit::Usage;
+    }
+    let Some(url) = args.prometheus.clone() else {
+        eprintln!("error: --prometheus URL is required");
+        return Exit::Usage;
+    };
+    if args.policies.is_empty() {
+        eprintln!("error: give the policies with --policies DIR");
+        return Exit::Usage;
+    }
+    let prometheus = match Prometheus::new(&url) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return Exit::Usage;
+        }
+    };
+    let source = match args.kubeconfig.clone() {
+        Some(path) => ClientSource::Kubeconfig {
+            path,
+            context: args.context.clone(),
+        },
+        None => ClientSource::Infer,
+    };
+    let options = Options {
+        policies: args.policies.clone(),
+        interval: args.interval,
+        dry_run: args.dry_run,
+        in_flight: DEFAULT_IN_FLIGHT,
+        matchers: Vec::new(),
+        identity: std::env::var("POD_NAME").ok(),
+    };
+    tracing::info!(
+        namespace = %args.namespace,
+        interval_ms = args.interval.as_millis() as u64,
+        dry_run = args.dry_run,
+        listen = %args.listen,
+        "starting"
+    );
+    runtime.block_on(async move {
+        let client = match client::connect(&source).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        };
+        match controller::run(client, prometheus, options, shutdown()).await {
+            Ok(()) => Exit::Ok,
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Usage
+            }
+        }
+    })
+}
+
+/// SIGTERM (what Kubernetes sends) or Ctrl-C.
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down: the tick in progress finishes");
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPILOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
