@@ -255,6 +255,33 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The direct sub-expressions, left to right.
+    pub fn children(&self) -> impl DoubleEndedIterator<Item = &Expr> {
+        let (boxed, many): ([Option<&Expr>; 2], &[Expr]) = match &self.kind {
+            ExprKind::Not(x) | ExprKind::Neg(x) => ([Some(x), None], &[]),
+            ExprKind::Binary { lhs, rhs, .. } => ([Some(lhs), Some(rhs)], &[]),
+            ExprKind::Call { args, .. } | ExprKind::List(args) => ([None, None], args),
+            ExprKind::Const(_)
+            | ExprKind::Metric(_)
+            | ExprKind::Field(_)
+            | ExprKind::Label { .. } => ([None, None], &[]),
+        };
+        boxed.into_iter().flatten().chain(many)
+    }
+
+    /// Every node of the expression, itself first: parents before their
+    /// children, left to right (pre-order).
+    pub fn nodes(&self) -> impl Iterator<Item = &Expr> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            let e = stack.pop()?;
+            stack.extend(e.children().rev());
+            Some(e)
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Const(Value),

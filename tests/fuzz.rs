@@ -275,7 +275,7 @@ fn check_program(c: &Compiled) -> Result<(), TestCaseError> {
         for e in exprs {
             let shown = ir::show(program, p.kind, e);
             prop_assert!(!shown.is_empty());
-            walk(e, &mut |x| {
+            for x in e.nodes() {
                 if bad.is_none() {
                     if let Err(msg) = check_span(&c.sources, x.span) {
                         bad = Some(msg);
@@ -285,7 +285,7 @@ fn check_program(c: &Compiled) -> Result<(), TestCaseError> {
                         bad = Some(format!("constant {n} in `{shown}`"));
                     }
                 }
-            });
+            }
         }
         for n in [p.hold, p.cooldown] {
             prop_assert!(n <= ir::Millis::MAX, "{}: duration {n}", p.name);
@@ -294,19 +294,6 @@ fn check_program(c: &Compiled) -> Result<(), TestCaseError> {
     match bad {
         Some(msg) => Err(TestCaseError::fail(msg)),
         None => Ok(()),
-    }
-}
-
-fn walk<'a>(e: &'a ir::Expr, f: &mut impl FnMut(&'a ir::Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Not(x) | ExprKind::Neg(x) => walk(x, f),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            walk(lhs, f);
-            walk(rhs, f);
-        }
-        ExprKind::Call { args: xs, .. } | ExprKind::List(xs) => xs.iter().for_each(|x| walk(x, f)),
-        _ => {}
     }
 }
 

@@ -43,14 +43,7 @@ pub struct Typed {
 
 /// The depth and the number of nodes of an IR tree.
 pub fn measure(e: &ir::Expr) -> (usize, usize) {
-    let children: Vec<&ir::Expr> = match &e.kind {
-        ExprKind::Not(x) | ExprKind::Neg(x) => vec![x],
-        ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Call { args, .. } | ExprKind::List(args) => args.iter().collect(),
-        _ => Vec::new(),
-    };
-    children
-        .into_iter()
+    e.children()
         .map(measure)
         .fold((1, 1), |(d, n), (cd, cn)| (d.max(cd + 1), n + cn))
 }

@@ -285,25 +285,6 @@ impl Policy<'_> {
     }
 }
 
-/// Every node of an IR expression, parents first.
-pub fn walk<'e>(e: &'e ir::Expr, f: &mut impl FnMut(&'e ir::Expr)) {
-    f(e);
-    match &e.kind {
-        ir::ExprKind::Not(x) | ir::ExprKind::Neg(x) => walk(x, f),
-        ir::ExprKind::Binary { lhs, rhs, .. } => {
-            walk(lhs, f);
-            walk(rhs, f);
-        }
-        ir::ExprKind::Call { args, .. } | ir::ExprKind::List(args) => {
-            args.iter().for_each(|a| walk(a, f));
-        }
-        ir::ExprKind::Const(_)
-        | ir::ExprKind::Metric(_)
-        | ir::ExprKind::Field(_)
-        | ir::ExprKind::Label { .. } => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

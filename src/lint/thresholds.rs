@@ -1,6 +1,6 @@
 //! Thresholds: comparisons that the range of a metric decides in advance.
 
-use super::{Cx, rule, walk};
+use super::{Cx, rule};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, BinOp, ExprKind, Func, Type, Value};
 
@@ -15,11 +15,7 @@ fn percent_out_of_range(cx: &Cx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in &cx.policies {
         for e in p.ir.filter.iter().chain([&p.ir.condition]) {
-            walk(e, &mut |node| {
-                if let Some(d) = check(cx, p.ir.kind, node) {
-                    out.push(d);
-                }
-            });
+            out.extend(e.nodes().filter_map(|node| check(cx, p.ir.kind, node)));
         }
     }
     out

@@ -32,43 +32,34 @@ pub struct Threshold {
 pub fn thresholds(program: &Program) -> Vec<Threshold> {
     let mut out = Vec::new();
     for (i, p) in program.policies.iter().enumerate() {
-        walk(&p.condition, &mut |metric, op, value| {
-            out.push(Threshold {
-                policy: i,
-                metric,
-                op,
-                value,
-            })
-        });
+        for e in p.condition.nodes() {
+            if let Some((metric, op, value)) = threshold(e) {
+                out.push(Threshold {
+                    policy: i,
+                    metric,
+                    op,
+                    value,
+                });
+            }
+        }
     }
     out
 }
 
-fn walk(e: &Expr, found: &mut dyn FnMut(MetricId, BinOp, f64)) {
-    match &e.kind {
-        ExprKind::Binary { op, lhs, rhs } => {
-            if let Some(flipped) = flip(*op) {
-                let num = |e: &Expr| match ir::eval_const(e) {
-                    Some(Value::Num(v)) => Some(v),
-                    _ => None,
-                };
-                match (&lhs.kind, &rhs.kind) {
-                    (ExprKind::Metric(m), _) if num(rhs).is_some() => {
-                        found(*m, *op, num(rhs).unwrap_or_default())
-                    }
-                    (_, ExprKind::Metric(m)) if num(lhs).is_some() => {
-                        found(*m, flipped, num(lhs).unwrap_or_default())
-                    }
-                    _ => {}
-                }
-            }
-            walk(lhs, found);
-            walk(rhs, found);
-        }
-        ExprKind::Not(x) | ExprKind::Neg(x) => walk(x, found),
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| walk(a, found)),
-        ExprKind::List(items) => items.iter().for_each(|a| walk(a, found)),
-        _ => {}
+/// `metric op value` or `value op metric`, as `metric op value`.
+fn threshold(e: &Expr) -> Option<(MetricId, BinOp, f64)> {
+    let ExprKind::Binary { op, lhs, rhs } = &e.kind else {
+        return None;
+    };
+    let flipped = flip(*op)?;
+    let num = |e: &Expr| match ir::eval_const(e) {
+        Some(Value::Num(v)) => Some(v),
+        _ => None,
+    };
+    match (&lhs.kind, &rhs.kind) {
+        (ExprKind::Metric(m), _) => Some((*m, *op, num(rhs)?)),
+        (_, ExprKind::Metric(m)) => Some((*m, flipped, num(lhs)?)),
+        _ => None,
     }
 }
 

@@ -186,22 +186,12 @@ fn lookback_steps(lookback: Time, step: Time) -> u64 {
 
 /// Where a policy first reads a binding in its filter or its condition.
 fn first_read(policy: &ir::Policy, m: MetricId) -> Option<crate::source::Span> {
-    fn find(e: &ir::Expr, m: MetricId) -> Option<crate::source::Span> {
-        match &e.kind {
-            ExprKind::Metric(id) if *id == m => Some(e.span),
-            ExprKind::Not(x) | ExprKind::Neg(x) => find(x, m),
-            ExprKind::Binary { lhs, rhs, .. } => find(lhs, m).or_else(|| find(rhs, m)),
-            ExprKind::Call { args: xs, .. } | ExprKind::List(xs) => {
-                xs.iter().find_map(|x| find(x, m))
-            }
-            _ => None,
-        }
-    }
     policy
         .filter
         .iter()
         .chain([&policy.condition])
-        .find_map(|e| find(e, m))
+        .flat_map(ir::Expr::nodes)
+        .find_map(|e| matches!(e.kind, ExprKind::Metric(id) if id == m).then_some(e.span))
 }
 
 impl MetricSource for ScenarioSource {
