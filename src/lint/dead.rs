@@ -6,6 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::{self, BinOp, ExprKind, Value};
 use crate::source::Span;
 use crate::syntax::ast;
+use crate::syntax::visit::{self, Visit};
 
 rule!(
     CONSTANT_CONDITION = "constant-condition",
@@ -232,77 +233,53 @@ fn name_span(cx: &Cx, span: Span) -> Option<Span> {
 
 /// Whether a path in the user files names `kind.name`.
 fn mentioned(cx: &Cx, qualified: &str) -> bool {
-    let mut found = false;
+    let Some((kind, name)) = qualified.split_once('.') else {
+        return false;
+    };
+    let mut reads = Reads {
+        kind,
+        name,
+        found: false,
+    };
     for (_, file) in &cx.files {
-        for item in &file.items {
-            visit_item(item, &mut |path: &ast::Path| {
-                let segs = &path.segments;
-                found |= segs.len() >= 2
-                    && qualified.split_once('.')
-                        == Some((segs[0].name.as_str(), segs[1].name.as_str()));
-            });
-        }
+        reads.visit_file(file);
     }
-    found
+    reads.found
 }
 
-fn visit_item(item: &ast::Item, f: &mut impl FnMut(&ast::Path)) {
-    match item {
-        ast::Item::Let(l) => visit_expr(&l.value, f),
+/// Finds a path `kind.name…` where a policy reads: lets, filters,
+/// conditions and action arguments.
+struct Reads<'q> {
+    kind: &'q str,
+    name: &'q str,
+    found: bool,
+}
+
+impl Visit for Reads<'_> {
+    fn visit_item(&mut self, item: &ast::Item) {
         // A series in a test block feeds a metric; it does not read it.
-        ast::Item::Metric(_) | ast::Item::Test(_) => {}
-        ast::Item::Rule(r) => {
-            visit_when(&r.when, f);
-            visit_then(&r.then, f);
-        }
-        ast::Item::Policy(p) => {
-            for c in &p.clauses {
-                match &c.kind {
-                    ast::ClauseKind::On {
-                        filter: Some(e), ..
-                    } => visit_expr(e, f),
-                    ast::ClauseKind::When(w) => visit_when(w, f),
-                    ast::ClauseKind::Then(t) => visit_then(t, f),
-                    _ => {}
-                }
-            }
+        if !matches!(item, ast::Item::Metric(_) | ast::Item::Test(_)) {
+            visit::visit_item(self, item);
         }
     }
-}
 
-fn visit_when(w: &ast::When, f: &mut impl FnMut(&ast::Path)) {
-    visit_expr(&w.condition, f);
-}
-
-fn visit_then(t: &ast::Then, f: &mut impl FnMut(&ast::Path)) {
-    for a in &t.actions {
-        for arg in &a.args {
-            visit_expr(&arg.value, f);
+    fn visit_clause(&mut self, c: &ast::Clause) {
+        if matches!(
+            c.kind,
+            ast::ClauseKind::On { .. } | ast::ClauseKind::When(_) | ast::ClauseKind::Then(_)
+        ) {
+            visit::visit_clause(self, c);
         }
     }
-}
 
-fn visit_expr(e: &ast::Expr, f: &mut impl FnMut(&ast::Path)) {
-    match &e.kind {
-        ast::ExprKind::Path(p) => f(p),
-        ast::ExprKind::Str(s) => visit_str(s, f),
-        ast::ExprKind::List(items) | ast::ExprKind::Call { args: items, .. } => {
-            items.iter().for_each(|x| visit_expr(x, f));
-        }
-        ast::ExprKind::Unary { expr, .. } | ast::ExprKind::Paren(expr) => visit_expr(expr, f),
-        ast::ExprKind::Binary { lhs, rhs, .. } => {
-            visit_expr(lhs, f);
-            visit_expr(rhs, f);
-        }
-        ast::ExprKind::Number(_) | ast::ExprKind::Bool(_) | ast::ExprKind::Error => {}
+    fn visit_when(&mut self, w: &ast::When) {
+        self.visit_expr(&w.condition);
     }
-}
 
-fn visit_str(s: &ast::Str, f: &mut impl FnMut(&ast::Path)) {
-    for part in &s.parts {
-        if let ast::StrPart::Interp(p) = part {
-            f(p);
-        }
+    fn visit_path(&mut self, path: &ast::Path) {
+        let segs = &path.segments;
+        self.found |= segs.len() >= 2
+            && (segs[0].name.as_str(), segs[1].name.as_str()) == (self.kind, self.name);
     }
 }
 

@@ -54,8 +54,8 @@
 
 use super::ast::{
     Action, Arg, Clause, ClauseKind, Expectation, Expr, ExprKind, FieldValue, File, Ident, Item,
-    Let, Metric, Path, Policy, Record, Rule, Segment, SeriesTarget, Sign, Str, StrPart, Target,
-    Test, TestStmt, TestStmtKind, Then, UnaryOp, When,
+    Let, Metric, Path, Policy, Record, Rule, SeriesTarget, Sign, Str, StrPart, Target, Test,
+    TestStmt, TestStmtKind, Then, UnaryOp, When,
 };
 use super::comments::{self, Comment};
 use crate::diagnostic::Diagnostic;
