@@ -168,6 +168,35 @@ pub enum EventKind {
     },
 }
 
+/// The fields of an [`EventKind::Action`], borrowed: see [`EventKind::as_action`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActionView<'a> {
+    pub action: ActionName,
+    pub planned: Option<&'a Planned>,
+    pub result: ActionResult,
+    pub reason: Option<&'a Reason>,
+}
+
+impl EventKind {
+    /// The action's fields, if the event is an action.
+    pub fn as_action(&self) -> Option<ActionView<'_>> {
+        match self {
+            EventKind::Action {
+                action,
+                planned,
+                result,
+                reason,
+            } => Some(ActionView {
+                action: *action,
+                planned: planned.as_ref(),
+                result: *result,
+                reason: reason.as_ref(),
+            }),
+            EventKind::Transition { .. } | EventKind::Error { .. } => None,
+        }
+    }
+}
+
 /// `{"type": "action", "action": "resize", "from": …, "to": …, "result": …}`:
 /// the planned arguments inline, only the name when nothing was planned.
 impl Serialize for EventKind {

@@ -61,43 +61,28 @@ pub fn timeline(kind: &EventKind) -> String {
 /// An event inside a sentence, as a failed test's "found" lists them:
 /// `resize 100Gi → 200Gi applied`, `resize skipped (REASON)`.
 pub fn inline(kind: &EventKind) -> String {
-    match kind {
-        EventKind::Action {
-            action,
-            planned,
-            result,
-            reason,
-        } => {
-            let mut s = format!("{} {}", describe(*action, planned.as_ref()), result.name());
-            if let Some(r) = reason {
-                let _ = write!(s, " ({r})");
-            }
-            s
-        }
-        other => timeline(other),
+    let Some(a) = kind.as_action() else {
+        return timeline(kind);
+    };
+    let mut s = format!("{} {}", describe(a.action, a.planned), a.result.name());
+    if let Some(r) = a.reason {
+        let _ = write!(s, " ({r})");
     }
+    s
 }
 
 /// The last action on an object, `at` after the start, as the REPL's
 /// `:policies` shows it: `last: resize 100Gi → 200Gi applied at 5m00s`.
 /// None for an event that is not an action.
 pub fn last(kind: &EventKind, at: Time) -> Option<String> {
-    let EventKind::Action {
-        action,
-        planned,
-        result,
-        reason,
-    } = kind
-    else {
-        return None;
-    };
+    let a = kind.as_action()?;
     let mut s = format!(
         "last: {} {} at {}",
-        describe(*action, planned.as_ref()),
-        result.name(),
+        describe(a.action, a.planned),
+        a.result.name(),
         super::elapsed(at)
     );
-    if let Some(r) = reason {
+    if let Some(r) = a.reason {
         let _ = write!(s, " ({r})");
     }
     Some(s)

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 
 use super::action::describe;
 use super::text::since;
-use crate::engine::{ActionResult, EventKind, ObjectId};
+use crate::engine::{ActionResult, ObjectId};
 use crate::ir::{self, BinOp, Expr, ExprKind, MetricId, Program, Value};
 use crate::sim::run::{Run, Trace};
 use crate::sim::scenario::Scenario;
@@ -244,24 +244,18 @@ fn panel(
         .collect();
     let mut shown = BTreeSet::new();
     for e in &run.events {
-        let EventKind::Action {
-            action,
-            planned,
-            result,
-            ..
-        } = &e.kind
-        else {
+        let Some(a) = e.kind.as_action() else {
             continue;
         };
         if e.object != trace.object || !policies.contains(e.policy.as_str()) {
             continue;
         }
-        let color = result_color(*result);
+        let color = result_color(a.result);
         let at = x(e.time);
         let s = chart.draw_series(LineSeries::new([(at, y0), (at, y1)], color.stroke_width(2)))?;
-        let name = describe(*action, planned.as_ref());
+        let name = describe(a.action, a.planned);
         let verb = name.split(' ').next().unwrap_or("").to_string();
-        let key = format!("{verb} {}", result.name());
+        let key = format!("{verb} {}", a.result.name());
         if shown.insert(key.clone()) {
             s.label(key).legend(move |(x, y)| {
                 PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], color.stroke_width(2))

@@ -659,22 +659,14 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
             let here: Vec<&Event> = events
                 .iter()
                 .filter(|e| e.time == start + at && &e.policy == policy && &e.object == object)
-                .filter(|e| matches!(e.kind, EventKind::Action { .. }))
+                .filter(|e| e.kind.as_action().is_some())
                 .collect();
-            let hit = here.iter().any(|e| match &e.kind {
-                EventKind::Action {
-                    action: a,
-                    planned,
-                    result: r,
-                    ..
-                } => {
-                    a == action
-                        && r == result
-                        && to
-                            .as_ref()
-                            .is_none_or(|to| planned.as_ref().is_some_and(|p| matches_to(p, to)))
-                }
-                _ => false,
+            let hit = here.iter().filter_map(|e| e.kind.as_action()).any(|a| {
+                a.action == *action
+                    && a.result == *result
+                    && to
+                        .as_ref()
+                        .is_none_or(|to| a.planned.is_some_and(|p| matches_to(p, to)))
             });
             if hit {
                 return Ok(());
@@ -683,9 +675,7 @@ fn check(what: &What, events: &[Event], start: Time) -> Result<(), String> {
                 let when: Vec<String> = events
                     .iter()
                     .filter(|e| {
-                        &e.policy == policy
-                            && &e.object == object
-                            && matches!(e.kind, EventKind::Action { .. })
+                        &e.policy == policy && &e.object == object && e.kind.as_action().is_some()
                     })
                     .map(|e| format!("{} at {}", action::inline(&e.kind), ago(e.time)))
                     .collect();
