@@ -102,7 +102,9 @@ fn lets(env: &Env) -> Vec<(String, String)> {
         .iter()
         .map(|(name, entry)| {
             let value = match &entry.state {
-                super::super::LetState::Done(v) => format!("{:?}", v.as_ref().map(|t| &t.expr)),
+                super::super::env::LetState::Done(v) => {
+                    format!("{:?}", v.as_ref().map(|t| &t.expr))
+                }
                 _ => "unchecked".to_string(),
             };
             (name.clone(), value)
