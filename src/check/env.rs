@@ -22,15 +22,17 @@ pub(super) struct LetEntry {
 }
 
 pub(super) enum LetState {
-    /// Declared; the value is [`Checker::pending`]`[i]`. Every `let` item is
-    /// checked by the checker that declared it, so none outlives it.
+    /// Declared; the value is [`Checker::pending`](super::Checker::pending)`[i]`.
+    /// Every `let` item is checked by the checker that declared it, so none
+    /// outlives it.
     Unchecked(usize),
     InProgress,
     Done(Option<expr::Typed>),
 }
 
 /// What the items checked so far declared: the names later items may use,
-/// and the budgets they share. [`Incremental`] keeps it between items.
+/// and the budgets they share. [`Incremental`](super::Incremental) keeps it
+/// between items.
 #[derive(Default)]
 pub(super) struct Env {
     pub(super) metrics: Vec<MetricEntry>,

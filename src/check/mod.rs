@@ -87,7 +87,8 @@ struct Checker<'a> {
     sources: &'a SourceMap,
     diags: Vec<Diagnostic>,
     env: Env,
-    /// Values of the `let`s this checker declared, by [`LetState::Unchecked`].
+    /// Values of the `let`s this checker declared, by
+    /// [`LetState::Unchecked`](env::LetState::Unchecked).
     pending: Vec<&'a ast::Expr>,
     /// Expressions being lowered, one inside another, across lets.
     depth: usize,
