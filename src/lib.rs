@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod compile;
+pub mod config;
 pub mod controller;
 pub mod diagnostic;
 pub mod engine;

@@ -195,7 +195,7 @@ impl Loader<'_> {
 }
 
 /// `100Gi` → (100, Gi); `30` → (30, None).
-pub(super) fn quantity(text: &str) -> Option<(f64, Option<Unit>)> {
+pub(crate) fn quantity(text: &str) -> Option<(f64, Option<Unit>)> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .unwrap_or(text.len());

@@ -17,7 +17,7 @@ use crate::source::{FileId, Span};
 /// Any YAML scalar, as its text exactly as written: `100Gi`, `30`, `2.10`,
 /// `n` (a name here, not YAML 1.1's false).
 #[derive(Clone, Debug, PartialEq)]
-pub(super) struct Scalar(pub(super) String);
+pub(crate) struct Scalar(pub(crate) String);
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
@@ -153,7 +153,7 @@ pub(super) fn yaml_error(file: FileId, text: &str, e: &serde_saphyr::Error) -> D
 }
 
 /// A YAML budget breach in words (the library's own text is its debug form).
-pub(super) fn budget_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+pub(crate) fn budget_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
     let what = match breach {
         B::Events { events } => format!("{events} parser events"),
@@ -182,7 +182,7 @@ pub(super) fn budget_words(breach: &serde_saphyr::budget::BudgetBreach) -> Strin
 
 /// A byte span from a serde-saphyr location (line and column when the
 /// byte offset is not known).
-pub(super) fn location_span(file: FileId, text: &str, l: &serde_saphyr::Location) -> Span {
+pub(crate) fn location_span(file: FileId, text: &str, l: &serde_saphyr::Location) -> Span {
     let span = l.span();
     if let Some(start) = span.byte_offset() {
         let start = (start as usize).min(text.len());
