@@ -1,16 +1,31 @@
 //! A small Prometheus HTTP API client: instant queries (`/api/v1/query`).
 //!
+//! Built from a URL ([`Prometheus::new`]) or from the configuration file's
+//! `prometheus:` section ([`Prometheus::from_config`]): a bearer token or a
+//! basic-auth password read from a file and read again when it changes
+//! (`auth.rs`), extra headers (marked sensitive, so `Debug` hides them), a
+//! private CA, insecure-skip-verify, the timeout.
+//!
 //! PEERS.md's lesson from KEDA #3065: a value, no data and an error are three
 //! different answers. A query with no series is an empty list; a NaN or ±Inf
 //! sample is a sample without a value; every failure is a typed error, never an
 //! empty result.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
+
+use crate::config::PrometheusConfig;
+
+mod auth;
+
+use auth::Credentials;
 
 /// How long a query may take unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,6 +46,22 @@ pub enum PrometheusError {
     BadUrl { url: String, reason: String },
     #[error("cannot set up an HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    #[error(
+        "no Prometheus URL: give `--prometheus URL` or `prometheus.url` in the configuration file"
+    )]
+    NoUrl,
+    /// The value is not shown: a header may carry a credential.
+    #[error("the header `{name}` is not a valid HTTP header or its value is not")]
+    BadHeader { name: String },
+    #[error("cannot use the CA file {}: {reason}", path.display())]
+    CaFile { path: PathBuf, reason: String },
+    /// The token or password file; `reason` never holds the secret.
+    #[error("cannot read the {what} {}: {reason}", path.display())]
+    Credentials {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("Prometheus at {url} is unreachable: {source}")]
     Unreachable {
         url: String,
@@ -56,7 +87,10 @@ impl PrometheusError {
     /// Worth trying again on the next tick (the query itself is not at fault).
     pub fn is_transient(&self) -> bool {
         match self {
-            PrometheusError::Unreachable { .. } | PrometheusError::Timeout { .. } => true,
+            // A secret file comes back when the Secret is mounted or rotated.
+            PrometheusError::Unreachable { .. }
+            | PrometheusError::Timeout { .. }
+            | PrometheusError::Credentials { .. } => true,
             PrometheusError::BadStatus { status, .. } => *status >= 500 || *status == 429,
             PrometheusError::Query { error_type, .. } => {
                 matches!(error_type.as_str(), "timeout" | "canceled" | "unavailable")
@@ -73,6 +107,7 @@ pub struct Prometheus {
     query_url: Url,
     http: reqwest::Client,
     timeout: Duration,
+    credentials: Option<Arc<Credentials>>,
 }
 
 impl Prometheus {
@@ -82,29 +117,42 @@ impl Prometheus {
 
     /// `timeout` bounds each query: connecting, Prometheus's evaluation and the answer.
     pub fn with_timeout(base: &str, timeout: Duration) -> Result<Self, PrometheusError> {
-        let bad = |reason: String| PrometheusError::BadUrl {
-            url: base.into(),
-            reason,
-        };
-        let mut url = Url::parse(base).map_err(|e| bad(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("the scheme must be http or https".into()));
-        }
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
-        let query_url = url.join("api/v1/query").map_err(|e| bad(e.to_string()))?;
-        ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .build()
-            .map_err(PrometheusError::Client)?;
+        let query_url = query_url(base)?;
+        let http = client(timeout).build().map_err(PrometheusError::Client)?;
         Ok(Prometheus {
             query_url,
             http,
             timeout,
+            credentials: None,
+        })
+    }
+
+    /// From the configuration's `prometheus:` section (its URL, or the
+    /// `--prometheus` flag's through [`PrometheusConfig::with_url`]). The
+    /// CA file is read now; the token or password file at each query.
+    pub fn from_config(config: &PrometheusConfig) -> Result<Self, PrometheusError> {
+        let base = config.url.as_deref().ok_or(PrometheusError::NoUrl)?;
+        let query_url = query_url(base)?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let bad = || PrometheusError::BadHeader { name: name.clone() };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(|_| bad())?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let mut builder = client(config.timeout).default_headers(headers);
+        if let Some(path) = &config.ca_file {
+            builder = builder.tls_certs_merge(ca_certificates(path)?);
+        }
+        if config.insecure_skip_verify {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        Ok(Prometheus {
+            query_url,
+            http: builder.build().map_err(PrometheusError::Client)?,
+            timeout: config.timeout,
+            credentials: config.auth.as_ref().map(|a| Arc::new(Credentials::new(a))),
         })
     }
 
@@ -122,12 +170,11 @@ impl Prometheus {
         if let Some(at) = at {
             params.push(("time", unix_seconds(at)));
         }
-        let sent = self
-            .http
-            .get(self.query_url.clone())
-            .query(&params)
-            .send()
-            .await;
+        let mut request = self.http.get(self.query_url.clone()).query(&params);
+        if let Some(credentials) = &self.credentials {
+            request = credentials.apply(request)?;
+        }
+        let sent = request.send().await;
         let response = sent.map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let body = response.text().await.map_err(|e| self.transport_error(e))?;
@@ -145,6 +192,44 @@ impl Prometheus {
             PrometheusError::Unreachable { url, source: e }
         }
     }
+}
+
+/// `/api/v1/query` under `base`, which must be http or https.
+fn query_url(base: &str) -> Result<Url, PrometheusError> {
+    let bad = |reason: String| PrometheusError::BadUrl {
+        url: base.into(),
+        reason,
+    };
+    let mut url = Url::parse(base).map_err(|e| bad(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https".into()));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.join("api/v1/query").map_err(|e| bad(e.to_string()))
+}
+
+fn client(timeout: Duration) -> reqwest::ClientBuilder {
+    ensure_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+}
+
+/// The PEM certificates of a CA file, trusted besides the system's.
+fn ca_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, PrometheusError> {
+    let bad = |reason: String| PrometheusError::CaFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(certs)
 }
 
 /// reqwest's rustls needs a process-wide crypto provider; kube uses ring, so
@@ -336,6 +421,30 @@ mod tests {
             Prometheus::new("not a url"),
             Err(PrometheusError::BadUrl { .. })
         ));
+    }
+
+    #[test]
+    fn from_config_needs_a_url_and_a_readable_ca() {
+        use crate::config::{PrometheusConfig, Secret};
+        let mut c = PrometheusConfig::default();
+        assert!(matches!(
+            Prometheus::from_config(&c),
+            Err(PrometheusError::NoUrl)
+        ));
+        c = c.with_url(Some("http://example:9090".into()));
+        c.headers = vec![("X-Scope-OrgID".into(), Secret::new("t3nant"))];
+        let p = Prometheus::from_config(&c).unwrap();
+        assert!(!format!("{p:?}").contains("t3nant"), "{p:?}");
+
+        let dir = tempfile::tempdir().unwrap();
+        c.ca_file = Some(dir.path().join("missing.pem"));
+        let e = Prometheus::from_config(&c).unwrap_err();
+        assert!(matches!(e, PrometheusError::CaFile { .. }), "{e}");
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        c.ca_file = Some(garbage);
+        let e = Prometheus::from_config(&c).unwrap_err();
+        assert!(e.to_string().contains("garbage.pem"), "{e}");
     }
 
     #[test]

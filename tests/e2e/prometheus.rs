@@ -1,6 +1,9 @@
 //! The Prometheus client against a real Prometheus scraping the test's exporter.
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use autopilot::cluster::metrics::{self, LabelMatcher, MatchKind};
@@ -35,6 +38,17 @@ pub fn cases() -> Vec<Case> {
         ),
         case!("prometheus", NOTHING, an_unreachable_server_is_an_error),
         case!("prometheus", NOTHING, a_silent_server_times_out),
+        case!(
+            "prometheus",
+            NOTHING,
+            a_configured_client_sends_headers_and_rotated_tokens
+        ),
+        case!("prometheus", NOTHING, a_configured_client_sends_basic_auth),
+        case!(
+            "prometheus",
+            NOTHING,
+            errors_of_a_configured_client_hold_no_secret
+        ),
     ]
 }
 
@@ -213,5 +227,156 @@ async fn live_metrics_fail_per_binding_when_unreachable(_: &Env) -> TestResult {
         other => panic!("expected an error: {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(5));
+    Ok(())
+}
+
+/// The request headers a [`recording_server`] saw, one map per request,
+/// names in lower case.
+type Seen = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
+
+/// A loopback HTTP server that records each request's headers and answers
+/// every one with an empty vector.
+fn recording_server() -> TestResult<(String, Seen)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut headers = BTreeMap::new();
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some((name, value)) = line.split_once(':') {
+                    headers.insert(name.to_ascii_lowercase(), value.trim().to_string());
+                }
+                line.clear();
+            }
+            log.lock().unwrap().push(headers);
+            let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok((url, seen))
+}
+
+fn configured(yaml: &str) -> TestResult<Prometheus> {
+    let file = autopilot::source::FileId(0);
+    let config = autopilot::config::parse(file, yaml).map_err(|d| format!("{d:?}"))?;
+    Ok(Prometheus::from_config(&config.prometheus)?)
+}
+
+fn last(seen: &Seen, header: &str) -> Option<String> {
+    seen.lock().unwrap().last()?.get(header).cloned()
+}
+
+/// Through the configuration file: extra headers on every query, and the
+/// bearer token read again when its file is rotated.
+async fn a_configured_client_sends_headers_and_rotated_tokens(_: &Env) -> TestResult {
+    let (url, seen) = recording_server()?;
+    let dir = tempfile::tempdir()?;
+    let token = dir.path().join("token");
+    std::fs::write(&token, "first-token\n")?;
+    let p = configured(&format!(
+        "prometheus:\n  url: {url}\n  bearer_token_file: {}\n  \
+         headers: {{X-Scope-OrgID: team-a}}\n",
+        token.display()
+    ))?;
+
+    assert_eq!(p.query("up", None).await?, vec![]);
+    assert_eq!(
+        last(&seen, "authorization").as_deref(),
+        Some("Bearer first-token")
+    );
+    assert_eq!(last(&seen, "x-scope-orgid").as_deref(), Some("team-a"));
+
+    // A rotation (a new file in place, as a Secret volume does): the next query has it.
+    let next = dir.path().join("token.new");
+    std::fs::write(&next, "second-token\n")?;
+    std::fs::rename(&next, &token)?;
+    p.query("up", None).await?;
+    assert_eq!(
+        last(&seen, "authorization").as_deref(),
+        Some("Bearer second-token")
+    );
+    assert_eq!(last(&seen, "x-scope-orgid").as_deref(), Some("team-a"));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    Ok(())
+}
+
+async fn a_configured_client_sends_basic_auth(_: &Env) -> TestResult {
+    let (url, seen) = recording_server()?;
+    let dir = tempfile::tempdir()?;
+    let password = dir.path().join("password");
+    std::fs::write(&password, "hunter2\n")?;
+    let p = configured(&format!(
+        "prometheus:\n  url: {url}\n  \
+         basic_auth: {{username: autopilot, password_file: {}}}\n",
+        password.display()
+    ))?;
+    p.query("up", None).await?;
+    // base64("autopilot:hunter2")
+    assert_eq!(
+        last(&seen, "authorization").as_deref(),
+        Some("Basic YXV0b3BpbG90Omh1bnRlcjI=")
+    );
+    assert_eq!(last(&seen, "x-scope-orgid"), None);
+    Ok(())
+}
+
+/// A missing token file is an error naming the file; no request goes out
+/// without it. An unreachable server's error names the server. Neither,
+/// nor the client's `Debug`, holds the token or a header's value.
+async fn errors_of_a_configured_client_hold_no_secret(_: &Env) -> TestResult {
+    let (url, seen) = recording_server()?;
+    let dir = tempfile::tempdir()?;
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cr3t-token")?;
+    let yaml = |url: &str| {
+        format!(
+            "prometheus:\n  url: {url}\n  bearer_token_file: {}\n  timeout: 2s\n  \
+             headers: {{X-Api-Key: s3cr3t-key}}\n",
+            token.display()
+        )
+    };
+    let p = configured(&yaml(&url))?;
+    p.query("up", None).await?;
+    let secrets = ["s3cr3t-token", "s3cr3t-key"];
+    let clean = |text: String| {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{text}");
+        }
+    };
+    clean(format!("{p:?}"));
+
+    std::fs::remove_file(&token)?;
+    match p.query("up", None).await {
+        Err(e @ PrometheusError::Credentials { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&token.display().to_string()), "{text}");
+            assert!(e.is_transient());
+            clean(format!("{text} {e:?}"));
+        }
+        other => panic!("expected an unreadable token file, got {other:?}"),
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "no request without the token"
+    );
+
+    std::fs::write(&token, "s3cr3t-token")?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let p = configured(&yaml(&format!("http://127.0.0.1:{port}")))?;
+    match p.query("up", None).await {
+        Err(e @ PrometheusError::Unreachable { .. }) => clean(format!("{e} {e:?}")),
+        other => panic!("expected unreachable, got {other:?}"),
+    }
     Ok(())
 }
