@@ -67,3 +67,37 @@ fn every_code_has_a_snapshot() {
         assert!(shown.contains(code), "no snapshot shows {code}");
     }
 }
+
+/// The example at the top of docs/config.md loads.
+#[test]
+fn the_documented_example_loads() {
+    let doc = include_str!("../docs/config.md");
+    let start = doc.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let len = doc[start..].find("```").expect("the block ends");
+    let yaml = &doc[start..start + len];
+    let c = config::parse(autopilot::source::FileId(0), yaml)
+        .unwrap_or_else(|d| panic!("docs/config.md's example: {d:?}"));
+    assert_eq!(c.prometheus.matchers.len(), 2);
+    assert_eq!(c.notify.len(), 2);
+}
+
+proptest::proptest! {
+    /// No text panics the loader: it gives a configuration or diagnostics.
+    #[test]
+    fn any_text_loads_or_is_diagnosed(text in "(prometheus:\n  |notify:\n  |[a-z_]{1,12}: |\\{|\\}|\\[|\\]|'|\"|=~|!=|=|\\\\|\n|[ -~]{0,8}|é){0,24}") {
+        let file = autopilot::source::FileId(0);
+        if let Err(diags) = config::parse(file, &text) {
+            proptest::prop_assert!(!diags.is_empty());
+        }
+    }
+
+    /// Nor does any matcher.
+    #[test]
+    fn any_matcher_loads_or_is_diagnosed(m in "[a-z_=~!\"'`\\\\()|.*+?é ]{0,16}") {
+        let yaml = format!("prometheus:\n  matchers: ['{}']\n", m.replace('\'', "''"));
+        let file = autopilot::source::FileId(0);
+        if let Err(diags) = config::parse(file, &yaml) {
+            proptest::prop_assert!(!diags.is_empty());
+        }
+    }
+}
