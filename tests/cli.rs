@@ -149,6 +149,48 @@ case!(lint_without_paths, 2, ["lint"]);
 
 case!(no_command, 2, []);
 
+// ---------------------------------------------------------------- run
+// What `run` refuses before it connects to anything.
+
+case!(
+    run_config_with_errors,
+    2,
+    [
+        "run",
+        "--policies",
+        "examples/postgres",
+        "--no-leader-election",
+        "--config",
+        "tests/data/config/errors_both_auths.yaml",
+    ]
+);
+
+case!(
+    run_without_prometheus,
+    2,
+    [
+        "run",
+        "--policies",
+        "examples/postgres",
+        "--no-leader-election",
+        "--config",
+        "tests/data/config/empty.yaml",
+    ]
+);
+
+case!(
+    run_missing_config,
+    2,
+    [
+        "run",
+        "--policies",
+        "examples/postgres",
+        "--no-leader-election",
+        "--config",
+        "tests/data/config/no_such_file.yaml",
+    ]
+);
+
 /// `--format json` prints one JSON document; it is parsed, then snapshotted.
 #[test]
 fn check_json() {

@@ -8,9 +8,11 @@ use clap::ValueEnum;
 
 use super::Exit;
 use crate::cluster::client::{self, ClientSource};
-use crate::cluster::metrics::DEFAULT_IN_FLIGHT;
 use crate::cluster::prometheus::Prometheus;
+use crate::config::{self, Config};
 use crate::controller::{self, Options};
+use crate::diagnostic;
+use crate::source::SourceMap;
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
 pub enum LogFormat {
@@ -76,19 +78,21 @@ pub fn run(args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    if args.config.is_some() {
-        eprintln!("error: --config is not implemented yet; give --prometheus");
+    let config = match args.config.as_deref().map(read_config) {
+        Some(Some(config)) => config,
+        Some(None) => return Exit::Usage,
+        None => Config::default(),
+    };
+    let prom = config.prometheus.clone().with_url(args.prometheus.clone());
+    if prom.url.is_none() {
+        eprintln!("error: give Prometheus's URL with --prometheus URL or `prometheus.url` in --config");
         return Exit::Usage;
     }
-    let Some(url) = args.prometheus.clone() else {
-        eprintln!("error: --prometheus URL is required");
-        return Exit::Usage;
-    };
     if args.policies.is_empty() {
         eprintln!("error: give the policies with --policies DIR");
         return Exit::Usage;
     }
-    let prometheus = match Prometheus::new(&url) {
+    let prometheus = match Prometheus::from_config(&prom) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -117,8 +121,9 @@ pub fn run(args: Args) -> Exit {
         policies: args.policies.clone(),
         interval: args.interval,
         dry_run: args.dry_run,
-        in_flight: DEFAULT_IN_FLIGHT,
-        matchers: Vec::new(),
+        in_flight: prom.max_in_flight,
+        matchers: prom.matchers.clone(),
+        receivers: config.notify.clone(),
         identity: std::env::var("POD_NAME").ok(),
     };
     tracing::info!(
@@ -144,6 +149,31 @@ pub fn run(args: Args) -> Exit {
             }
         }
     })
+}
+
+/// The configuration file, or `None` once its problems are printed.
+fn read_config(path: &std::path::Path) -> Option<Config> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return None;
+        }
+    };
+    let mut sources = SourceMap::new();
+    let file = sources.add(path.display().to_string(), text.clone());
+    match config::parse(file, &text) {
+        Ok(config) => Some(config),
+        Err(diags) => {
+            eprint!("{}", diagnostic::render_all(&sources, &diags, super::style()));
+            eprintln!(
+                "error: {}: {} problem(s) in the configuration",
+                path.display(),
+                diags.len()
+            );
+            None
+        }
+    }
 }
 
 /// SIGTERM (what Kubernetes sends) or Ctrl-C.

@@ -26,6 +26,7 @@
 pub mod objects;
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ use crate::cluster::metrics::{self, LabelMatcher};
 use crate::cluster::prometheus::Prometheus;
 use crate::cluster::resize::{self, ResizeExecutor};
 use crate::compile::{self, LoadError};
+use crate::config::Receiver;
 use crate::engine::{
     ActionOutcome, ActionResult, Engine, Event, EventKind, Failure, Intent, Planned, Snapshot, Time,
 };
@@ -60,6 +62,8 @@ pub struct Options {
     pub in_flight: usize,
     /// Injected into every selector of every query.
     pub matchers: Vec<LabelMatcher>,
+    /// Receivers of `notify`, by name (the configuration file's).
+    pub receivers: BTreeMap<String, Receiver>,
     /// This replica's name on Events.
     pub identity: Option<String>,
 }
