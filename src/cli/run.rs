@@ -85,7 +85,9 @@ pub fn run(args: Args) -> Exit {
     };
     let prom = config.prometheus.clone().with_url(args.prometheus.clone());
     if prom.url.is_none() {
-        eprintln!("error: give Prometheus's URL with --prometheus URL or `prometheus.url` in --config");
+        eprintln!(
+            "error: give Prometheus's URL with --prometheus URL or `prometheus.url` in --config"
+        );
         return Exit::Usage;
     }
     if args.policies.is_empty() {
@@ -165,7 +167,10 @@ fn read_config(path: &std::path::Path) -> Option<Config> {
     match config::parse(file, &text) {
         Ok(config) => Some(config),
         Err(diags) => {
-            eprint!("{}", diagnostic::render_all(&sources, &diags, super::style()));
+            eprint!(
+                "{}",
+                diagnostic::render_all(&sources, &diags, super::style())
+            );
             eprintln!(
                 "error: {}: {} problem(s) in the configuration",
                 path.display(),
