@@ -61,8 +61,14 @@ pub async fn config(source: &ClientSource) -> Result<Config, ClientError> {
 }
 
 /// A client for `source`.
+///
+/// kube's default retry layer is off: it retries 429, 503 and 504 up to 15
+/// times, honouring `Retry-After`, so a PodDisruptionBudget's 429 on an
+/// eviction would hold the tick for minutes. A failed call is the engine's to
+/// retry, with its backoff, on a later tick.
 pub async fn connect(source: &ClientSource) -> Result<Client, ClientError> {
-    let config = config(source).await?;
+    let mut config = config(source).await?;
+    config.default_retry = false;
     let url = config.cluster_url.to_string();
     Client::try_from(config).map_err(|source| ClientError::Build { url, source })
 }

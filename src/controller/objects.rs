@@ -10,8 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace as K8sNamespace, PersistentVolumeClaim};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace as K8sNamespace, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
@@ -83,7 +85,8 @@ impl<T> Mirror<T> {
 /// The mirrors of every kind the controller watches.
 #[derive(Clone, Default)]
 pub struct Objects {
-    pvcs: Arc<Mutex<Mirror<Object>>>,
+    /// The kinds policies act on, in [`Kind::ALL`] order ([`slot`]).
+    subjects: [Arc<Mutex<Mirror<Object>>>; 5],
     /// StorageClass name → `allowVolumeExpansion`.
     classes: Arc<Mutex<Mirror<bool>>>,
     namespaces: Arc<Mutex<Mirror<Namespace>>>,
@@ -101,11 +104,46 @@ impl Objects {
     /// Starts one watcher task per kind on the current runtime.
     pub fn watch(client: &Client) -> Objects {
         let objects = Objects::default();
+        let subject = |kind: Kind| Arc::clone(&objects.subjects[slot(kind)]);
         spawn(
             Api::<PersistentVolumeClaim>::all(client.clone()),
             "pvc",
-            |pvc| (pvc_key(pvc), pvc_object(pvc)),
-            Arc::clone(&objects.pvcs),
+            |pvc| (key(Kind::Pvc, &pvc.metadata), pvc_object(pvc)),
+            subject(Kind::Pvc),
+        );
+        spawn(
+            Api::<Pod>::all(client.clone()),
+            "pod",
+            |pod| (key(Kind::Pod, &pod.metadata), Some(pod_object(pod))),
+            subject(Kind::Pod),
+        );
+        spawn(
+            Api::<Deployment>::all(client.clone()),
+            "deployment",
+            |d| {
+                let spec = d.spec.replicas;
+                let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
+                let o = workload_object(Kind::Deployment, &d.metadata, spec, ready);
+                (key(Kind::Deployment, &d.metadata), Some(o))
+            },
+            subject(Kind::Deployment),
+        );
+        spawn(
+            Api::<StatefulSet>::all(client.clone()),
+            "statefulset",
+            |s| {
+                let spec = s.spec.replicas;
+                let ready = s.status.as_ref().and_then(|s| s.ready_replicas);
+                let o = workload_object(Kind::StatefulSet, &s.metadata, spec, ready);
+                (key(Kind::StatefulSet, &s.metadata), Some(o))
+            },
+            subject(Kind::StatefulSet),
+        );
+        spawn(
+            Api::<Node>::all(client.clone()),
+            "node",
+            |n| (key(Kind::Node, &n.metadata), Some(node_object(n))),
+            subject(Kind::Node),
         );
         spawn(
             Api::<StorageClass>::all(client.clone()),
@@ -134,16 +172,25 @@ impl Objects {
 
     /// Whether every watcher has listed once.
     pub fn synced(&self) -> bool {
-        let pvcs = self.pvcs.lock().map(|m| m.synced).unwrap_or(false);
+        let subjects = self
+            .subjects
+            .iter()
+            .all(|m| m.lock().map(|m| m.synced).unwrap_or(false));
         let classes = self.classes.lock().map(|m| m.synced).unwrap_or(false);
         let namespaces = self.namespaces.lock().map(|m| m.synced).unwrap_or(false);
-        pvcs && classes && namespaces
+        subjects && classes && namespaces
     }
 
     /// How many objects each kind holds, for logs and `/metrics`.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("pvc", self.pvcs.lock().map(|m| m.live.len()).unwrap_or(0)),
+        let mut counts: Vec<(&'static str, usize)> = Kind::ALL
+            .iter()
+            .map(|k| {
+                let m = &self.subjects[slot(*k)];
+                (k.name(), m.lock().map(|m| m.live.len()).unwrap_or(0))
+            })
+            .collect();
+        counts.extend([
             (
                 "storageclass",
                 self.classes.lock().map(|m| m.live.len()).unwrap_or(0),
@@ -152,7 +199,8 @@ impl Objects {
                 "namespace",
                 self.namespaces.lock().map(|m| m.live.len()).unwrap_or(0),
             ),
-        ]
+        ]);
+        counts
     }
 
     /// The objects as they are now, PVCs with their class's expansion.
@@ -162,26 +210,23 @@ impl Objects {
             .lock()
             .map(|m| m.live.clone())
             .unwrap_or_default();
-        let (objects, deleted) = match self.pvcs.lock() {
-            Ok(mut m) => {
-                let deleted = std::mem::take(&mut m.deleted);
-                let objects: Vec<Object> = m
-                    .live
-                    .values()
-                    .map(|o| {
-                        let mut o = o.clone();
-                        o.fields.expandable = o
-                            .fields
-                            .storage_class
-                            .as_ref()
-                            .and_then(|c| classes.get(c).copied());
-                        o
-                    })
-                    .collect();
-                (objects, deleted)
-            }
-            Err(_) => (Vec::new(), Vec::new()),
-        };
+        let mut objects = Vec::new();
+        let mut deleted = Vec::new();
+        for (kind, mirror) in Kind::ALL.iter().zip(&self.subjects) {
+            let Ok(mut m) = mirror.lock() else { continue };
+            deleted.append(&mut m.deleted);
+            objects.extend(m.live.values().map(|o| {
+                let mut o = o.clone();
+                if *kind == Kind::Pvc {
+                    o.fields.expandable = o
+                        .fields
+                        .storage_class
+                        .as_ref()
+                        .and_then(|c| classes.get(c).copied());
+                }
+                o
+            }));
+        }
         let namespaces = self
             .namespaces
             .lock()
@@ -195,6 +240,12 @@ impl Objects {
     }
 }
 
+/// How every watcher lists: from the watch cache, in small pages, which
+/// keeps the list spike small.
+pub(super) fn config() -> watcher::Config {
+    watcher::Config::default().any_semantic().page_size(50)
+}
+
 /// Runs a watcher of `api`, projecting each object with `project` into the
 /// mirror. Errors back off and are logged when they start and when they end.
 fn spawn<K, T>(
@@ -206,8 +257,7 @@ fn spawn<K, T>(
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
     T: Send + 'static,
 {
-    // Relists come from the watch cache; small pages keep the list spike small.
-    let config = watcher::Config::default().any_semantic().page_size(50);
+    let config = config();
     tokio::spawn(async move {
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         let mut failing = false;
@@ -248,10 +298,86 @@ fn map_event<K, T>(
     }
 }
 
-fn pvc_key(pvc: &PersistentVolumeClaim) -> String {
-    let ns = pvc.metadata.namespace.as_deref().unwrap_or_default();
-    let name = pvc.metadata.name.as_deref().unwrap_or_default();
-    ObjectId::new(Kind::Pvc, Some(ns), name).to_string()
+/// Where `kind`'s mirror is in [`Objects::subjects`].
+fn slot(kind: Kind) -> usize {
+    Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+fn id(kind: Kind, meta: &ObjectMeta) -> ObjectId {
+    let name = meta.name.as_deref().unwrap_or_default();
+    let namespace = (kind != Kind::Node).then(|| meta.namespace.as_deref().unwrap_or_default());
+    ObjectId::new(kind, namespace, name)
+}
+
+fn key(kind: Kind, meta: &ObjectMeta) -> String {
+    id(kind, meta).to_string()
+}
+
+/// What every kind keeps of its metadata.
+fn object(kind: Kind, meta: &ObjectMeta) -> Object {
+    let mut o = Object::new(id(kind, meta));
+    o.labels = meta.labels.clone().unwrap_or_default();
+    o.annotations = kept_annotations(meta.annotations.as_ref());
+    o.created = meta
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.as_millisecond());
+    o.version = meta.resource_version.clone();
+    o
+}
+
+/// A pod: its phase, node, and controlling owner as `Kind/name`
+/// (`StatefulSet/pg`, `ReplicaSet/web-7d9f…`).
+pub fn pod_object(pod: &Pod) -> Object {
+    let mut o = object(Kind::Pod, &pod.metadata);
+    o.fields.phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+    o.fields.node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+    o.fields.owner = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .map(|r| format!("{}/{}", r.kind, r.name));
+    o
+}
+
+/// A deployment or statefulset: `spec.replicas` (1 when unset, as the API
+/// server defaults it) and `status.readyReplicas` (0 when unset: the
+/// workload controller omits it while none is ready).
+pub fn workload_object(
+    kind: Kind,
+    meta: &ObjectMeta,
+    replicas: Option<i32>,
+    ready: Option<i32>,
+) -> Object {
+    let mut o = object(kind, meta);
+    let count = |n: i32| u32::try_from(n).unwrap_or(0);
+    o.fields.replicas = Some(count(replicas.unwrap_or(1)));
+    o.fields.ready_replicas = Some(count(ready.unwrap_or(0)));
+    o
+}
+
+/// A node: its `Ready` condition (unknown without one) and `spec.unschedulable`.
+pub fn node_object(node: &Node) -> Object {
+    let mut o = object(Kind::Node, &node.metadata);
+    o.fields.ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| match c.status.as_str() {
+            "True" => Some(true),
+            "False" => Some(false),
+            _ => None,
+        });
+    o.fields.unschedulable = Some(
+        node.spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false),
+    );
+    o
 }
 
 fn kept_annotations(a: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
@@ -271,15 +397,7 @@ pub fn pvc_object(pvc: &PersistentVolumeClaim) -> Option<Object> {
             return None;
         }
     };
-    let meta = &pvc.metadata;
-    let mut o = Object::new(ObjectId::new(Kind::Pvc, Some(&view.namespace), &view.name));
-    o.labels = meta.labels.clone().unwrap_or_default();
-    o.annotations = kept_annotations(meta.annotations.as_ref());
-    o.created = meta
-        .creation_timestamp
-        .as_ref()
-        .map(|t| t.0.as_millisecond());
-    o.version = view.resource_version.clone();
+    let mut o = object(Kind::Pvc, &pvc.metadata);
     o.fields = Fields {
         capacity: view.capacity,
         requested: view.requested,
@@ -304,6 +422,65 @@ mod tests {
         let mut v: Vec<(String, u32)> = m.live.iter().map(|(k, v)| (k.clone(), *v)).collect();
         v.sort();
         v
+    }
+
+    /// Real API JSON of each kind, as the projection sees it.
+    #[test]
+    fn each_kind_projects_what_policies_read_and_nothing_else() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pg-0", "namespace": "db", "resourceVersion": "41",
+                "creationTimestamp": "2026-01-01T00:00:00Z", "labels": {"app": "pg"},
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{…}", "team": "data"},
+                "ownerReferences": [
+                    {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "1"},
+                    {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "pg", "uid": "2", "controller": true}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "pg", "image": "postgres"}]},
+            "status": {"phase": "Running"}
+        }))
+        .unwrap();
+        let bare_pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pending", "namespace": "db"}
+        }))
+        .unwrap();
+        let sts: StatefulSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pg", "namespace": "db"},
+            "spec": {"replicas": 3, "serviceName": "pg", "selector": {}, "template": {}},
+            "status": {"replicas": 3, "readyReplicas": 2}
+        }))
+        .unwrap();
+        let deploy: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"selector": {}, "template": {}}
+        }))
+        .unwrap();
+        let node = |conditions: serde_json::Value, unschedulable: bool| -> Node {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "n1"},
+                "spec": {"unschedulable": unschedulable},
+                "status": {"conditions": conditions}
+            }))
+            .unwrap()
+        };
+        let ready = node(
+            serde_json::json!([{"type": "MemoryPressure", "status": "False"}, {"type": "Ready", "status": "True"}]),
+            true,
+        );
+        let unknown = node(
+            serde_json::json!([{"type": "Ready", "status": "Unknown"}]),
+            false,
+        );
+        let sts_spec = sts.spec.replicas;
+        let sts_ready = sts.status.as_ref().and_then(|s| s.ready_replicas);
+        let deploy_spec = deploy.spec.replicas;
+        let objects = [
+            pod_object(&pod),
+            pod_object(&bare_pod),
+            workload_object(Kind::StatefulSet, &sts.metadata, sts_spec, sts_ready),
+            workload_object(Kind::Deployment, &deploy.metadata, deploy_spec, None),
+            node_object(&ready),
+            node_object(&unknown),
+        ];
+        insta::assert_json_snapshot!(objects);
     }
 
     #[test]
