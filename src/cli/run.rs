@@ -121,6 +121,7 @@ pub fn run(args: Args) -> Exit {
     };
     let options = Options {
         policies: args.policies.clone(),
+        namespace: args.namespace.clone(),
         interval: args.interval,
         dry_run: args.dry_run,
         in_flight: prom.max_in_flight,

@@ -2,8 +2,11 @@
 //! refusal leaves one (ARCHITECTURE.md, invariants), through kube's `Recorder`, which
 //! folds repeats into an event series instead of flooding the namespace.
 
-use k8s_openapi::api::core::v1::ObjectReference;
+use std::borrow::Cow;
+
+use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
 use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 /// `reportingController` of every event autopilot writes.
@@ -15,6 +18,25 @@ pub mod reason {
     pub const RESIZE_SKIPPED: &str = "ResizeSkipped";
     pub const RESIZE_DECLINED: &str = "ResizeDeclined";
     pub const RESIZE_FAILED: &str = "ResizeFailed";
+    pub const VOLUME_CLASS_CHANGED: &str = "VolumeClassChanged";
+    pub const VOLUME_CLASS_NOT_CHANGED: &str = "VolumeClassNotChanged";
+    pub const SCALED: &str = "Scaled";
+    pub const SCALE_NOT_DONE: &str = "ScaleNotDone";
+    pub const EVICTED: &str = "Evicted";
+    pub const EVICTION_NOT_DONE: &str = "EvictionNotDone";
+    pub const CORDONED: &str = "Cordoned";
+    pub const CORDON_NOT_DONE: &str = "CordonNotDone";
+    pub const ANNOTATED: &str = "Annotated";
+    pub const ANNOTATE_NOT_DONE: &str = "AnnotateNotDone";
+    pub const LABELLED: &str = "Labelled";
+    pub const LABEL_NOT_DONE: &str = "LabelNotDone";
+    pub const NOTIFIED: &str = "Notified";
+    pub const NOTIFY_NOT_DONE: &str = "NotifyNotDone";
+    pub const EVENT_NOT_DONE: &str = "EventNotDone";
+    /// On a policy ConfigMap whose text fails to check.
+    pub const POLICY_INVALID: &str = "PolicyInvalid";
+    /// On a policy ConfigMap whose text was loaded.
+    pub const POLICY_LOADED: &str = "PolicyLoaded";
 }
 
 /// The API server refuses notes over 1 kB.
@@ -24,7 +46,8 @@ const MAX_NOTE: usize = 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     pub warning: bool,
-    pub reason: &'static str,
+    /// Ours (see [`reason`]), or the one an `event(…)` action names.
+    pub reason: Cow<'static, str>,
     pub action: &'static str,
     pub message: String,
 }
@@ -32,6 +55,8 @@ pub struct Note {
 /// Writes events as autopilot; cheap to clone.
 #[derive(Clone)]
 pub struct Events {
+    client: Client,
+    reporter: Reporter,
     recorder: Recorder,
 }
 
@@ -43,8 +68,47 @@ impl Events {
             instance,
         };
         Events {
-            recorder: Recorder::new(client, reporter),
+            recorder: Recorder::new(client.clone(), reporter.clone()),
+            client,
+            reporter,
         }
+    }
+
+    /// [`Events::publish`] as a new event, never folded into an earlier
+    /// series (whose event [`Events::clear`] may have deleted).
+    pub async fn publish_new(
+        &self,
+        regarding: &ObjectReference,
+        note: &Note,
+    ) -> Result<(), kube::Error> {
+        let fresh = Events {
+            recorder: Recorder::new(self.client.clone(), self.reporter.clone()),
+            client: self.client.clone(),
+            reporter: self.reporter.clone(),
+        };
+        fresh.publish(regarding, note).await
+    }
+
+    /// Deletes our Events of `reason` on `regarding`: a warning that no
+    /// longer holds.
+    pub async fn clear(
+        &self,
+        regarding: &ObjectReference,
+        reason: &str,
+    ) -> Result<(), kube::Error> {
+        let namespace = regarding.namespace.as_deref().unwrap_or("default");
+        let api: Api<CoreEvent> = Api::namespaced(self.client.clone(), namespace);
+        let selector = format!(
+            "involvedObject.kind={},involvedObject.name={},reason={reason}",
+            regarding.kind.as_deref().unwrap_or_default(),
+            regarding.name.as_deref().unwrap_or_default(),
+        );
+        api.delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().fields(&selector),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Writes `note` on the object `regarding` (in its namespace).
@@ -59,7 +123,7 @@ impl Events {
             } else {
                 EventType::Normal
             },
-            reason: note.reason.into(),
+            reason: note.reason.to_string(),
             note: Some(truncate(&note.message, MAX_NOTE)),
             action: note.action.into(),
             secondary: None,

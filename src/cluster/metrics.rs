@@ -223,10 +223,6 @@ impl Fetched {
             },
         );
     }
-
-    fn answered(&self, metric: MetricId) -> bool {
-        self.answers.contains_key(&metric)
-    }
 }
 
 /// The object a series names by the join labels: `[namespace, name]`, or
@@ -276,16 +272,42 @@ pub async fn fetch(
     at: Timestamp,
     in_flight: usize,
 ) -> Fetched {
-    let mut fetched = Fetched::default();
+    fetch_all(prometheus, &[(program, queries)], at, in_flight)
+        .await
+        .pop()
+        .unwrap_or_default()
+}
+
+/// The PromQL texts of `sources`' queries, each once, in first-use order.
+pub fn distinct<'a>(sources: &[(&Program, &'a [Query])]) -> Vec<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    sources
+        .iter()
+        .flat_map(|(_, qs)| qs.iter())
+        .map(|q| q.promql.as_str())
+        .filter(|p| seen.insert(*p))
+        .collect()
+}
+
+/// [`fetch`] for several programs (one per policy source) at once: a query
+/// that two sources share is sent once, and its answer joined for each.
+pub async fn fetch_all(
+    prometheus: &Prometheus,
+    sources: &[(&Program, &[Query])],
+    at: Timestamp,
+    in_flight: usize,
+) -> Vec<Fetched> {
+    let texts = distinct(sources);
+    let mut answers: HashMap<&str, Result<Vec<PromSample>, String>> = HashMap::new();
     let mut running = tokio::task::JoinSet::new();
-    let mut next = queries.iter();
+    let mut next = texts.iter().enumerate();
     let in_flight = in_flight.max(1);
-    let start = |set: &mut tokio::task::JoinSet<_>, q: &Query| {
+    let start = |set: &mut tokio::task::JoinSet<_>, (i, promql): (usize, &&str)| {
         let p = prometheus.clone();
-        let (metric, promql) = (q.metric, Arc::<str>::from(q.promql.as_str()));
+        let promql = Arc::<str>::from(*promql);
         set.spawn(async move {
             let answer = p.query(&promql, Some(at)).await.map_err(|e| e.to_string());
-            (metric, answer)
+            (i, answer)
         });
     };
     for q in next.by_ref().take(in_flight) {
@@ -295,18 +317,26 @@ pub async fn fetch(
         if let Some(q) = next.next() {
             start(&mut running, q);
         }
-        if let Ok((metric, answer)) = done {
-            fetched.add(metric, &program.metric(metric).join, answer);
+        if let Ok((i, answer)) = done {
+            answers.insert(texts[i], answer);
         }
     }
-    // A query task that died (a bug in the client, not an answer) fails its
-    // binding: never no data, never a value.
-    for q in queries {
-        if !fetched.answered(q.metric) {
-            fetched.add(q.metric, &[], Err("the query did not finish".into()));
-        }
-    }
-    fetched
+    sources
+        .iter()
+        .map(|(program, queries)| {
+            let mut fetched = Fetched::default();
+            for q in *queries {
+                // A query task that died (a bug in the client, not an answer)
+                // fails its binding: never no data, never a value.
+                let answer = answers
+                    .get(q.promql.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| Err("the query did not finish".into()));
+                fetched.add(q.metric, &program.metric(q.metric).join, answer);
+            }
+            fetched
+        })
+        .collect()
 }
 
 #[cfg(test)]

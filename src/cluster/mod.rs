@@ -4,6 +4,7 @@
 //! The decisions stay in [`crate::engine`] (pure, clock passed in); this module
 //! reads what they need from the API server and carries out what they decide.
 
+pub mod act;
 pub mod client;
 pub mod events;
 pub mod metrics;

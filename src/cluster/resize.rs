@@ -399,7 +399,8 @@ impl ResizeExecutor {
                 Execution::Applied { .. } => events::reason::VOLUME_RESIZED,
                 Execution::Skipped { .. } => events::reason::RESIZE_SKIPPED,
                 Execution::Failed { .. } => events::reason::RESIZE_FAILED,
-            },
+            }
+            .into(),
             action: "Resize",
             message: execution.to_string(),
         };
@@ -460,12 +461,19 @@ fn check(view: &PvcView, target: &Target) -> Option<Execution> {
     view.blocker().map(|blocker| Execution::Skipped { blocker })
 }
 
-/// An event's `regarding` for a claim that could not be read (PVCs only,
-/// for now).
+/// An event's `regarding` for an object named by its id (a claim that could
+/// not be read, a pod just evicted, any object an action is about).
 pub fn reference(object: &ObjectId) -> Option<ObjectReference> {
-    (object.kind == Kind::Pvc).then(|| ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("PersistentVolumeClaim".into()),
+    let (api_version, kind) = match object.kind {
+        Kind::Pvc => ("v1", "PersistentVolumeClaim"),
+        Kind::Pod => ("v1", "Pod"),
+        Kind::Deployment => ("apps/v1", "Deployment"),
+        Kind::StatefulSet => ("apps/v1", "StatefulSet"),
+        Kind::Node => ("v1", "Node"),
+    };
+    Some(ObjectReference {
+        api_version: Some(api_version.into()),
+        kind: Some(kind.into()),
         namespace: object.namespace.clone(),
         name: Some(object.name.clone()),
         ..ObjectReference::default()
@@ -518,7 +526,7 @@ fn write_error(op: Operation, pvc: &PvcView, error: kube::Error) -> Error {
 /// RBAC's denial reads `… is forbidden: User "alice" cannot patch resource …`;
 /// admission plugins (quota, LimitRange, expansion) also answer 403, but theirs
 /// is a refusal of the request, not a missing permission.
-fn is_rbac_denial(message: &str) -> bool {
+pub(crate) fn is_rbac_denial(message: &str) -> bool {
     message.contains("\" cannot ")
 }
 

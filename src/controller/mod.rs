@@ -2,31 +2,31 @@
 //!
 //! Every `interval` (aligned to it, the time read once per tick and passed
 //! in), one tick:
-//! 1. the policies under `--policies` are read again; a change reloads the
-//!    engine ([`Engine::reload`]: states kept by policy key);
+//! 1. the policy sources ([`sources`]: `--policies` and labelled ConfigMaps)
+//!    whose text changed are checked again; each source has its own engine,
+//!    reloaded in place ([`Engine::reload`]: states kept by policy key);
 //! 2. the objects the watchers mirror ([`objects`]) are taken as they are;
 //!    deleted ones are forgotten;
-//! 3. one Prometheus query per binding that a policy reads
-//!    ([`crate::cluster::metrics`]);
-//! 4. the engine ticks; what it says is logged, and what it decided without
-//!    acting (declined, skipped, dry run) becomes an Event on the object;
-//! 5. each intent is carried out by its executor and reported back.
+//! 3. one Prometheus query per distinct binding query that a live policy of
+//!    any source reads ([`crate::cluster::metrics::fetch_all`]);
+//! 4. each source's engine ticks on the objects in its scope; what it says
+//!    is logged, and what it decided without acting (declined, skipped, dry
+//!    run) becomes an Event on the object;
+//! 5. each intent is carried out by its executor ([`Executor`]) and
+//!    reported back.
 //!
 //! A tick that runs past the next one is logged, and the one it overlaps is
 //! skipped. On shutdown the tick in progress finishes (an action in flight
 //! is never cut off), then the loop stops.
 //!
-//! What is not here yet (issue 11, 12): ConfigMap policy sources and their
-//! namespace authority, watchers for pods, workloads and nodes, executors
-//! other than resize, `/metrics` and the probes, state annotations,
-//! approvals and leader election. An intent of an action without an
-//! executor fails permanently, said once, and is held until the object
-//! changes.
+//! What is not here yet (issue 11, 12): `/metrics`, state annotations,
+//! approvals and leader election.
 
 pub mod objects;
+pub mod sources;
 
-use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -34,26 +34,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 
-use crate::cluster::events::{Events, Note};
-use crate::cluster::metrics::{self, LabelMatcher};
+use crate::cluster::act::Executor;
+use crate::cluster::events::{Events, Note, reason};
+use crate::cluster::metrics::{self, LabelMatcher, Query};
 use crate::cluster::prometheus::Prometheus;
-use crate::cluster::resize::{self, ResizeExecutor};
+use crate::cluster::resize;
 use crate::compile::{self, LoadError};
 use crate::config::Receiver;
-use crate::engine::{
-    ActionOutcome, ActionResult, Engine, Event, EventKind, Failure, Intent, Planned, Snapshot, Time,
-};
-use crate::ir::{ActionName, Mode, Program};
+use crate::engine::{ActionResult, Engine, Event, EventKind, Object, Snapshot, Time};
+use crate::ir::{ActionName, Program};
 use crate::report::action;
 use objects::Objects;
+use sources::{PolicyMap, PolicyMaps, Scope, SourceId};
 
 /// How the controller runs.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `--policies`: files and folders of `.apr` files, cluster-wide.
     pub policies: Vec<PathBuf>,
+    /// `--namespace`: the controller's own; its ConfigMaps are cluster-wide.
+    pub namespace: String,
     pub interval: Duration,
     /// `--dry-run`: every action is recorded as `dry_run`; nothing is written
     /// but Events.
@@ -76,50 +79,202 @@ pub enum RunError {
     Queries(String),
 }
 
-/// The policies of `--policies`, as last read.
-struct Policies {
-    paths: Vec<PathBuf>,
-    dry_run: bool,
-    /// A hash of the files' names and texts: a change reloads.
-    fingerprint: u64,
+/// One source's live policies.
+struct Live {
+    program: Arc<Program>,
+    queries: Vec<Query>,
+    engine: Engine,
+    scope: Scope,
 }
 
-impl Policies {
-    /// Reads and checks the files. Policies with errors are left out (one
-    /// bad policy never stops the others); every diagnostic is logged.
-    fn load(&mut self) -> Result<Option<Program>, LoadError> {
-        let files: Vec<(String, String)> = compile::read_paths(&self.paths)?
-            .into_iter()
-            .map(compile::Loaded::into_named)
+/// Every policy source, as last built.
+struct Sources {
+    live: BTreeMap<SourceId, Live>,
+    /// A hash of each source's file names and texts as last built: a change
+    /// builds again.
+    seen: BTreeMap<SourceId, u64>,
+    /// ConfigMaps whose current text fails to check (their Warning stands).
+    invalid: BTreeSet<SourceId>,
+    paths: Vec<PathBuf>,
+    home: String,
+    dry_run: bool,
+    matchers: Vec<LabelMatcher>,
+    events: Events,
+}
+
+fn fingerprint(files: &[(String, String)]) -> u64 {
+    let mut h = DefaultHasher::new();
+    files.hash(&mut h);
+    h.finish()
+}
+
+impl Sources {
+    /// Reads `--policies` and takes the ConfigMaps `maps`; a source whose
+    /// text changed is built again. The first read of `--policies` failing
+    /// is an error; later ones keep the last good files.
+    async fn refresh(
+        &mut self,
+        maps: &BTreeMap<SourceId, PolicyMap>,
+        now: Time,
+    ) -> Result<(), RunError> {
+        if !self.paths.is_empty() {
+            match compile::read_paths(&self.paths) {
+                Ok(loaded) => {
+                    let files: Vec<(String, String)> = loaded
+                        .into_iter()
+                        .map(compile::Loaded::into_named)
+                        .collect();
+                    self.files(files, now);
+                }
+                Err(e) if !self.seen.contains_key(&SourceId::Files) => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!("cannot read the policies, keeping the last good ones: {e}")
+                }
+            }
+        }
+        let gone: Vec<SourceId> = self
+            .seen
+            .keys()
+            .filter(|id| **id != SourceId::Files && !maps.contains_key(*id))
+            .cloned()
             .collect();
-        let mut h = DefaultHasher::new();
-        files.hash(&mut h);
-        let fingerprint = h.finish();
-        if fingerprint == self.fingerprint {
-            return Ok(None);
+        for id in gone {
+            tracing::info!(source = %id, "policy source removed");
+            self.live.remove(&id);
+            self.seen.remove(&id);
+            self.invalid.remove(&id);
         }
-        self.fingerprint = fingerprint;
-        let c = compile::compile(files);
-        for d in &c.diagnostics {
-            let text = crate::diagnostic::render(&c.sources, d, crate::diagnostic::Style::PLAIN);
-            if d.is_error() {
-                tracing::error!(code = d.code, "{}", text.trim_end());
+        for (id, map) in maps {
+            self.config_map(id, map, now).await;
+        }
+        Ok(())
+    }
+
+    /// `--policies`: a policy with errors is left out, the others run.
+    fn files(&mut self, files: Vec<(String, String)>, now: Time) {
+        let print = fingerprint(&files);
+        if self.seen.get(&SourceId::Files) == Some(&print) {
+            return;
+        }
+        self.seen.insert(SourceId::Files, print);
+        let built = sources::build(files, &Scope::Cluster, self.dry_run);
+        if !built.rendered.is_empty() {
+            if built.errors > 0 {
+                tracing::error!(source = "--policies", "{}", built.rendered.trim_end());
             } else {
-                tracing::warn!(code = d.code, "{}", text.trim_end());
+                tracing::warn!(source = "--policies", "{}", built.rendered.trim_end());
             }
         }
-        let mut program = c.checked.program;
-        if self.dry_run {
-            for p in &mut program.policies {
-                p.mode = Mode::DryRun;
+        match self.install(SourceId::Files, built.program, Scope::Cluster, now) {
+            Ok(n) => tracing::info!(
+                source = "--policies",
+                policies = n,
+                errors = built.errors,
+                "policies loaded"
+            ),
+            Err(e) => tracing::error!(source = "--policies", "policies not reloaded: {e}"),
+        }
+    }
+
+    /// A ConfigMap: any error keeps its last good version.
+    async fn config_map(&mut self, id: &SourceId, map: &PolicyMap, now: Time) {
+        let files = map.named_files();
+        let print = fingerprint(&files);
+        if self.seen.get(id) == Some(&print) {
+            return;
+        }
+        self.seen.insert(id.clone(), print);
+        let scope = Scope::of(&map.namespace, &self.home);
+        let built = sources::build(files, &scope, self.dry_run);
+        let regarding = config_map_ref(map);
+        let failed = if built.errors > 0 {
+            Some(built.rendered.trim_end().to_string())
+        } else {
+            self.install(id.clone(), built.program, scope, now).err()
+        };
+        match failed {
+            Some(text) => {
+                let kept = if self.live.contains_key(id) {
+                    "its last good version keeps running"
+                } else {
+                    "it has no good version yet"
+                };
+                tracing::error!(source = %id, "the policies do not check; {kept}:\n{text}");
+                self.invalid.insert(id.clone());
+                let note = Note {
+                    warning: true,
+                    reason: reason::POLICY_INVALID.into(),
+                    action: "Load",
+                    message: format!("the policies do not check; {kept}:\n{text}"),
+                };
+                if let Err(e) = self.events.publish_new(&regarding, &note).await {
+                    tracing::warn!(source = %id, "could not record the event: {e}");
+                }
+            }
+            None => {
+                let n = self.live.get(id).map_or(0, |l| l.program.policies.len());
+                tracing::info!(source = %id, policies = n, "policies loaded");
+                if self.invalid.remove(id)
+                    && let Err(e) = self.events.clear(&regarding, reason::POLICY_INVALID).await
+                {
+                    tracing::warn!(source = %id, "could not clear the PolicyInvalid events: {e}");
+                }
+                let note = Note {
+                    warning: false,
+                    reason: reason::POLICY_LOADED.into(),
+                    action: "Load",
+                    message: format!("{n} policies loaded"),
+                };
+                if let Err(e) = self.events.publish_new(&regarding, &note).await {
+                    tracing::warn!(source = %id, "could not record the event: {e}");
+                }
             }
         }
-        tracing::info!(
-            policies = program.policies.len(),
-            errors = c.diagnostics.iter().filter(|d| d.is_error()).count(),
-            "policies loaded"
-        );
-        Ok(Some(program))
+    }
+
+    /// Puts `program` in place for `id`, keeping the engine's states; the
+    /// number of policies, or why not.
+    fn install(
+        &mut self,
+        id: SourceId,
+        program: Program,
+        scope: Scope,
+        now: Time,
+    ) -> Result<usize, String> {
+        let queries = metrics::queries(&program, &self.matchers)?;
+        let program = Arc::new(program);
+        let n = program.policies.len();
+        match self.live.get_mut(&id) {
+            Some(live) => {
+                live.engine.reload(Arc::clone(&program), now);
+                live.program = program;
+                live.queries = queries;
+                live.scope = scope;
+            }
+            None => {
+                let engine = Engine::new(Arc::clone(&program));
+                self.live.insert(
+                    id,
+                    Live {
+                        program,
+                        queries,
+                        engine,
+                        scope,
+                    },
+                );
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn config_map_ref(map: &PolicyMap) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("ConfigMap".into()),
+        namespace: Some(map.namespace.clone()),
+        name: Some(map.name.clone()),
+        ..ObjectReference::default()
     }
 }
 
@@ -130,23 +285,26 @@ pub async fn run(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
-    let mut policies = Policies {
-        paths: options.policies.clone(),
-        dry_run: options.dry_run,
-        fingerprint: 0,
-    };
-    let mut program = Arc::new(policies.load()?.unwrap_or_default());
-    let mut queries = metrics::queries(&program, &options.matchers).map_err(RunError::Queries)?;
-    let mut engine = Engine::new(Arc::clone(&program));
     let events = Events::new(client.clone(), options.identity.clone());
-    let resizer = ResizeExecutor::new(client.clone(), events.clone());
+    let mut sources = Sources {
+        live: BTreeMap::new(),
+        seen: BTreeMap::new(),
+        invalid: BTreeSet::new(),
+        paths: options.policies.clone(),
+        home: options.namespace.clone(),
+        dry_run: options.dry_run,
+        matchers: options.matchers.clone(),
+        events: events.clone(),
+    };
+    let executor = Executor::new(client.clone(), events.clone());
     let objects = Objects::watch(&client);
+    let maps = PolicyMaps::watch(&client);
     let interval = options.interval.max(Duration::from_secs(1));
     tokio::pin!(shutdown);
 
     // The first tick waits for every watcher's first list.
     loop {
-        if objects.synced() {
+        if objects.synced() && maps.synced() {
             break;
         }
         tokio::select! {
@@ -155,6 +313,9 @@ pub async fn run(
         }
     }
     tracing::info!(objects = ?objects.counts(), "watches synced");
+    sources
+        .refresh(&maps.view(), Timestamp::now().as_millisecond())
+        .await?;
 
     let mut ticker = tokio::time::interval_at(aligned(interval), interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -168,49 +329,61 @@ pub async fn run(
         let started = std::time::Instant::now();
         let now = Timestamp::now();
         let t = now.as_millisecond();
-        match policies.load() {
-            Ok(Some(fresh)) => match metrics::queries(&fresh, &options.matchers) {
-                Ok(q) => {
-                    queries = q;
-                    program = Arc::new(fresh);
-                    engine.reload(Arc::clone(&program), t);
-                }
-                Err(e) => tracing::error!(tick, "policies not reloaded: {e}"),
-            },
-            Ok(None) => {}
-            Err(e) => tracing::error!(
-                tick,
-                "cannot read the policies, keeping the last good ones: {e}"
-            ),
+        if let Err(e) = sources.refresh(&maps.view(), t).await {
+            tracing::error!(tick, "{e}");
         }
         let view = objects.view();
-        for id in &view.deleted {
-            engine.forget(id);
+        for live in sources.live.values_mut() {
+            for id in &view.deleted {
+                live.engine.forget(id);
+            }
         }
-        let fetched = metrics::fetch(&prometheus, &program, &queries, now, options.in_flight).await;
-        for (metric, n) in &fetched.unjoined {
-            tracing::debug!(
-                tick,
-                binding = %program.metric(*metric).qualified(),
-                series = n,
-                "series without the join labels"
-            );
-        }
-        let snapshot = Snapshot {
-            objects: &view.objects,
-            namespaces: &view.namespaces,
-            metrics: &fetched,
-        };
-        let (said, intents) = engine.tick(t, &snapshot, &[]);
-        for e in &said {
-            log(tick, e);
-            announce(&events, e).await;
-        }
-        for intent in &intents {
-            let outcome = execute(&resizer, intent).await;
-            match engine.finish(t, intent, outcome) {
-                Ok(more) => more.iter().for_each(|e| log(tick, e)),
-                Err(e) => tracing::error!(tick, "{e}"),
+        let asked: Vec<(&Program, &[Query])> = sources
+            .live
+            .values()
+            .map(|l| (l.program.as_ref(), l.queries.as_slice()))
+            .collect();
+        let fetched = metrics::fetch_all(&prometheus, &asked, now, options.in_flight).await;
+        drop(asked);
+        for ((id, live), fetched) in sources.live.iter_mut().zip(&fetched) {
+            for (metric, n) in &fetched.unjoined {
+                tracing::debug!(
+                    tick,
+                    source = %id,
+                    binding = %live.program.metric(*metric).qualified(),
+                    series = n,
+                    "series without the join labels"
+                );
+            }
+            let scoped: Vec<Object>;
+            let (objects, namespaces) = match &live.scope {
+                Scope::Cluster => (view.objects.as_slice(), &view.namespaces),
+                Scope::Namespace(_) => {
+                    scoped = view
+                        .objects
+                        .iter()
+                        .filter(|o| live.scope.covers(o.id.namespace.as_deref()))
+                        .cloned()
+                        .collect();
+                    (scoped.as_slice(), &view.namespaces)
+                }
+            };
+            let snapshot = Snapshot {
+                objects,
+                namespaces,
+                metrics: fetched,
+            };
+            let (said, intents) = live.engine.tick(t, &snapshot, &[]);
+            for e in &said {
+                log(tick, id, e);
+                announce(&events, e).await;
+            }
+            for intent in &intents {
+                let outcome = executor.execute(intent, now).await;
+                match live.engine.finish(t, intent, outcome) {
+                    Ok(more) => more.iter().for_each(|e| log(tick, id, e)),
+                    Err(e) => tracing::error!(tick, source = %id, "{e}"),
+                }
             }
         }
         let took = started.elapsed();
@@ -234,33 +407,24 @@ fn aligned(interval: Duration) -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_millis(wait as u64)
 }
 
-/// Carries out one intent with its executor.
-async fn execute(resizer: &ResizeExecutor, intent: &Intent) -> ActionOutcome {
-    match &intent.planned {
-        Planned::Resize { .. } => resizer.resize(intent).await.outcome(),
-        other => ActionOutcome::Failed(Failure::permanent(format!(
-            "this controller has no executor for `{}` yet",
-            other.action()
-        ))),
-    }
-}
-
-fn log(tick: u64, e: &Event) {
+fn log(tick: u64, source: &SourceId, e: &Event) {
     let (policy, object) = (&e.policy, &e.object);
     match &e.kind {
         EventKind::Transition { from, to } => {
-            tracing::info!(tick, %policy, %object, "{from} → {to}")
+            tracing::info!(tick, %source, %policy, %object, "{from} → {to}")
         }
         EventKind::Action { result, .. } => {
             let text = action::inline(&e.kind);
             match result {
                 ActionResult::Failed | ActionResult::Declined | ActionResult::Skipped => {
-                    tracing::warn!(tick, %policy, %object, "{text}")
+                    tracing::warn!(tick, %source, %policy, %object, "{text}")
                 }
-                _ => tracing::info!(tick, %policy, %object, "{text}"),
+                _ => tracing::info!(tick, %source, %policy, %object, "{text}"),
             }
         }
-        EventKind::Error { message } => tracing::warn!(tick, %policy, %object, "{message}"),
+        EventKind::Error { message } => {
+            tracing::warn!(tick, %source, %policy, %object, "{message}")
+        }
     }
 }
 
@@ -298,7 +462,7 @@ async fn announce(events: &Events, e: &Event) {
     };
     let note = Note {
         warning,
-        reason,
+        reason: reason.into(),
         action: "Evaluate",
         message,
     };

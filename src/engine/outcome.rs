@@ -38,6 +38,11 @@ pub enum SkipReason {
     },
     /// A permanent failure holds the policy until the object or policy changes.
     HeldAfterFailure,
+    /// An eviction a PodDisruptionBudget does not allow now (429), in the
+    /// API server's words.
+    DisruptionBudget {
+        message: String,
+    },
 }
 
 impl SkipReason {
@@ -48,6 +53,7 @@ impl SkipReason {
             SkipReason::OutsideWindow { .. } => "outside_window",
             SkipReason::AtMostReached { .. } => "at_most_reached",
             SkipReason::HeldAfterFailure => "held_after_failure",
+            SkipReason::DisruptionBudget { .. } => "disruption_budget",
         }
     }
 }
@@ -63,6 +69,9 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::HeldAfterFailure => {
                 f.write_str("held after a permanent failure until the object or the policy changes")
+            }
+            SkipReason::DisruptionBudget { message } => {
+                write!(f, "a PodDisruptionBudget does not allow it now: {message}")
             }
         }
     }

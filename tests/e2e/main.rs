@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod actions;
 mod fixtures;
 mod prometheus;
 mod resize;
@@ -64,8 +65,9 @@ pub const NOTHING: Needs = Needs {
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let cases: Vec<Case> = resize::cases()
+    let cases: Vec<Case> = actions::cases()
         .into_iter()
+        .chain(resize::cases())
         .chain(prometheus::cases())
         .chain(run::cases())
         .collect();
