@@ -8,6 +8,7 @@ pub mod act;
 pub mod client;
 pub mod events;
 pub mod metrics;
+pub mod notify;
 pub mod prometheus;
 pub mod pvc;
 pub mod quantity;
