@@ -90,10 +90,6 @@ pub fn run(args: Args) -> Exit {
         );
         return Exit::Usage;
     }
-    if args.policies.is_empty() {
-        eprintln!("error: give the policies with --policies DIR");
-        return Exit::Usage;
-    }
     let prometheus = match Prometheus::from_config(&prom) {
         Ok(p) => p,
         Err(e) => {
@@ -123,6 +119,7 @@ pub fn run(args: Args) -> Exit {
         policies: args.policies.clone(),
         namespace: args.namespace.clone(),
         interval: args.interval,
+        listen: args.listen.clone(),
         dry_run: args.dry_run,
         in_flight: prom.max_in_flight,
         matchers: prom.matchers.clone(),

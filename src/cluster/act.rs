@@ -32,6 +32,7 @@ use kube::{Client, Resource};
 use serde_json::json;
 
 use super::events::{Events, Note, reason};
+use super::notify::Notifier;
 use super::resize::{self, FIELD_MANAGER, Operation, ResizeExecutor, Retry};
 use crate::engine::plan::Blocker;
 use crate::engine::{ActionOutcome, DeclineReason, Failure, Intent, ObjectId, Planned, SkipReason};
@@ -43,6 +44,7 @@ pub struct Executor {
     client: Client,
     events: Events,
     resizer: ResizeExecutor,
+    notifier: Option<Notifier>,
 }
 
 impl Executor {
@@ -51,7 +53,14 @@ impl Executor {
             resizer: ResizeExecutor::new(client.clone(), events.clone()),
             client,
             events,
+            notifier: None,
         }
+    }
+
+    /// Sends `notify` intents through `notifier` (the configuration's receivers).
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Carries out `intent` at `at`, records an Event on its object, and says
@@ -60,12 +69,12 @@ impl Executor {
         let object = &intent.object;
         let outcome = match &intent.planned {
             Planned::Resize { .. } => return self.resizer.resize(intent).await.outcome(),
-            Planned::Notify { .. } => {
-                let _ = at;
-                ActionOutcome::Failed(Failure::permanent(
+            Planned::Notify { .. } => match &self.notifier {
+                Some(n) => n.execute(intent, at).await,
+                None => ActionOutcome::Failed(Failure::permanent(
                     "no notify receivers are configured (--config)",
-                ))
-            }
+                )),
+            },
             Planned::SetClass { class } => self.set_class(object, class).await,
             Planned::Scale { from, to } => self.scale(object, *from, *to).await,
             Planned::Evict => self.evict(object).await,

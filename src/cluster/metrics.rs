@@ -146,9 +146,9 @@ pub fn queries(program: &Program, matchers: &[LabelMatcher]) -> Result<Vec<Query
         .collect()
 }
 
-/// The join key of an object: (namespace, name) when the binding's join
-/// labels name both, else the name alone.
-type Key = (Option<String>, String);
+/// An answer's entries by namespace (`""` when the join labels name no
+/// namespace) and name, so that a lookup borrows the object's id.
+type ByObject = HashMap<String, HashMap<String, Entry>>;
 
 /// What one binding's query gave this tick.
 #[derive(Clone, Debug)]
@@ -157,7 +157,7 @@ enum Answer {
     Series {
         /// The join labels, for messages.
         join: Vec<String>,
-        values: HashMap<Key, Entry>,
+        values: ByObject,
     },
 }
 
@@ -194,16 +194,18 @@ impl Fetched {
                 return;
             }
         };
-        let mut values: HashMap<Key, Entry> = HashMap::new();
+        let mut values: ByObject = HashMap::new();
         let mut unjoined = 0;
-        for s in series {
-            let Some(key) = key_of(join, &s) else {
+        for mut s in series {
+            let Some((namespace, name)) = key_of(join, &mut s) else {
                 unjoined += 1;
                 continue;
             };
             let value = s.value.filter(|v| v.is_finite());
             values
-                .entry(key)
+                .entry(namespace.unwrap_or_default())
+                .or_default()
+                .entry(name)
                 .and_modify(|e| {
                     *e = match *e {
                         Entry::One(_) => Entry::Many(2),
@@ -225,14 +227,27 @@ impl Fetched {
     }
 }
 
+impl Fetched {
+    /// The bindings whose query failed this tick, with the error.
+    pub fn failures(&self) -> impl Iterator<Item = (MetricId, &str)> {
+        self.answers.iter().filter_map(|(m, a)| match a {
+            Answer::Failed(e) => Some((*m, e.as_str())),
+            Answer::Series { .. } => None,
+        })
+    }
+}
+
 /// The object a series names by the join labels: `[namespace, name]`, or
-/// `[name]` for cluster-scoped kinds.
-fn key_of(join: &[String], s: &PromSample) -> Option<Key> {
-    let label = |i: usize| join.get(i).and_then(|l| s.labels.get(l)).cloned();
+/// `[name]` for cluster-scoped kinds. The labels are taken out of the series.
+fn key_of(join: &[String], s: &mut PromSample) -> Option<(Option<String>, String)> {
     if join.len() >= 2 {
-        Some((Some(label(0)?), label(1)?))
+        let (namespace, name) = (&join[0], &join[1]);
+        if !s.labels.contains_key(namespace) || !s.labels.contains_key(name) {
+            return None;
+        }
+        Some((s.labels.remove(namespace), s.labels.remove(name)?))
     } else {
-        Some((None, label(0)?))
+        Some((None, s.labels.remove(join.first()?)?))
     }
 }
 
@@ -244,11 +259,14 @@ impl MetricSource for Fetched {
             Some(Answer::Failed(e)) => Sample::Error(e.clone()),
             Some(Answer::Series { join, values }) => {
                 let namespace = if join.len() >= 2 {
-                    object.namespace.clone()
+                    object.namespace.as_deref().unwrap_or_default()
                 } else {
-                    None
+                    ""
                 };
-                match values.get(&(namespace, object.name.clone())) {
+                let entry = values
+                    .get(namespace)
+                    .and_then(|names| names.get(object.name.as_str()));
+                match entry {
                     None | Some(Entry::One(None)) => Sample::Missing,
                     Some(Entry::One(Some(v))) => Sample::Value(*v),
                     Some(Entry::Many(n)) => Sample::Error(format!(

@@ -192,7 +192,7 @@ impl Notifier {
             .into_iter()
             .map(|(name, r)| target(&name, &r).map(|t| (name, t)))
             .collect::<Result<_, _>>()?;
-        ensure_crypto_provider();
+        super::prometheus::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             // A redirect would carry the notification (and its headers) to
             // a URL nobody configured.
@@ -501,16 +501,6 @@ fn redact(body: &str, url: &Url) -> String {
     let mut short: String = line.chars().take(BODY_EXCERPT - 1).collect();
     short.push('…');
     short
-}
-
-/// reqwest's rustls needs a process-wide crypto provider; kube uses ring, so
-/// this installs ring unless the program already chose one. The same as
-/// `prometheus::ensure_crypto_provider`, which is private to that module.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another thread installing one is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 #[cfg(test)]

@@ -234,7 +234,7 @@ fn ca_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, 
 
 /// reqwest's rustls needs a process-wide crypto provider; kube uses ring, so
 /// this installs ring unless the program already chose one.
-fn ensure_crypto_provider() {
+pub(crate) fn ensure_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race to another thread installing one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -261,7 +261,9 @@ struct Answer {
 struct Data {
     #[serde(rename = "resultType")]
     result_type: String,
-    result: serde_json::Value,
+    /// Kept as text and decoded once its type is known: 10,000 series are
+    /// never built as a `serde_json::Value` tree first.
+    result: Box<serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -307,7 +309,7 @@ fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, Prome
     match data.result_type.as_str() {
         "vector" => {
             let items: Vec<VectorItem> =
-                serde_json::from_value(data.result).map_err(|e| decode(e.to_string()))?;
+                serde_json::from_str(data.result.get()).map_err(|e| decode(e.to_string()))?;
             Ok(items
                 .into_iter()
                 .map(|item| sample(item.metric, item.value))
@@ -315,7 +317,7 @@ fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, Prome
         }
         "scalar" => {
             let value: (f64, String) =
-                serde_json::from_value(data.result).map_err(|e| decode(e.to_string()))?;
+                serde_json::from_str(data.result.get()).map_err(|e| decode(e.to_string()))?;
             Ok(vec![sample(BTreeMap::new(), value)])
         }
         other => Err(decode(format!(

@@ -23,6 +23,7 @@
 //! approvals and leader election.
 
 pub mod objects;
+pub mod serve;
 pub mod sources;
 
 use std::collections::hash_map::DefaultHasher;
@@ -40,6 +41,7 @@ use kube::Client;
 use crate::cluster::act::Executor;
 use crate::cluster::events::{Events, Note, reason};
 use crate::cluster::metrics::{self, LabelMatcher, Query};
+use crate::cluster::notify::Notifier;
 use crate::cluster::prometheus::Prometheus;
 use crate::cluster::resize;
 use crate::compile::{self, LoadError};
@@ -58,6 +60,8 @@ pub struct Options {
     /// `--namespace`: the controller's own; its ConfigMaps are cluster-wide.
     pub namespace: String,
     pub interval: Duration,
+    /// `--listen`: where the probes are served.
+    pub listen: String,
     /// `--dry-run`: every action is recorded as `dry_run`; nothing is written
     /// but Events.
     pub dry_run: bool,
@@ -75,8 +79,14 @@ pub struct Options {
 pub enum RunError {
     #[error("cannot read the policies: {0}")]
     Policies(#[from] LoadError),
-    #[error("{0}")]
-    Queries(String),
+    #[error("the configuration: {0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// One source's live policies.
@@ -285,6 +295,14 @@ pub async fn run(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let health = serve::Health::default();
+    let bound = serve::serve(&options.listen, health.clone())
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: options.listen.clone(),
+            source,
+        })?;
+    tracing::info!("probes listening on {bound}");
     let events = Events::new(client.clone(), options.identity.clone());
     let mut sources = Sources {
         live: BTreeMap::new(),
@@ -296,7 +314,12 @@ pub async fn run(
         matchers: options.matchers.clone(),
         events: events.clone(),
     };
-    let executor = Executor::new(client.clone(), events.clone());
+    let mut executor = Executor::new(client.clone(), events.clone());
+    if !options.receivers.is_empty() {
+        let notifier = Notifier::new(options.receivers.clone())
+            .map_err(|e| RunError::Config(e.to_string()))?;
+        executor = executor.with_notifier(notifier);
+    }
     let objects = Objects::watch(&client);
     let maps = PolicyMaps::watch(&client);
     let interval = options.interval.max(Duration::from_secs(1));
@@ -316,10 +339,12 @@ pub async fn run(
     sources
         .refresh(&maps.view(), Timestamp::now().as_millisecond())
         .await?;
+    health.set_ready(true);
 
     let mut ticker = tokio::time::interval_at(aligned(interval), interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut tick: u64 = 0;
+    let mut failing = Failing::default();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -345,6 +370,7 @@ pub async fn run(
             .collect();
         let fetched = metrics::fetch_all(&prometheus, &asked, now, options.in_flight).await;
         drop(asked);
+        failing.update(tick, &sources.live, &fetched);
         for ((id, live), fetched) in sources.live.iter_mut().zip(&fetched) {
             for (metric, n) in &fetched.unjoined {
                 tracing::debug!(
@@ -397,6 +423,41 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The bindings whose query fails, so that a failure is logged when it
+/// starts and when it ends, not every tick.
+#[derive(Default)]
+struct Failing {
+    now: BTreeSet<(SourceId, String)>,
+}
+
+impl Failing {
+    fn update(&mut self, tick: u64, live: &BTreeMap<SourceId, Live>, fetched: &[metrics::Fetched]) {
+        let mut next = BTreeSet::new();
+        for ((id, l), f) in live.iter().zip(fetched) {
+            for (metric, error) in f.failures() {
+                let binding = l.program.metric(metric).qualified();
+                let key = (id.clone(), binding);
+                if !self.now.contains(&key) {
+                    tracing::error!(
+                        tick,
+                        source = %id,
+                        binding = %key.1,
+                        "the query failed; the binding is an error for every object until it \
+                         answers again (said once): {error}"
+                    );
+                }
+                next.insert(key);
+            }
+        }
+        for (id, binding) in self.now.difference(&next) {
+            if live.contains_key(id) {
+                tracing::info!(tick, source = %id, %binding, "the query answers again");
+            }
+        }
+        self.now = next;
+    }
 }
 
 /// The next multiple of `interval` since the epoch, as a tokio instant.

@@ -14,6 +14,7 @@ mod fixtures;
 mod prometheus;
 mod resize;
 mod run;
+mod webhook;
 
 use std::future::Future;
 use std::pin::Pin;

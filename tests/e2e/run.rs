@@ -5,16 +5,66 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
 use crate::fixtures;
 use crate::support::Env;
+use crate::webhook::Webhook;
 use crate::{BOTH, Case, TestResult, case};
 
 pub fn cases() -> Vec<Case> {
-    vec![case!(
-        "run",
-        BOTH,
-        the_card_policy_grows_a_live_volume_up_to_max
-    )]
+    vec![
+        case!("run", BOTH, the_card_policy_grows_a_live_volume_up_to_max),
+        case!(
+            "run",
+            BOTH,
+            a_policy_configmap_acts_in_its_namespace_and_keeps_its_last_good_text
+        ),
+        case!(
+            "run",
+            BOTH,
+            prometheus_down_or_series_gone_writes_nothing_and_the_controller_stays_up
+        ),
+        case!(
+            "run",
+            BOTH,
+            a_class_without_expansion_is_skipped_with_a_warning
+        ),
+        case!("run", BOTH, dry_run_writes_nothing_but_events),
+        case!("run", BOTH, the_configured_label_matcher_reaches_prometheus),
+        case!("run", BOTH, notify_reaches_its_receiver_through_500_and_429),
+    ]
+}
+
+/// Controllers see every namespace, and a policy ConfigMap of one case would
+/// be loaded by another's controller: controller cases take turns.
+static ONE_CONTROLLER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A case's turn: taken before it creates anything a controller would see.
+type Turn = tokio::sync::MutexGuard<'static, ()>;
+
+async fn take_turn() -> Turn {
+    ONE_CONTROLLER.lock().await
+}
+
+/// How a case starts the controller.
+#[derive(Default)]
+struct Start<'a> {
+    /// The `--policies` file, if any.
+    policy: Option<&'a str>,
+    /// `--config`'s text, if any.
+    config: Option<&'a str>,
+    /// In place of the test Prometheus.
+    prometheus: Option<&'a str>,
+    args: &'a [&'a str],
 }
 
 /// The controller as a child process; stopped (SIGTERM, then SIGKILL) when
@@ -23,37 +73,73 @@ struct Controller {
     child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
+    _turn: Turn,
 }
 
 impl Controller {
-    fn start(env: &Env, policy: &str) -> TestResult<Controller> {
+    fn start(env: &Env, turn: Turn, policy: &str) -> TestResult<Controller> {
+        let start = Start {
+            policy: Some(policy),
+            ..Start::default()
+        };
+        Controller::start_with(env, turn, start)
+    }
+
+    fn start_with(env: &Env, turn: Turn, start: Start<'_>) -> TestResult<Controller> {
         let kube = env.kube()?;
         let prom = env.prometheus()?;
         let dir = tempfile::tempdir()?;
-        let policies = dir.path().join("policies");
-        std::fs::create_dir(&policies)?;
-        std::fs::write(policies.join("policy.apr"), policy)?;
         let log = dir.path().join("autopilot.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_autopilot"))
-            .args(["run", "--policies"])
-            .arg(&policies)
-            .arg("--kubeconfig")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_autopilot"));
+        cmd.arg("run");
+        if let Some(policy) = start.policy {
+            let policies = dir.path().join("policies");
+            std::fs::create_dir(&policies)?;
+            std::fs::write(policies.join("policy.apr"), policy)?;
+            cmd.arg("--policies").arg(&policies);
+        }
+        if let Some(config) = start.config {
+            let path = dir.path().join("autopilot.yaml");
+            std::fs::write(&path, config)?;
+            cmd.arg("--config").arg(&path);
+        }
+        cmd.arg("--kubeconfig")
             .arg(&kube.kubeconfig)
-            .args(["--prometheus", &prom.url, "--interval", "1s"])
+            .args(["--prometheus", start.prometheus.unwrap_or(&prom.url)])
+            .args(["--interval", "1s", "--listen", "127.0.0.1:0"])
             .arg("--no-leader-election")
+            .args(start.args)
             .env("AUTOPILOT_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()?;
+            .stderr(std::fs::File::create(&log)?);
         Ok(Controller {
-            child,
+            child: cmd.spawn()?,
             log,
             _dir: dir,
+            _turn: turn,
         })
     }
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The probes' address, once the controller has logged it.
+    async fn probes(&self) -> TestResult<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log();
+            let found = log
+                .lines()
+                .find_map(|l| l.split("probes listening on ").nth(1));
+            if let Some(addr) = found {
+                return Ok(addr.trim().to_string());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the probes never listened:\n{log}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// SIGTERM, as Kubernetes stops a pod: it must exit 0 within 10 s.
@@ -107,6 +193,7 @@ where
 /// request doubles; the test plays the CSI resizer; at 4Gi it is declined,
 /// said once. A PVC below the threshold is never written.
 async fn the_card_policy_grows_a_live_volume_up_to_max(env: &Env) -> TestResult {
+    let turn = take_turn().await;
     let client = &env.kube()?.admin;
     let ns = fixtures::namespace(client, "run-card").await?;
     fixtures::storage_class(client, "run-card-expand", Some(true)).await?;
@@ -125,7 +212,7 @@ async fn the_card_policy_grows_a_live_volume_up_to_max(env: &Env) -> TestResult 
          policy grow {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.run_fill > 50% for 2s\n  \
          then resize(+100%, max = 4Gi)\n  cooldown 2s\n}}\n"
     );
-    let c = Controller::start(env, &policy)?;
+    let c = Controller::start(env, turn, &policy)?;
 
     let request = |name: &'static str| {
         let (client, ns) = (client.clone(), ns.clone());
@@ -183,5 +270,444 @@ async fn the_card_policy_grows_a_live_volume_up_to_max(env: &Env) -> TestResult 
         "a PVC below the threshold is not written"
     );
     assert_eq!(fixtures::requested(&now), "1Gi");
+    c.stop()
+}
+
+/// The status code of `GET path` on `addr`.
+fn http_get(addr: &str, path: &str) -> TestResult<u16> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let code = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {answer:?}"))?;
+    Ok(code)
+}
+
+/// A TCP proxy in front of Prometheus that the test can cut: while down, a
+/// connection is closed at once, as a Prometheus that stopped.
+struct Proxy {
+    url: String,
+    up: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn start(target: &str) -> TestResult<Proxy> {
+        let target = target
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let up = Arc::new(AtomicBool::new(true));
+        let serving = up.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !serving.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
+                    pipe(c, server);
+                    pipe(s, client);
+                }
+            }
+        });
+        Ok(Proxy { url, up })
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+}
+
+fn exporter_text(metric: &str, series: &[(&str, &str, f64)]) -> String {
+    let mut text = format!("# TYPE {metric} gauge\n");
+    for (labels_ns, pvc, v) in series {
+        text.push_str(&format!(
+            "{metric}{{namespace=\"{labels_ns}\",persistentvolumeclaim=\"{pvc}\"}} {v}\n"
+        ));
+    }
+    text
+}
+
+async fn annotation(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+) -> TestResult<Option<String>> {
+    let pvc = fixtures::get_pvc(client, ns, name).await?;
+    Ok(pvc.metadata.annotations.and_then(|a| a.get(key).cloned()))
+}
+
+async fn put_config_map(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+    text: &str,
+) -> TestResult {
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"autopilot.rs/policy": "true"}},
+        "data": {key: text}
+    }))?;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    if api.get_opt(name).await?.is_some() {
+        let patch = json!({"data": {key: text}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+    } else {
+        api.create(&PostParams::default(), &cm).await?;
+    }
+    Ok(())
+}
+
+async fn has_event(client: &Client, ns: &str, name: &str, reason: &str) -> TestResult<bool> {
+    let events = fixtures::events_about(client, ns, name).await?;
+    Ok(events.iter().any(|e| e.reason.as_deref() == Some(reason)))
+}
+
+/// A ConfigMap policy acts, in its namespace only; a text that fails to
+/// check keeps the last good one acting and puts a Warning on the
+/// ConfigMap; a fix clears it. A ConfigMap elsewhere may not act on nodes.
+async fn a_policy_configmap_acts_in_its_namespace_and_keeps_its_last_good_text(
+    env: &Env,
+) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let ns = fixtures::namespace(client, "run-cm").await?;
+    let other = fixtures::namespace(client, "run-cm-other").await?;
+    fixtures::pending_pvc(client, &ns, "first", "none", "1Gi").await?;
+    fixtures::pending_pvc(client, &other, "theirs", "none", "1Gi").await?;
+    let marks = |value: &str| {
+        format!(
+            "policy mark {{\n  on pvc\n  when pvc.requested > 0Gi\n  \
+             then annotate(\"autopilot.rs/mark\", \"{value}\")\n}}\n"
+        )
+    };
+    // Another team's ConfigMap, no namespace filter: it may only touch `other`.
+    let reach = "policy reach {\n  on pvc\n  when pvc.requested > 0Gi\n  \
+                 then annotate(\"autopilot.rs/reach\", \"yes\")\n}\n";
+    put_config_map(client, &ns, "policies", "mark.apr", &marks("v1")).await?;
+    put_config_map(client, &other, "policies", "reach.apr", reach).await?;
+    let nodes = "policy drain {\n  on node\n  when node.ready == false\n  then cordon()\n}\n";
+    put_config_map(client, &other, "nodes", "drain.apr", nodes).await?;
+    let c = Controller::start_with(env, turn, Start::default())?;
+
+    within_30s(&c, "the ConfigMap's policy to act", || async {
+        Ok(annotation(client, &ns, "first", "autopilot.rs/mark").await? == Some("v1".into()))
+    })
+    .await?;
+    within_30s(
+        &c,
+        "the other team's policy to act in its namespace",
+        || async {
+            Ok(
+                annotation(client, &other, "theirs", "autopilot.rs/reach").await?
+                    == Some("yes".into()),
+            )
+        },
+    )
+    .await?;
+    within_30s(
+        &c,
+        "a PolicyInvalid event on the node ConfigMap",
+        || async { has_event(client, &other, "nodes", "PolicyInvalid").await },
+    )
+    .await?;
+    let invalid = fixtures::event(client, &other, "nodes", "PolicyInvalid").await?;
+    let note = invalid.note.unwrap_or_default();
+    assert!(note.contains("apr::source::authority"), "{note}");
+
+    // A text that does not check: the last good version keeps acting.
+    put_config_map(
+        client,
+        &ns,
+        "policies",
+        "mark.apr",
+        "policy mark { on pvc when",
+    )
+    .await?;
+    within_30s(
+        &c,
+        "a PolicyInvalid event on the broken ConfigMap",
+        || async { has_event(client, &ns, "policies", "PolicyInvalid").await },
+    )
+    .await?;
+    fixtures::pending_pvc(client, &ns, "second", "none", "1Gi").await?;
+    within_30s(
+        &c,
+        "the last good version to act on a new claim",
+        || async {
+            Ok(annotation(client, &ns, "second", "autopilot.rs/mark").await? == Some("v1".into()))
+        },
+    )
+    .await?;
+
+    // The fix: the warning goes, the new text acts.
+    put_config_map(client, &ns, "policies", "mark.apr", &marks("v2")).await?;
+    within_30s(&c, "the PolicyInvalid event to be cleared", || async {
+        Ok(!has_event(client, &ns, "policies", "PolicyInvalid").await?)
+    })
+    .await?;
+    fixtures::pending_pvc(client, &ns, "third", "none", "1Gi").await?;
+    within_30s(&c, "the fixed version to act", || async {
+        Ok(annotation(client, &ns, "third", "autopilot.rs/mark").await? == Some("v2".into()))
+    })
+    .await?;
+    for name in ["first", "second", "third"] {
+        let reached = annotation(client, &ns, name, "autopilot.rs/reach").await?;
+        assert_eq!(
+            reached, None,
+            "another namespace's policy touched {ns}/{name}"
+        );
+    }
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
+    assert_eq!(pvcs.list(&Default::default()).await?.items.len(), 3);
+    // Later cases' controllers would load them.
+    for (namespace, name) in [(&ns, "policies"), (&other, "policies"), (&other, "nodes")] {
+        Api::<ConfigMap>::namespaced(client.clone(), namespace)
+            .delete(name, &Default::default())
+            .await?;
+    }
+    c.stop()
+}
+
+/// Prometheus stopped (a proxy cut), then a series gone: no write; the
+/// controller stays up and healthy, and the failure is logged once.
+async fn prometheus_down_or_series_gone_writes_nothing_and_the_controller_stays_up(
+    env: &Env,
+) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let prom = env.prometheus()?;
+    let ns = fixtures::namespace(client, "run-down").await?;
+    fixtures::storage_class(client, "run-down-expand", Some(true)).await?;
+    let data = fixtures::bound_pvc(client, &ns, "data", "run-down-expand", "1Gi").await?;
+    let metric = "autopilot_e2e_down_fill";
+    prom.exporter.set("run-down", &exporter_text(metric, &[]));
+    let policy = format!(
+        "metric pvc.down_fill : percent = `{metric} * 100`\n\
+         policy grow {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.down_fill > 50% for 1s\n  \
+         then resize(+100%, max = 4Gi)\n}}\n"
+    );
+    let proxy = Proxy::start(&prom.url)?;
+    proxy.set_up(false);
+    let c = Controller::start_with(
+        env,
+        turn,
+        Start {
+            policy: Some(&policy),
+            prometheus: Some(&proxy.url),
+            ..Start::default()
+        },
+    )?;
+    let probes = c.probes().await?;
+    within_30s(&c, "the query failure to be logged", || async {
+        Ok(c.log().contains("the query failed"))
+    })
+    .await?;
+    // Some ticks with Prometheus down, while the series says full.
+    prom.exporter
+        .set("run-down", &exporter_text(metric, &[(&ns, "data", 0.9)]));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(http_get(&probes, "/healthz")?, 200);
+    assert_eq!(http_get(&probes, "/readyz")?, 200);
+    assert_eq!(http_get(&probes, "/nope")?, 404);
+    let log = c.log();
+    assert_eq!(
+        log.matches("the query failed").count(),
+        1,
+        "a failure is said once:\n{log}"
+    );
+    let now = fixtures::get_pvc(client, &ns, "data").await?;
+    assert_eq!(
+        fixtures::resource_version(&now),
+        fixtures::resource_version(&data),
+        "nothing is written while Prometheus is down"
+    );
+
+    // Up again, but the series is gone: no data, no write.
+    prom.exporter.set("run-down", &exporter_text(metric, &[]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.set_up(true);
+    within_30s(&c, "the recovery to be logged", || async {
+        Ok(c.log().contains("the query answers again"))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let now = fixtures::get_pvc(client, &ns, "data").await?;
+    assert_eq!(fixtures::requested(&now), "1Gi", "no data writes nothing");
+    assert_eq!(http_get(&probes, "/healthz")?, 200);
+    c.stop()
+}
+
+/// A StorageClass without expansion: no write, and a Warning Event.
+async fn a_class_without_expansion_is_skipped_with_a_warning(env: &Env) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let ns = fixtures::namespace(client, "run-fixed").await?;
+    fixtures::storage_class(client, "run-fixed-class", Some(false)).await?;
+    let data = fixtures::bound_pvc(client, &ns, "data", "run-fixed-class", "1Gi").await?;
+    let policy = format!(
+        "policy grow {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.requested > 0Gi\n  \
+         then resize(+100%, max = 4Gi)\n}}\n"
+    );
+    let c = Controller::start(env, turn, &policy)?;
+    within_30s(&c, "a ResizeSkipped Warning", || async {
+        let events = fixtures::events_about(client, &ns, "data").await?;
+        Ok(events.iter().any(|e| {
+            e.reason.as_deref() == Some("ResizeSkipped") && e.type_.as_deref() == Some("Warning")
+        }))
+    })
+    .await?;
+    let now = fixtures::get_pvc(client, &ns, "data").await?;
+    assert_eq!(
+        fixtures::resource_version(&now),
+        fixtures::resource_version(&data)
+    );
+    c.stop()
+}
+
+/// `--dry-run`: Events that say what would have happened, and no write.
+async fn dry_run_writes_nothing_but_events(env: &Env) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let ns = fixtures::namespace(client, "run-dry").await?;
+    fixtures::storage_class(client, "run-dry-expand", Some(true)).await?;
+    let data = fixtures::bound_pvc(client, &ns, "data", "run-dry-expand", "1Gi").await?;
+    let policy = format!(
+        "policy grow {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.requested > 0Gi\n  \
+         then resize(+100%, max = 4Gi), annotate(\"autopilot.rs/seen\", \"yes\")\n}}\n"
+    );
+    let c = Controller::start_with(
+        env,
+        turn,
+        Start {
+            policy: Some(&policy),
+            args: &["--dry-run"],
+            ..Start::default()
+        },
+    )?;
+    within_30s(&c, "a DryRun event", || async {
+        has_event(client, &ns, "data", "DryRun").await
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = fixtures::events_about(client, &ns, "data").await?;
+    let notes: Vec<String> = events.iter().filter_map(|e| e.note.clone()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("would resize")),
+        "{notes:?}"
+    );
+    let now = fixtures::get_pvc(client, &ns, "data").await?;
+    assert_eq!(
+        fixtures::resource_version(&now),
+        fixtures::resource_version(&data),
+        "a dry run writes nothing but Events"
+    );
+    c.stop()
+}
+
+/// Two clusters' series in one Prometheus: with `cluster="eu-1"` injected
+/// the query sees one series per claim; without, two would name it (an
+/// error, no action). So a resize proves the matcher reached Prometheus.
+async fn the_configured_label_matcher_reaches_prometheus(env: &Env) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let prom = env.prometheus()?;
+    let ns = fixtures::namespace(client, "run-match").await?;
+    fixtures::storage_class(client, "run-match-expand", Some(true)).await?;
+    fixtures::bound_pvc(client, &ns, "data", "run-match-expand", "1Gi").await?;
+    let metric = "autopilot_e2e_match_fill";
+    prom.exporter.set(
+        "run-match",
+        &format!(
+            "# TYPE {metric} gauge\n\
+             {metric}{{cluster=\"eu-1\",namespace=\"{ns}\",persistentvolumeclaim=\"data\"}} 0.9\n\
+             {metric}{{cluster=\"us-1\",namespace=\"{ns}\",persistentvolumeclaim=\"data\"}} 0.1\n"
+        ),
+    );
+    let policy = format!(
+        "metric pvc.match_fill : percent = `{metric} * 100`\n\
+         policy grow {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.match_fill > 50%\n  \
+         then resize(+100%, max = 4Gi)\n}}\n"
+    );
+    let config = "prometheus:\n  matchers: ['cluster=\"eu-1\"']\n";
+    let c = Controller::start_with(
+        env,
+        turn,
+        Start {
+            policy: Some(&policy),
+            config: Some(config),
+            ..Start::default()
+        },
+    )?;
+    within_30s(&c, "the eu-1 series to grow the claim", || async {
+        let pvc = fixtures::get_pvc(client, &ns, "data").await?;
+        Ok(fixtures::requested(&pvc) == "2Gi")
+    })
+    .await?;
+    c.stop()
+}
+
+/// `notify` through `autopilot run` to a receiver of the configuration that
+/// answers 500, then 429 with Retry-After, then 200.
+async fn notify_reaches_its_receiver_through_500_and_429(env: &Env) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let ns = fixtures::namespace(client, "run-notify").await?;
+    fixtures::pending_pvc(client, &ns, "data", "none", "1Gi").await?;
+    let hook = Webhook::start(&[(500, None), (429, Some(1))])?;
+    let policy = format!(
+        "policy tell {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.requested > 0Gi\n  \
+         then notify(\"oncall\", \"{{pvc.name}} needs a look\")\n}}\n"
+    );
+    let secret_path = "/hooks/T000/SECRET-TOKEN";
+    let config = format!(
+        "notify:\n  oncall: {{url: \"http://{}{secret_path}\", format: slack}}\n",
+        hook.addr
+    );
+    let c = Controller::start_with(
+        env,
+        turn,
+        Start {
+            policy: Some(&policy),
+            config: Some(&config),
+            ..Start::default()
+        },
+    )?;
+    within_30s(&c, "a Notified event", || async {
+        has_event(client, &ns, "data", "Notified").await
+    })
+    .await?;
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 3, "500 and 429 are retried: {bodies:?}");
+    for body in &bodies {
+        let v: serde_json::Value = serde_json::from_str(body)?;
+        assert_eq!(v, json!({"text": "data needs a look"}));
+    }
+    let log = c.log();
+    assert!(
+        !log.contains("SECRET-TOKEN"),
+        "the webhook URL is a secret:\n{log}"
+    );
     c.stop()
 }
