@@ -17,10 +17,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use autopilot::cluster::metrics::{self, Query};
@@ -32,27 +31,13 @@ use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use serde_json::json;
 use support::prometheus::{Exporter, PrometheusServer};
 
-/// Counts live heap bytes.
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+#[path = "common/policies.rs"]
+mod policies;
+use policies::policies;
 
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        LIVE.fetch_add(n as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting.rs"]
+mod counting;
+use counting::LIVE;
 
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
@@ -60,33 +45,6 @@ fn live() -> isize {
 
 const GI: u64 = 1 << 30;
 const NAMESPACES: usize = 50;
-
-/// The 20 policies of `benches/tick.rs`: thresholds, filters, `for`, over
-/// the stdlib's four volume bindings.
-fn policies() -> String {
-    let mut out = String::new();
-    for i in 0..20 {
-        let threshold = 40 + i;
-        let text = match i % 4 {
-            0 => format!(
-                "policy p{i} {{ on pvc when pvc.usage > {threshold}% for 1h then resize(+50%, max = 1Ti) }}\n"
-            ),
-            1 => format!(
-                "policy p{i} {{ on pvc where pvc.labels.app == \"app{}\" when pvc.usage > {threshold}% or pvc.inodes_usage > 90% for 1h then resize(+10Gi, max = 1Ti) }}\n",
-                i % 3
-            ),
-            2 => format!(
-                "policy p{i} {{ on pvc when pvc.available < {}Gi and pvc.used > 0.5 * pvc.capacity for 1h then notify(\"oncall\", \"{{pvc.name}}\") }}\n",
-                100 + i
-            ),
-            _ => format!(
-                "policy p{i} {{ on pvc where namespace.labels.tier == \"db\" when pvc.usage > {threshold}% for 1h then resize(+20%, max = 2Ti) }}\n"
-            ),
-        };
-        out.push_str(&text);
-    }
-    out
-}
 
 fn name(i: usize) -> (String, String) {
     (format!("ns-{}", i % NAMESPACES), format!("data-{i}"))

@@ -202,7 +202,7 @@ impl Sources {
         } else {
             self.install(id.clone(), built.program, scope, now).err()
         };
-        match failed {
+        let note = match failed {
             Some(text) => {
                 let kept = if self.live.contains_key(id) {
                     "its last good version keeps running"
@@ -211,14 +211,11 @@ impl Sources {
                 };
                 tracing::error!(source = %id, "the policies do not check; {kept}:\n{text}");
                 self.invalid.insert(id.clone());
-                let note = Note {
+                Note {
                     warning: true,
                     reason: reason::POLICY_INVALID.into(),
                     action: "Load",
                     message: format!("the policies do not check; {kept}:\n{text}"),
-                };
-                if let Err(e) = self.events.publish_new(&regarding, &note).await {
-                    tracing::warn!(source = %id, "could not record the event: {e}");
                 }
             }
             None => {
@@ -229,16 +226,16 @@ impl Sources {
                 {
                     tracing::warn!(source = %id, "could not clear the PolicyInvalid events: {e}");
                 }
-                let note = Note {
+                Note {
                     warning: false,
                     reason: reason::POLICY_LOADED.into(),
                     action: "Load",
                     message: format!("{n} policies loaded"),
-                };
-                if let Err(e) = self.events.publish_new(&regarding, &note).await {
-                    tracing::warn!(source = %id, "could not record the event: {e}");
                 }
             }
+        };
+        if let Err(e) = self.events.publish_new(&regarding, &note).await {
+            tracing::warn!(source = %id, "could not record the event: {e}");
         }
     }
 

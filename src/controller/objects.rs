@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace as K8sNamespace, Node, PersistentVolumeClaim, Pod};
-use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::api::storage::v1::{StorageClass, VolumeAttributesClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -27,11 +27,11 @@ const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-confi
 
 /// One kind's objects by key, with relists swapped in whole.
 #[derive(Debug)]
-struct Mirror<T> {
-    live: HashMap<String, T>,
+pub(super) struct Mirror<T> {
+    pub(super) live: HashMap<String, T>,
     /// A relist in progress: it replaces `live` when done.
     relist: Option<HashMap<String, T>>,
-    synced: bool,
+    pub(super) synced: bool,
     /// Keys deleted since the last [`Mirror::take_deleted`].
     deleted: Vec<String>,
 }
@@ -89,6 +89,9 @@ pub struct Objects {
     subjects: [Arc<Mutex<Mirror<Object>>>; 5],
     /// StorageClass name → `allowVolumeExpansion`.
     classes: Arc<Mutex<Mirror<bool>>>,
+    /// VolumeAttributesClass names, counted; `set_class` reads the class it
+    /// names from the API server when it acts, never from a cache.
+    attribute_classes: Arc<Mutex<Mirror<()>>>,
     namespaces: Arc<Mutex<Mirror<Namespace>>>,
 }
 
@@ -107,18 +110,21 @@ impl Objects {
         let subject = |kind: Kind| Arc::clone(&objects.subjects[slot(kind)]);
         spawn(
             Api::<PersistentVolumeClaim>::all(client.clone()),
+            config(),
             "pvc",
             |pvc| (key(Kind::Pvc, &pvc.metadata), pvc_object(pvc)),
             subject(Kind::Pvc),
         );
         spawn(
             Api::<Pod>::all(client.clone()),
+            config(),
             "pod",
             |pod| (key(Kind::Pod, &pod.metadata), Some(pod_object(pod))),
             subject(Kind::Pod),
         );
         spawn(
             Api::<Deployment>::all(client.clone()),
+            config(),
             "deployment",
             |d| {
                 let spec = d.spec.replicas;
@@ -130,6 +136,7 @@ impl Objects {
         );
         spawn(
             Api::<StatefulSet>::all(client.clone()),
+            config(),
             "statefulset",
             |s| {
                 let spec = s.spec.replicas;
@@ -141,12 +148,14 @@ impl Objects {
         );
         spawn(
             Api::<Node>::all(client.clone()),
+            config(),
             "node",
             |n| (key(Kind::Node, &n.metadata), Some(node_object(n))),
             subject(Kind::Node),
         );
         spawn(
             Api::<StorageClass>::all(client.clone()),
+            config(),
             "storageclass",
             |c| {
                 let name = c.metadata.name.clone().unwrap_or_default();
@@ -155,7 +164,15 @@ impl Objects {
             Arc::clone(&objects.classes),
         );
         spawn(
+            Api::<VolumeAttributesClass>::all(client.clone()),
+            config(),
+            "volumeattributesclass",
+            |c| (c.metadata.name.clone().unwrap_or_default(), Some(())),
+            Arc::clone(&objects.attribute_classes),
+        );
+        spawn(
             Api::<K8sNamespace>::all(client.clone()),
+            config(),
             "namespace",
             |ns| {
                 let name = ns.metadata.name.clone().unwrap_or_default();
@@ -177,8 +194,13 @@ impl Objects {
             .iter()
             .all(|m| m.lock().map(|m| m.synced).unwrap_or(false));
         let classes = self.classes.lock().map(|m| m.synced).unwrap_or(false);
+        let attribute_classes = self
+            .attribute_classes
+            .lock()
+            .map(|m| m.synced)
+            .unwrap_or(false);
         let namespaces = self.namespaces.lock().map(|m| m.synced).unwrap_or(false);
-        subjects && classes && namespaces
+        subjects && classes && attribute_classes && namespaces
     }
 
     /// How many objects each kind holds, for logs and `/metrics`.
@@ -194,6 +216,13 @@ impl Objects {
             (
                 "storageclass",
                 self.classes.lock().map(|m| m.live.len()).unwrap_or(0),
+            ),
+            (
+                "volumeattributesclass",
+                self.attribute_classes
+                    .lock()
+                    .map(|m| m.live.len())
+                    .unwrap_or(0),
             ),
             (
                 "namespace",
@@ -248,8 +277,9 @@ pub(super) fn config() -> watcher::Config {
 
 /// Runs a watcher of `api`, projecting each object with `project` into the
 /// mirror. Errors back off and are logged when they start and when they end.
-fn spawn<K, T>(
+pub(super) fn spawn<K, T>(
     api: Api<K>,
+    config: watcher::Config,
     kind: &'static str,
     project: fn(&K) -> (String, Option<T>),
     mirror: Arc<Mutex<Mirror<T>>>,
@@ -257,7 +287,6 @@ fn spawn<K, T>(
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
     T: Send + 'static,
 {
-    let config = config();
     tokio::spawn(async move {
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         let mut failing = false;

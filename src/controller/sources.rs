@@ -12,12 +12,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 
+use super::objects::{self, Mirror};
 use crate::compile;
 use crate::diagnostic::{self, Diagnostic, Style};
 use crate::ir::{Kind, Mode, Program};
@@ -184,91 +182,38 @@ fn authority(span: crate::source::Span, kind: Kind, namespace: &str) -> Diagnost
 /// The labelled ConfigMaps, mirrored by a watcher.
 #[derive(Clone, Default)]
 pub struct PolicyMaps {
-    inner: Arc<Mutex<Maps>>,
-}
-
-#[derive(Default)]
-struct Maps {
-    live: BTreeMap<SourceId, PolicyMap>,
-    relist: Option<BTreeMap<SourceId, PolicyMap>>,
-    synced: bool,
+    mirror: Arc<Mutex<Mirror<PolicyMap>>>,
 }
 
 impl PolicyMaps {
     /// Starts the watcher of labelled ConfigMaps in every namespace.
     pub fn watch(client: &Client) -> PolicyMaps {
         let maps = PolicyMaps::default();
-        let inner = Arc::clone(&maps.inner);
-        let api: Api<ConfigMap> = Api::all(client.clone());
-        let config = super::objects::config().labels(&format!("{LABEL}=true"));
-        tokio::spawn(async move {
-            let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-            let mut failing = false;
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(event) => {
-                        if failing {
-                            tracing::info!(kind = "configmap", "watch recovered");
-                            failing = false;
-                        }
-                        if let Ok(mut m) = inner.lock() {
-                            m.apply(event);
-                        }
-                    }
-                    Err(e) => {
-                        if !failing {
-                            tracing::warn!(
-                                kind = "configmap",
-                                "watch failed, retrying with backoff: {e}"
-                            );
-                            failing = true;
-                        }
-                    }
-                }
-            }
-        });
+        let config = objects::config().labels(&format!("{LABEL}=true"));
+        objects::spawn(
+            Api::<ConfigMap>::all(client.clone()),
+            config,
+            "configmap",
+            |cm| {
+                let ns = cm.metadata.namespace.as_deref().unwrap_or_default();
+                let name = cm.metadata.name.as_deref().unwrap_or_default();
+                (format!("{ns}/{name}"), policy_map(cm))
+            },
+            Arc::clone(&maps.mirror),
+        );
         maps
     }
 
     pub fn synced(&self) -> bool {
-        self.inner.lock().map(|m| m.synced).unwrap_or(false)
+        self.mirror.lock().map(|m| m.synced).unwrap_or(false)
     }
 
     /// The ConfigMaps as they are now.
     pub fn view(&self) -> BTreeMap<SourceId, PolicyMap> {
-        self.inner
+        self.mirror
             .lock()
-            .map(|m| m.live.clone())
+            .map(|m| m.live.values().map(|p| (p.id(), p.clone())).collect())
             .unwrap_or_default()
-    }
-}
-
-impl Maps {
-    fn apply(&mut self, event: Event<ConfigMap>) {
-        match event {
-            Event::Init => self.relist = Some(BTreeMap::new()),
-            Event::InitApply(cm) => {
-                if let (Some(buffer), Some(map)) = (&mut self.relist, policy_map(&cm)) {
-                    buffer.insert(map.id(), map);
-                }
-            }
-            Event::InitDone => {
-                if let Some(fresh) = self.relist.take() {
-                    self.live = fresh;
-                }
-                self.synced = true;
-            }
-            Event::Apply(cm) => {
-                if let Some(map) = policy_map(&cm) {
-                    self.live.insert(map.id(), map);
-                }
-            }
-            Event::Delete(cm) => {
-                if let Some(map) = policy_map(&cm) {
-                    self.live.remove(&map.id());
-                }
-            }
-        }
     }
 }
 
