@@ -25,6 +25,7 @@
 pub mod objects;
 pub mod serve;
 pub mod sources;
+pub mod telemetry;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet};
@@ -348,6 +349,7 @@ pub async fn run(
             _ = ticker.tick() => {}
         }
         tick += 1;
+        health.telemetry.ticks.inc();
         let started = std::time::Instant::now();
         let now = Timestamp::now();
         let t = now.as_millisecond();
@@ -367,7 +369,7 @@ pub async fn run(
             .collect();
         let fetched = metrics::fetch_all(&prometheus, &asked, now, options.in_flight).await;
         drop(asked);
-        failing.update(tick, &sources.live, &fetched);
+        failing.update(tick, &sources.live, &fetched, &health.telemetry);
         for ((id, live), fetched) in sources.live.iter_mut().zip(&fetched) {
             for (metric, n) in &fetched.unjoined {
                 tracing::debug!(
@@ -430,11 +432,23 @@ struct Failing {
 }
 
 impl Failing {
-    fn update(&mut self, tick: u64, live: &BTreeMap<SourceId, Live>, fetched: &[metrics::Fetched]) {
+    /// Logs what started or stopped failing; counts every failed query.
+    fn update(
+        &mut self,
+        tick: u64,
+        live: &BTreeMap<SourceId, Live>,
+        fetched: &[metrics::Fetched],
+        counter: &telemetry::Telemetry,
+    ) {
         let mut next = BTreeSet::new();
         for ((id, l), f) in live.iter().zip(fetched) {
             for (metric, error) in f.failures() {
                 let binding = l.program.metric(metric).qualified();
+                let labels = telemetry::BindingLabels {
+                    source: id.to_string(),
+                    binding: binding.clone(),
+                };
+                counter.query_errors.get_or_create(&labels).inc();
                 let key = (id.clone(), binding);
                 if !self.now.contains(&key) {
                     tracing::error!(

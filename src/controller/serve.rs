@@ -1,7 +1,8 @@
-//! `--listen`: the probes a Deployment points at. `/healthz` answers 200
-//! while the process serves; `/readyz` answers 200 once every watcher has
-//! listed and the policies are loaded, 503 before (it does not depend on
-//! leadership, so a standby replica stays Ready). Anything else is 404.
+//! `--listen`: the probes a Deployment points at, and `/metrics`.
+//! `/healthz` answers 200 while the process serves; `/readyz` answers 200
+//! once every watcher has listed and the policies are loaded, 503 before (it
+//! does not depend on leadership, so a standby replica stays Ready);
+//! `/metrics` is [`Telemetry`] as OpenMetrics text. Anything else is 404.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,10 +18,13 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-/// What the probes report; cheap to clone.
-#[derive(Clone, Debug, Default)]
+use super::telemetry::Telemetry;
+
+/// What the probes and `/metrics` report; cheap to clone.
+#[derive(Clone, Default)]
 pub struct Health {
     ready: Arc<AtomicBool>,
+    pub telemetry: Telemetry,
 }
 
 impl Health {
@@ -62,7 +66,19 @@ pub async fn serve(addr: &str, health: Health) -> std::io::Result<SocketAddr> {
     Ok(bound)
 }
 
+/// OpenMetrics 1.0, as prometheus-client writes it.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 fn route(req: &Request<Incoming>, health: &Health) -> Response<Full<Bytes>> {
+    if (req.method(), req.uri().path()) == (&Method::GET, "/metrics") {
+        let mut response = Response::new(Full::new(Bytes::from(health.telemetry.render())));
+        if let Ok(value) = hyper::header::HeaderValue::from_str(OPENMETRICS) {
+            response
+                .headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, value);
+        }
+        return response;
+    }
     let (status, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => (StatusCode::OK, "ok\n"),
         (&Method::GET, "/readyz") if health.ready() => (StatusCode::OK, "ok\n"),

@@ -275,6 +275,11 @@ async fn the_card_policy_grows_a_live_volume_up_to_max(env: &Env) -> TestResult 
 
 /// The status code of `GET path` on `addr`.
 fn http_get(addr: &str, path: &str) -> TestResult<u16> {
+    Ok(http_get_body(addr, path)?.0)
+}
+
+/// The status code and body of `GET path` on `addr`.
+fn http_get_body(addr: &str, path: &str) -> TestResult<(u16, String)> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
@@ -288,7 +293,11 @@ fn http_get(addr: &str, path: &str) -> TestResult<u16> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| format!("not an HTTP answer: {answer:?}"))?;
-    Ok(code)
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
 }
 
 /// A TCP proxy in front of Prometheus that the test can cut: while down, a
@@ -531,6 +540,21 @@ async fn prometheus_down_or_series_gone_writes_nothing_and_the_controller_stays_
     assert_eq!(http_get(&probes, "/healthz")?, 200);
     assert_eq!(http_get(&probes, "/readyz")?, 200);
     assert_eq!(http_get(&probes, "/nope")?, 404);
+    // Said once, but counted every time.
+    let (code, metrics) = http_get_body(&probes, "/metrics")?;
+    assert_eq!(code, 200);
+    let failed: f64 = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("autopilot_query_errors_total{")
+                && l.contains("binding=\"pvc.down_fill\"")
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .ok_or_else(|| format!("no query error series in:\n{metrics}"))?;
+    assert!(
+        failed >= 2.0,
+        "every failed query is counted: {failed}\n{metrics}"
+    );
     let log = c.log();
     assert_eq!(
         log.matches("the query failed").count(),
