@@ -53,6 +53,10 @@ pub struct Args {
     /// Run without electing a leader: this must be the only replica.
     #[arg(long)]
     no_leader_election: bool,
+    /// This replica's name on the Lease and on Events (default: $POD_NAME,
+    /// else the host name with a random suffix).
+    #[arg(long, value_name = "NAME")]
+    identity: Option<String>,
     /// Log lines as text or JSON.
     #[arg(long, value_enum, default_value_t)]
     log_format: LogFormat,
@@ -69,15 +73,31 @@ fn interval(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--identity`, else `POD_NAME`, else the host name with a random suffix
+/// (a restarted pod keeps its name, so it takes its Lease back at once).
+fn identity(flag: Option<String>) -> String {
+    if let Some(name) = flag.or_else(|| std::env::var("POD_NAME").ok())
+        && !name.is_empty()
+    {
+        return name;
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "autopilot".into());
+    let suffix = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish() as u32
+    };
+    format!("{host}-{suffix:08x}")
+}
+
 pub fn run(args: Args) -> Exit {
     init_logs(args.log_format);
-    if !args.no_leader_election {
-        eprintln!(
-            "error: leader election is not implemented yet; run a single replica with \
-             --no-leader-election"
-        );
-        return Exit::Usage;
-    }
     let config = match args.config.as_deref().map(read_config) {
         Some(Some(config)) => config,
         Some(None) => return Exit::Usage,
@@ -124,7 +144,8 @@ pub fn run(args: Args) -> Exit {
         in_flight: prom.max_in_flight,
         matchers: prom.matchers.clone(),
         receivers: config.notify.clone(),
-        identity: std::env::var("POD_NAME").ok(),
+        identity: identity(args.identity.clone()),
+        leader_election: !args.no_leader_election,
     };
     tracing::info!(
         namespace = %args.namespace,

@@ -177,6 +177,8 @@ pub struct Fetched {
     /// Per binding: series whose labels lack a join label (they name no
     /// object), for logs.
     pub unjoined: HashMap<MetricId, usize>,
+    /// Per binding: how long its query took (shared queries: the one run).
+    pub took: HashMap<MetricId, std::time::Duration>,
 }
 
 impl Fetched {
@@ -317,6 +319,7 @@ pub async fn fetch_all(
 ) -> Vec<Fetched> {
     let texts = distinct(sources);
     let mut answers: HashMap<&str, Result<Vec<PromSample>, String>> = HashMap::new();
+    let mut took: HashMap<&str, std::time::Duration> = HashMap::new();
     let mut running = tokio::task::JoinSet::new();
     let mut next = texts.iter().enumerate();
     let in_flight = in_flight.max(1);
@@ -324,8 +327,9 @@ pub async fn fetch_all(
         let p = prometheus.clone();
         let promql = Arc::<str>::from(*promql);
         set.spawn(async move {
+            let started = std::time::Instant::now();
             let answer = p.query(&promql, Some(at)).await.map_err(|e| e.to_string());
-            (i, answer)
+            (i, answer, started.elapsed())
         });
     };
     for q in next.by_ref().take(in_flight) {
@@ -335,8 +339,9 @@ pub async fn fetch_all(
         if let Some(q) = next.next() {
             start(&mut running, q);
         }
-        if let Ok((i, answer)) = done {
+        if let Ok((i, answer, duration)) = done {
             answers.insert(texts[i], answer);
+            took.insert(texts[i], duration);
         }
     }
     sources
@@ -351,6 +356,9 @@ pub async fn fetch_all(
                     .cloned()
                     .unwrap_or_else(|| Err("the query did not finish".into()));
                 fetched.add(q.metric, &program.metric(q.metric).join, answer);
+                if let Some(d) = took.get(q.promql.as_str()) {
+                    fetched.took.insert(q.metric, *d);
+                }
             }
             fetched
         })

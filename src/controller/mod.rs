@@ -47,7 +47,9 @@ use crate::cluster::prometheus::Prometheus;
 use crate::cluster::resize;
 use crate::compile::{self, LoadError};
 use crate::config::Receiver;
-use crate::engine::{ActionResult, Engine, Event, EventKind, Object, Snapshot, Time};
+use crate::engine::{
+    ActionOutcome, ActionResult, Engine, Event, EventKind, Failure, Object, Snapshot, Time,
+};
 use crate::ir::{ActionName, Program};
 use crate::report::action;
 use objects::Objects;
@@ -72,9 +74,19 @@ pub struct Options {
     pub matchers: Vec<LabelMatcher>,
     /// Receivers of `notify`, by name (the configuration file's).
     pub receivers: BTreeMap<String, Receiver>,
-    /// This replica's name on Events.
-    pub identity: Option<String>,
+    /// This replica's name on the Lease and on Events.
+    pub identity: String,
+    /// Elect a leader on the Lease `autopilot` in `namespace`; only the
+    /// leader writes. Off: this is the only replica.
+    pub leader_election: bool,
 }
+
+/// The Lease's name, in the controller's namespace.
+pub const LEASE: &str = "autopilot";
+/// How long the Lease holds without a renewal.
+const LEASE_SECONDS: u64 = 15;
+/// A leader renews this long before its Lease would expire (so every 5 s).
+const LEASE_GRACE_SECONDS: u64 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -82,6 +94,12 @@ pub enum RunError {
     Policies(#[from] LoadError),
     #[error("the configuration: {0}")]
     Config(String),
+    #[error("cannot take part in leader election on Lease {namespace}/{LEASE}: {source}")]
+    Lease {
+        namespace: String,
+        #[source]
+        source: kube_lease_manager::LeaseManagerError,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -111,6 +129,8 @@ struct Sources {
     dry_run: bool,
     matchers: Vec<LabelMatcher>,
     events: Events,
+    /// Only the leader writes Events; a standby loads the policies silently.
+    leading: bool,
 }
 
 fn fingerprint(files: &[(String, String)]) -> u64 {
@@ -223,6 +243,7 @@ impl Sources {
                 let n = self.live.get(id).map_or(0, |l| l.program.policies.len());
                 tracing::info!(source = %id, policies = n, "policies loaded");
                 if self.invalid.remove(id)
+                    && self.leading
                     && let Err(e) = self.events.clear(&regarding, reason::POLICY_INVALID).await
                 {
                     tracing::warn!(source = %id, "could not clear the PolicyInvalid events: {e}");
@@ -235,7 +256,9 @@ impl Sources {
                 }
             }
         };
-        if let Err(e) = self.events.publish_new(&regarding, &note).await {
+        if self.leading
+            && let Err(e) = self.events.publish_new(&regarding, &note).await
+        {
             tracing::warn!(source = %id, "could not record the event: {e}");
         }
     }
@@ -301,7 +324,7 @@ pub async fn run(
             source,
         })?;
     tracing::info!("probes listening on {bound}");
-    let events = Events::new(client.clone(), options.identity.clone());
+    let events = Events::new(client.clone(), Some(options.identity.clone()));
     let mut sources = Sources {
         live: BTreeMap::new(),
         seen: BTreeMap::new(),
@@ -311,6 +334,7 @@ pub async fn run(
         dry_run: options.dry_run,
         matchers: options.matchers.clone(),
         events: events.clone(),
+        leading: false,
     };
     let mut executor = Executor::new(client.clone(), events.clone());
     if !options.receivers.is_empty() {
@@ -318,6 +342,7 @@ pub async fn run(
             .map_err(|e| RunError::Config(e.to_string()))?;
         executor = executor.with_notifier(notifier);
     }
+    let (leading, lease) = elect(&client, &options).await?;
     let objects = Objects::watch(&client);
     let maps = PolicyMaps::watch(&client);
     let interval = options.interval.max(Duration::from_secs(1));
@@ -334,6 +359,12 @@ pub async fn run(
         }
     }
     tracing::info!(objects = ?objects.counts(), "watches synced");
+    let mut led = *leading.borrow();
+    sources.leading = led;
+    health.telemetry.leader.set(i64::from(led));
+    if !led {
+        tracing::info!(identity = %options.identity, "standing by until this replica leads");
+    }
     sources
         .refresh(&maps.view(), Timestamp::now().as_millisecond())
         .await?;
@@ -353,8 +384,27 @@ pub async fn run(
         let started = std::time::Instant::now();
         let now = Timestamp::now();
         let t = now.as_millisecond();
+        let leads = *leading.borrow();
+        if led != leads {
+            if leads {
+                tracing::info!(tick, identity = %options.identity, "this replica leads");
+                // Everything is said again by the new leader.
+                sources.seen.clear();
+            } else {
+                tracing::info!(tick, identity = %options.identity, "standing by: another replica leads");
+            }
+            health.telemetry.leader.set(i64::from(leads));
+            led = leads;
+        }
+        sources.leading = leads;
         if let Err(e) = sources.refresh(&maps.view(), t).await {
             tracing::error!(tick, "{e}");
+        }
+        if !leads {
+            for id in objects.take_deleted() {
+                sources.live.values_mut().for_each(|l| l.engine.forget(&id));
+            }
+            continue;
         }
         let view = objects.view();
         for live in sources.live.values_mut() {
@@ -370,6 +420,20 @@ pub async fn run(
         let fetched = metrics::fetch_all(&prometheus, &asked, now, options.in_flight).await;
         drop(asked);
         failing.update(tick, &sources.live, &fetched, &health.telemetry);
+        for ((id, live), f) in sources.live.iter().zip(&fetched) {
+            for (metric, d) in &f.took {
+                let labels = telemetry::BindingLabels {
+                    source: id.to_string(),
+                    binding: live.program.metric(*metric).qualified(),
+                };
+                let seconds = d.as_secs_f64();
+                health
+                    .telemetry
+                    .query_duration
+                    .get_or_create(&labels)
+                    .observe(seconds);
+            }
+        }
         for ((id, live), fetched) in sources.live.iter_mut().zip(&fetched) {
             for (metric, n) in &fetched.unjoined {
                 tracing::debug!(
@@ -401,17 +465,32 @@ pub async fn run(
             let (said, intents) = live.engine.tick(t, &snapshot, &[]);
             for e in &said {
                 log(tick, id, e);
-                announce(&events, e).await;
+                count(&health.telemetry, id, e);
+                if *leading.borrow() {
+                    announce(&events, e).await;
+                }
             }
             for intent in &intents {
-                let outcome = executor.execute(intent, now).await;
+                // Leadership is checked before every write, not once a tick.
+                let outcome = if *leading.borrow() {
+                    executor.execute(intent, now).await
+                } else {
+                    ActionOutcome::Failed(Failure::transient(
+                        "not carried out: this replica lost the Lease",
+                    ))
+                };
                 match live.engine.finish(t, intent, outcome) {
-                    Ok(more) => more.iter().for_each(|e| log(tick, id, e)),
+                    Ok(more) => more.iter().for_each(|e| {
+                        log(tick, id, e);
+                        count(&health.telemetry, id, e);
+                    }),
                     Err(e) => tracing::error!(tick, source = %id, "{e}"),
                 }
             }
         }
         let took = started.elapsed();
+        health.telemetry.tick_duration.observe(took.as_secs_f64());
+        gauges(&health.telemetry, &sources, &objects);
         if took > interval {
             tracing::warn!(
                 tick,
@@ -420,8 +499,43 @@ pub async fn run(
             );
         }
     }
+    // Dropping the last receiver releases the Lease, so a standby takes
+    // over at once rather than after it expires.
+    drop(leading);
+    if let Some(task) = lease {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+type LeaseTask = tokio::task::JoinHandle<
+    Result<kube_lease_manager::LeaseManager, kube_lease_manager::LeaseManagerError>,
+>;
+
+/// Whether this replica leads, as it changes: the Lease's, or always, with
+/// election off.
+async fn elect(
+    client: &Client,
+    options: &Options,
+) -> Result<(tokio::sync::watch::Receiver<bool>, Option<LeaseTask>), RunError> {
+    if !options.leader_election {
+        let (_, always) = tokio::sync::watch::channel(true);
+        return Ok((always, None));
+    }
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), LEASE)
+        .with_namespace(options.namespace.clone())
+        .with_identity(options.identity.clone())
+        .with_duration(LEASE_SECONDS)
+        .with_grace(LEASE_GRACE_SECONDS)
+        .build()
+        .await
+        .map_err(|source| RunError::Lease {
+            namespace: options.namespace.clone(),
+            source,
+        })?;
+    let (leading, task) = manager.watch().await;
+    Ok((leading, Some(task)))
 }
 
 /// The bindings whose query fails, so that a failure is logged when it
@@ -477,6 +591,40 @@ fn aligned(interval: Duration) -> tokio::time::Instant {
     let now: Time = Timestamp::now().as_millisecond();
     let wait = step - now.rem_euclid(step);
     tokio::time::Instant::now() + Duration::from_millis(wait as u64)
+}
+
+/// `actions_total` for an action event.
+fn count(t: &telemetry::Telemetry, source: &SourceId, e: &Event) {
+    if let EventKind::Action { action, result, .. } = &e.kind {
+        let labels = telemetry::ActionLabels {
+            source: source.to_string(),
+            policy: e.policy.clone(),
+            action: action.name().into(),
+            result: result.name().into(),
+        };
+        t.actions.get_or_create(&labels).inc();
+    }
+}
+
+/// The gauges of policies and objects, as they are after a tick.
+fn gauges(t: &telemetry::Telemetry, sources: &Sources, objects: &Objects) {
+    let state = |s: &str| telemetry::StateLabels { state: s.into() };
+    let loaded: usize = sources
+        .live
+        .values()
+        .map(|l| l.program.policies.len())
+        .sum();
+    t.policies
+        .get_or_create(&state("loaded"))
+        .set(loaded as i64);
+    let failing = sources.invalid.len();
+    t.policies
+        .get_or_create(&state("failing"))
+        .set(failing as i64);
+    for (kind, n) in objects.counts() {
+        let labels = telemetry::KindLabels { kind: kind.into() };
+        t.objects.get_or_create(&labels).set(n as i64);
+    }
 }
 
 fn log(tick: u64, source: &SourceId, e: &Event) {

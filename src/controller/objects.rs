@@ -232,6 +232,18 @@ impl Objects {
         counts
     }
 
+    /// The objects deleted since the last view or call, without a view (a
+    /// standby replica forgets them without copying every object).
+    pub fn take_deleted(&self) -> Vec<ObjectId> {
+        let mut deleted = Vec::new();
+        for mirror in &self.subjects {
+            if let Ok(mut m) = mirror.lock() {
+                deleted.append(&mut m.deleted);
+            }
+        }
+        deleted.iter().filter_map(|k| k.parse().ok()).collect()
+    }
+
     /// The objects as they are now, PVCs with their class's expansion.
     pub fn view(&self) -> View {
         let classes: HashMap<String, bool> = self
