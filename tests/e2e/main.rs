@@ -10,6 +10,7 @@
 mod support;
 
 mod actions;
+mod deploy;
 mod fixtures;
 mod prometheus;
 mod resize;
@@ -68,6 +69,7 @@ fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let cases: Vec<Case> = actions::cases()
         .into_iter()
+        .chain(deploy::cases())
         .chain(resize::cases())
         .chain(prometheus::cases())
         .chain(run::cases())

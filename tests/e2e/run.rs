@@ -10,11 +10,13 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRole;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::fixtures;
 use crate::support::Env;
@@ -43,6 +45,11 @@ pub fn cases() -> Vec<Case> {
         case!("run", BOTH, the_configured_label_matcher_reaches_prometheus),
         case!("run", BOTH, notify_reaches_its_receiver_through_500_and_429),
         case!("run", BOTH, two_replicas_one_acts_and_the_other_takes_over),
+        case!(
+            "run",
+            BOTH,
+            the_deployed_rbac_suffices_and_a_missing_rule_is_named
+        ),
     ]
 }
 
@@ -51,9 +58,9 @@ pub fn cases() -> Vec<Case> {
 static ONE_CONTROLLER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A case's turn: taken before it creates anything a controller would see.
-type Turn = tokio::sync::MutexGuard<'static, ()>;
+pub type Turn = tokio::sync::MutexGuard<'static, ()>;
 
-async fn take_turn() -> Turn {
+pub async fn take_turn() -> Turn {
     ONE_CONTROLLER.lock().await
 }
 
@@ -70,6 +77,8 @@ struct Start<'a> {
     /// Elect a leader (with `--identity` and `--namespace` in `args`)
     /// instead of `--no-leader-election`.
     elect: bool,
+    /// In place of the admin's kubeconfig.
+    kubeconfig: Option<&'a std::path::Path>,
 }
 
 /// The controller as a child process; stopped (SIGTERM, then SIGKILL) when
@@ -117,7 +126,7 @@ impl Controller {
             cmd.arg("--no-leader-election");
         }
         cmd.arg("--kubeconfig")
-            .arg(&kube.kubeconfig)
+            .arg(start.kubeconfig.unwrap_or(&kube.kubeconfig))
             .args(["--prometheus", start.prometheus.unwrap_or(&prom.url)])
             .args(["--interval", "1s", "--listen", "127.0.0.1:0"])
             .args(start.args)
@@ -864,4 +873,123 @@ async fn two_replicas_one_acts_and_the_other_takes_over(env: &Env) -> TestResult
     // old one did ("first"): the state annotations of issue 12 carry it over.
     eprintln!("failover took {took:?}");
     b.stop()
+}
+
+/// A kubeconfig for the `autopilot` ServiceAccount of `deploy/`, with a
+/// token from the TokenRequest API, beside the admin's.
+async fn service_account_kubeconfig(env: &Env, dir: &std::path::Path) -> TestResult<PathBuf> {
+    let kube = env.kube()?;
+    let accounts: Api<ServiceAccount> = Api::namespaced(kube.admin.clone(), "autopilot-system");
+    let request: TokenRequest = serde_json::from_value(json!({
+        "spec": {"audiences": [], "expirationSeconds": 3600}
+    }))?;
+    let answer: TokenRequest = accounts
+        .create_subresource("token", "autopilot", &PostParams::default(), &request)
+        .await?;
+    let token = answer
+        .status
+        .map(|s| s.token)
+        .ok_or("no token in the answer")?;
+    let admin: Value = serde_saphyr::from_str(&std::fs::read_to_string(&kube.kubeconfig)?)?;
+    let config = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": admin["clusters"],
+        "users": [{"name": "autopilot", "user": {"token": token}}],
+        "contexts": [{"name": "autopilot", "context": {"cluster": "e2e", "user": "autopilot"}}],
+        "current-context": "autopilot",
+    });
+    let path = dir.join("autopilot-sa.kubeconfig");
+    std::fs::write(&path, serde_json::to_string_pretty(&config)?)?;
+    Ok(path)
+}
+
+/// The controller as the ServiceAccount of `deploy/`, not as admin: the
+/// rights there suffice to watch, elect, resize and record; with `patch` on
+/// claims taken away, the log names the missing permission.
+async fn the_deployed_rbac_suffices_and_a_missing_rule_is_named(env: &Env) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let prom = env.prometheus()?;
+    for (file, doc) in crate::deploy::manifests()? {
+        if ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"].contains(&file.as_str()) {
+            crate::deploy::apply(client, &doc).await?;
+        }
+    }
+    let dir = tempfile::tempdir()?;
+    let kubeconfig = service_account_kubeconfig(env, dir.path()).await?;
+    let ns = fixtures::namespace(client, "run-rbac").await?;
+    fixtures::storage_class(client, "run-rbac-expand", Some(true)).await?;
+    fixtures::bound_pvc(client, &ns, "data", "run-rbac-expand", "1Gi").await?;
+    let metric = "autopilot_e2e_rbac_fill";
+    prom.exporter
+        .set("run-rbac", &exporter_text(metric, &[(&ns, "data", 0.9)]));
+    let policy = format!(
+        "metric pvc.rbac_fill : percent = `{metric} * 100`\n\
+         policy grow {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.rbac_fill > 50%\n  \
+         then resize(+100%, max = 4Gi)\n  cooldown 2s\n}}\n"
+    );
+    let c = Controller::start_with(
+        env,
+        turn,
+        Start {
+            policy: Some(&policy),
+            elect: true,
+            args: &["--namespace", "autopilot-system", "--identity", "rbac"],
+            kubeconfig: Some(&kubeconfig),
+            ..Start::default()
+        },
+    )?;
+    within_30s(
+        &c,
+        "the request to double as the ServiceAccount",
+        || async {
+            let pvc = fixtures::get_pvc(client, &ns, "data").await?;
+            Ok(fixtures::requested(&pvc) == "2Gi")
+        },
+    )
+    .await?;
+    within_30s(&c, "a VolumeResized event", || async {
+        has_event(client, &ns, "data", "VolumeResized").await
+    })
+    .await?;
+    assert_eq!(
+        holder(client, "autopilot-system").await?.as_deref(),
+        Some("rbac")
+    );
+
+    // Take `patch` on claims away; the next resize is refused, and said so.
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    let mut role = roles.get("autopilot").await?;
+    for rule in role.rules.iter_mut().flatten() {
+        let claims = rule
+            .resources
+            .iter()
+            .flatten()
+            .any(|r| r == "persistentvolumeclaims");
+        if claims {
+            rule.verbs.retain(|v| v != "patch");
+        }
+    }
+    roles
+        .replace("autopilot", &PostParams::default(), &role)
+        .await?;
+    fixtures::set_status(client, &ns, "data", "Bound", "2Gi").await?;
+    let wanted = format!("missing permission: patch persistentvolumeclaims in namespace {ns}");
+    within_30s(&c, "the missing permission to be named", || async {
+        Ok(c.log().contains(&wanted))
+    })
+    .await?;
+    let pvc = fixtures::get_pvc(client, &ns, "data").await?;
+    assert_eq!(
+        fixtures::requested(&pvc),
+        "2Gi",
+        "nothing was written without the right"
+    );
+    // Put the rule back for the other cases.
+    for (file, doc) in crate::deploy::manifests()? {
+        if file == "rbac.yaml" {
+            crate::deploy::apply(client, &doc).await?;
+        }
+    }
+    c.stop()
 }
