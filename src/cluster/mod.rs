@@ -13,3 +13,4 @@ pub mod prometheus;
 pub mod pvc;
 pub mod quantity;
 pub mod resize;
+pub mod state;

@@ -47,7 +47,7 @@ pub enum Decision {
 }
 
 /// An action the engine decided on, with its arguments computed for the object.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Planned {
     Resize { from: u64, to: u64 },
@@ -98,7 +98,7 @@ pub struct Intent {
 }
 
 /// The result of an action, as reported (docs/semantics.md section 8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionResult {
     Applied,
