@@ -12,6 +12,7 @@ pub mod config;
 pub mod controller;
 pub mod diagnostic;
 pub mod engine;
+pub mod failpoint;
 pub mod ir;
 pub mod lint;
 pub mod repl;

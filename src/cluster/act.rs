@@ -66,28 +66,49 @@ impl Executor {
     /// Carries out `intent` at `at`, records an Event on its object, and says
     /// what came of it.
     pub async fn execute(&self, intent: &Intent, at: Timestamp) -> ActionOutcome {
+        self.execute_stamped(intent, at, None).await
+    }
+
+    /// [`Executor::execute`], and where the action patches the object itself
+    /// ([`stamps`]), the same patch sets the state annotation to `stamp`: the
+    /// action and the state that says it is in flight land together or not
+    /// at all.
+    pub async fn execute_stamped(
+        &self,
+        intent: &Intent,
+        at: Timestamp,
+        stamp: Option<&str>,
+    ) -> ActionOutcome {
         let object = &intent.object;
         let outcome = match &intent.planned {
-            Planned::Resize { .. } => return self.resizer.resize(intent).await.outcome(),
+            Planned::Resize { .. } => {
+                return self.resizer.resize_stamped(intent, stamp).await.outcome();
+            }
             Planned::Notify { .. } => match &self.notifier {
                 Some(n) => n.execute(intent, at).await,
                 None => ActionOutcome::Failed(Failure::permanent(
                     "no notify receivers are configured (--config)",
                 )),
             },
-            Planned::SetClass { class } => self.set_class(object, class).await,
+            Planned::SetClass { class } => self.set_class(object, class, stamp).await,
             Planned::Scale { from, to } => self.scale(object, *from, *to).await,
             Planned::Evict => self.evict(object).await,
-            Planned::Cordon => self.cordon(object).await,
+            Planned::Cordon => self.cordon(object, stamp).await,
             Planned::Annotate { key, value } => {
-                self.set_key(object, Meta::Annotations, key, value).await
+                self.set_key(object, Meta::Annotations, key, value, stamp)
+                    .await
             }
-            Planned::Label { key, value } => self.set_key(object, Meta::Labels, key, value).await,
+            Planned::Label { key, value } => {
+                self.set_key(object, Meta::Labels, key, value, stamp).await
+            }
             Planned::Event {
                 reason: why,
                 message,
             } => self.event(intent, why, message).await,
         };
+        if matches!(outcome, ActionOutcome::Applied) {
+            crate::failpoint::hit(crate::failpoint::AFTER_ACTION_WRITE);
+        }
         let action = intent.planned.action();
         match &outcome {
             ActionOutcome::Applied => tracing::info!(%object, "{} applied", action.name()),
@@ -105,7 +126,12 @@ impl Executor {
         outcome
     }
 
-    async fn set_class(&self, object: &ObjectId, class: &str) -> ActionOutcome {
+    async fn set_class(
+        &self,
+        object: &ObjectId,
+        class: &str,
+        stamp: Option<&str>,
+    ) -> ActionOutcome {
         let Some(namespace) = wants(object, Kind::Pvc) else {
             return wrong_kind(ActionName::SetClass, object);
         };
@@ -148,7 +174,7 @@ impl Executor {
             Err(e) => return ActionOutcome::Failed(api_failure(&op, object, &e)),
         }
         let patch = json!({
-            "metadata": precondition(&pvc.metadata),
+            "metadata": stamped(precondition(&pvc.metadata), stamp),
             "spec": {"volumeAttributesClassName": class},
         });
         let op = Operation {
@@ -238,7 +264,7 @@ impl Executor {
         }
     }
 
-    async fn cordon(&self, object: &ObjectId) -> ActionOutcome {
+    async fn cordon(&self, object: &ObjectId, stamp: Option<&str>) -> ActionOutcome {
         if object.kind != Kind::Node {
             return wrong_kind(ActionName::Cordon, object);
         }
@@ -255,7 +281,7 @@ impl Executor {
             return ActionOutcome::Declined(DeclineReason::AlreadyCordoned);
         }
         let patch = json!({
-            "metadata": precondition(&node.metadata),
+            "metadata": stamped(precondition(&node.metadata), stamp),
             "spec": {"unschedulable": true},
         });
         let op = Operation {
@@ -271,6 +297,7 @@ impl Executor {
         meta: Meta,
         key: &str,
         value: &str,
+        stamp: Option<&str>,
     ) -> ActionOutcome {
         let (resource, _, _) = api_resource(object.kind);
         let api = self.dynamic(object);
@@ -282,8 +309,13 @@ impl Executor {
             Ok(found) => found,
             Err(outcome) => return outcome,
         };
-        let mut metadata = precondition(&found.metadata);
-        metadata[meta.field()] = json!({ key: value });
+        let mut metadata = stamped(precondition(&found.metadata), stamp);
+        match metadata.get_mut(meta.field()) {
+            Some(serde_json::Value::Object(map)) => {
+                map.insert(key.into(), value.into());
+            }
+            _ => metadata[meta.field()] = json!({ key: value }),
+        }
         let op = Operation {
             verb: "patch",
             ..op
@@ -300,12 +332,7 @@ impl Executor {
 
     /// The API of `object`'s kind, in its namespace.
     fn dynamic(&self, object: &ObjectId) -> Api<DynamicObject> {
-        let (_, gvk, plural) = api_resource(object.kind);
-        let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
-        match &object.namespace {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            None => Api::all_with(self.client.clone(), &ar),
-        }
+        dynamic(&self.client, object)
     }
 
     async fn event(&self, intent: &Intent, why: &str, message: &str) -> ActionOutcome {
@@ -345,6 +372,21 @@ impl Meta {
             Meta::Labels => "labels",
         }
     }
+}
+
+/// The API of `object`'s kind, in its namespace.
+pub fn dynamic(client: &Client, object: &ObjectId) -> Api<DynamicObject> {
+    let (_, gvk, plural) = api_resource(object.kind);
+    let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+    match &object.namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    }
+}
+
+/// The RBAC resource of `kind` (`persistentvolumeclaims`, `deployments.apps`).
+pub fn rbac_resource(kind: Kind) -> &'static str {
+    api_resource(kind).0
 }
 
 /// The RBAC resource, group-version-kind and plural of `kind`.
@@ -406,6 +448,28 @@ fn precondition(
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
 ) -> serde_json::Value {
     json!({"resourceVersion": meta.resource_version, "uid": meta.uid})
+}
+
+/// Whether an action patches its object itself, so that the state
+/// annotation can ride in the same patch ([`Executor::execute_stamped`]);
+/// for the others the controller writes the state before it acts.
+pub fn stamps(action: ActionName) -> bool {
+    matches!(
+        action,
+        ActionName::Resize
+            | ActionName::SetClass
+            | ActionName::Cordon
+            | ActionName::Annotate
+            | ActionName::Label
+    )
+}
+
+/// `metadata` of a patch, with the state annotation set to `stamp`.
+pub fn stamped(mut metadata: serde_json::Value, stamp: Option<&str>) -> serde_json::Value {
+    if let Some(stamp) = stamp {
+        metadata["annotations"] = json!({ super::state::ANNOTATION: stamp });
+    }
+    metadata
 }
 
 /// Reads `name`; a missing object or a failed read is the outcome.

@@ -3,6 +3,8 @@
 //! folds repeats into an event series instead of flooding the namespace.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
 use kube::Client;
@@ -58,6 +60,9 @@ pub struct Events {
     client: Client,
     reporter: Reporter,
     recorder: Recorder,
+    /// Writes sent (Events created or patched, series deleted), for
+    /// `/metrics`; shared by every clone.
+    writes: Arc<AtomicU64>,
 }
 
 impl Events {
@@ -71,7 +76,13 @@ impl Events {
             recorder: Recorder::new(client.clone(), reporter.clone()),
             client,
             reporter,
+            writes: Arc::default(),
         }
+    }
+
+    /// How many writes every clone has sent so far.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
     }
 
     /// [`Events::publish`] as a new event, never folded into an earlier
@@ -85,6 +96,7 @@ impl Events {
             recorder: Recorder::new(self.client.clone(), self.reporter.clone()),
             client: self.client.clone(),
             reporter: self.reporter.clone(),
+            writes: Arc::clone(&self.writes),
         };
         fresh.publish(regarding, note).await
     }
@@ -103,6 +115,7 @@ impl Events {
             regarding.kind.as_deref().unwrap_or_default(),
             regarding.name.as_deref().unwrap_or_default(),
         );
+        self.writes.fetch_add(1, Ordering::Relaxed);
         api.delete_collection(
             &DeleteParams::default(),
             &ListParams::default().fields(&selector),
@@ -128,6 +141,7 @@ impl Events {
             action: note.action.into(),
             secondary: None,
         };
+        self.writes.fetch_add(1, Ordering::Relaxed);
         self.recorder.publish(&event, regarding).await
     }
 }

@@ -307,8 +307,14 @@ impl ResizeExecutor {
     /// Carries out `intent` (a resize of a PVC from the planned `from` to
     /// `to`), and records an event on the claim.
     pub async fn resize(&self, intent: &Intent) -> Report {
+        self.resize_stamped(intent, None).await
+    }
+
+    /// [`ResizeExecutor::resize`], the patch also setting the state
+    /// annotation to `stamp` (see [`super::act::Executor::execute_stamped`]).
+    pub async fn resize_stamped(&self, intent: &Intent, stamp: Option<&str>) -> Report {
         let (execution, pvc) = match target(&intent.object, &intent.planned) {
-            Ok(target) => self.run(&target).await,
+            Ok(target) => self.run(&target, stamp).await,
             Err(error) => (Execution::Failed { error }, None),
         };
         let regarding = match &pvc {
@@ -334,7 +340,11 @@ impl ResizeExecutor {
     }
 
     /// The execution, and the claim as read (for the event).
-    async fn run(&self, target: &Target<'_>) -> (Execution, Option<PersistentVolumeClaim>) {
+    async fn run(
+        &self,
+        target: &Target<'_>,
+        stamp: Option<&str>,
+    ) -> (Execution, Option<PersistentVolumeClaim>) {
         let (namespace, name) = (target.namespace, target.name);
         let failed = |error: Error| Execution::Failed { error };
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), namespace);
@@ -359,11 +369,14 @@ impl ResizeExecutor {
         if let Some(hook) = &self.before_write {
             hook(pvc.clone()).await;
         }
-        let execution = match write_request(&pvcs, &view, target.to).await {
-            Ok(_) => Execution::Applied {
-                from: target.from,
-                to: target.to,
-            },
+        let execution = match write_request(&pvcs, &view, target.to, stamp).await {
+            Ok(_) => {
+                crate::failpoint::hit(crate::failpoint::AFTER_ACTION_WRITE);
+                Execution::Applied {
+                    from: target.from,
+                    to: target.to,
+                }
+            }
             Err(error) => failed(error),
         };
         (execution, Some(pvc))
@@ -490,9 +503,11 @@ pub async fn write_request(
     pvcs: &Api<PersistentVolumeClaim>,
     pvc: &PvcView,
     bytes: u64,
+    stamp: Option<&str>,
 ) -> Result<PersistentVolumeClaim, Error> {
+    let metadata = json!({"resourceVersion": pvc.resource_version, "uid": pvc.uid});
     let patch = json!({
-        "metadata": {"resourceVersion": pvc.resource_version, "uid": pvc.uid},
+        "metadata": super::act::stamped(metadata, stamp),
         "spec": {"resources": {"requests": {"storage": format_bytes(bytes)}}},
     });
     let params = PatchParams {

@@ -19,16 +19,16 @@
 //! skipped. On shutdown the tick in progress finishes (an action in flight
 //! is never cut off), then the loop stops.
 //!
-//! What is not here yet (issue 11, 12): `/metrics`, state annotations,
-//! approvals and leader election.
+//! 6. the state that changed is written back to the objects ([`persist`]).
 
 pub mod objects;
+mod persist;
 pub mod serve;
 pub mod sources;
 pub mod telemetry;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 
-use crate::cluster::act::Executor;
+use crate::cluster::act::{self, Executor};
 use crate::cluster::events::{Events, Note, reason};
 use crate::cluster::metrics::{self, LabelMatcher, Query};
 use crate::cluster::notify::Notifier;
@@ -48,7 +48,8 @@ use crate::cluster::resize;
 use crate::compile::{self, LoadError};
 use crate::config::Receiver;
 use crate::engine::{
-    ActionOutcome, ActionResult, Engine, Event, EventKind, Failure, Object, Snapshot, Time,
+    ActionOutcome, ActionResult, Engine, Event, EventKind, Failure, Object, ObjectId, Snapshot,
+    Time,
 };
 use crate::ir::{ActionName, Program};
 use crate::report::action;
@@ -114,6 +115,8 @@ struct Live {
     queries: Vec<Query>,
     engine: Engine,
     scope: Scope,
+    /// The engine has read its state back from the cluster (this leadership).
+    restored: bool,
 }
 
 /// Every policy source, as last built.
@@ -291,6 +294,7 @@ impl Sources {
                         queries,
                         engine,
                         scope,
+                        restored: false,
                     },
                 );
             }
@@ -374,6 +378,12 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut tick: u64 = 0;
     let mut failing = Failing::default();
+    let mut persist = persist::Persist::new(
+        client.clone(),
+        options.namespace.clone(),
+        health.telemetry.clone(),
+    );
+    let mut events_counted = events.writes();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -388,8 +398,14 @@ pub async fn run(
         if led != leads {
             if leads {
                 tracing::info!(tick, identity = %options.identity, "this replica leads");
-                // Everything is said again by the new leader.
+                // Everything is said again by the new leader, and the
+                // state is read back from the cluster.
                 sources.seen.clear();
+                for live in sources.live.values_mut() {
+                    live.engine = Engine::new(Arc::clone(&live.program));
+                    live.restored = false;
+                }
+                persist.reset();
             } else {
                 tracing::info!(tick, identity = %options.identity, "standing by: another replica leads");
             }
@@ -412,6 +428,7 @@ pub async fn run(
                 live.engine.forget(id);
             }
         }
+        persist.restore(&mut sources.live, &view, &events, t).await;
         let asked: Vec<(&Program, &[Query])> = sources
             .live
             .values()
@@ -434,6 +451,9 @@ pub async fn run(
                     .observe(seconds);
             }
         }
+        // Every engine ticks first, so that the state written with an
+        // action is every policy's.
+        let mut planned = Vec::new();
         for ((id, live), fetched) in sources.live.iter_mut().zip(&fetched) {
             for (metric, n) in &fetched.unjoined {
                 tracing::debug!(
@@ -466,28 +486,74 @@ pub async fn run(
             for e in &said {
                 log(tick, id, e);
                 count(&health.telemetry, id, e);
+                persist.note(id, &live.engine, e);
                 if *leading.borrow() {
                     announce(&events, e).await;
                 }
             }
-            for intent in &intents {
-                // Leadership is checked before every write, not once a tick.
-                let outcome = if *leading.borrow() {
-                    executor.execute(intent, now).await
-                } else {
-                    ActionOutcome::Failed(Failure::transient(
-                        "not carried out: this replica lost the Lease",
-                    ))
-                };
-                match live.engine.finish(t, intent, outcome) {
-                    Ok(more) => more.iter().for_each(|e| {
-                        log(tick, id, e);
-                        count(&health.telemetry, id, e);
-                    }),
-                    Err(e) => tracing::error!(tick, source = %id, "{e}"),
+            planned.extend(intents.into_iter().map(|i| (id.clone(), i)));
+        }
+        let meta: HashMap<&ObjectId, &objects::Meta> = if planned.is_empty() {
+            HashMap::new()
+        } else {
+            view.objects.iter().map(|o| &o.id).zip(&view.meta).collect()
+        };
+        for (id, intent) in &planned {
+            let stamp = persist.render(&sources.live, &intent.object);
+            let no_meta = objects::Meta::default();
+            let object_meta = meta.get(&intent.object).copied().unwrap_or(&no_meta);
+            // Leadership is checked before every write, not once a tick.
+            let outcome = if !*leading.borrow() {
+                ActionOutcome::Failed(Failure::transient(
+                    "not carried out: this replica lost the Lease",
+                ))
+            } else if act::stamps(intent.planned.action()) {
+                let outcome = executor
+                    .execute_stamped(intent, now, stamp.as_deref())
+                    .await;
+                if matches!(outcome, ActionOutcome::Applied) {
+                    persist.stamped(&intent.object, stamp.as_deref());
                 }
+                outcome
+            } else if persist
+                .write_now(&intent.object, object_meta, stamp.as_deref(), &leading)
+                .await
+            {
+                crate::failpoint::hit(crate::failpoint::AFTER_STATE_WRITE);
+                executor.execute(intent, now).await
+            } else {
+                ActionOutcome::Failed(Failure::transient(
+                    "not carried out: the state that says it is in flight could not be written",
+                ))
+            };
+            if !matches!(outcome, ActionOutcome::Failed(_))
+                && intent.planned.action() != ActionName::Notify
+            {
+                health.telemetry.wrote(telemetry::Write::Action);
+            }
+            let Some(live) = sources.live.get_mut(id) else {
+                continue;
+            };
+            match live.engine.finish(t, intent, outcome) {
+                Ok(more) => more.iter().for_each(|e| {
+                    log(tick, id, e);
+                    count(&health.telemetry, id, e);
+                    persist.note(id, &live.engine, e);
+                }),
+                Err(e) => tracing::error!(tick, source = %id, "{e}"),
             }
         }
+        drop(meta);
+        persist.flush(&sources.live, &view, &leading).await;
+        let written = events.writes();
+        health
+            .telemetry
+            .api_writes
+            .get_or_create(&telemetry::WriteLabels {
+                what: telemetry::Write::Event,
+            })
+            .inc_by(written - events_counted);
+        events_counted = written;
         let took = started.elapsed();
         health.telemetry.tick_duration.observe(took.as_secs_f64());
         gauges(&health.telemetry, &sources, &objects);

@@ -19,10 +19,12 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 
 use crate::cluster::pvc::PvcView;
+use crate::cluster::state::ANNOTATION;
 use crate::engine::{Fields, Namespace, Object, ObjectId};
 use crate::ir::Kind;
 
-/// Annotations never kept: large, and nothing a policy reads.
+/// Annotations never kept: large, and nothing a policy reads (the state
+/// annotation is kept apart, in [`Meta`]).
 const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-configuration"];
 
 /// One kind's objects by key, with relists swapped in whole.
@@ -82,11 +84,45 @@ impl<T> Mirror<T> {
     }
 }
 
+/// What the controller keeps of an object beside what the engine reads: its
+/// uid (the precondition of a state write) and its state annotation, which
+/// the engine never sees (writing it is not a change of the object).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub uid: Option<Arc<str>>,
+    /// The [`ANNOTATION`]'s value.
+    pub state: Option<Arc<str>>,
+}
+
+/// An object of a kind policies act on, as mirrored.
+#[derive(Clone, Debug)]
+pub(super) struct Subject {
+    object: Object,
+    meta: Meta,
+}
+
+impl Subject {
+    fn of(meta: &ObjectMeta, object: Option<Object>) -> Option<Subject> {
+        let state = meta
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ANNOTATION))
+            .map(|s| Arc::from(s.as_str()));
+        Some(Subject {
+            object: object?,
+            meta: Meta {
+                uid: meta.uid.as_deref().map(Arc::from),
+                state,
+            },
+        })
+    }
+}
+
 /// The mirrors of every kind the controller watches.
 #[derive(Clone, Default)]
 pub struct Objects {
     /// The kinds policies act on, in [`Kind::ALL`] order ([`slot`]).
-    subjects: [Arc<Mutex<Mirror<Object>>>; 5],
+    subjects: [Arc<Mutex<Mirror<Subject>>>; 5],
     /// StorageClass name → `allowVolumeExpansion`.
     classes: Arc<Mutex<Mirror<bool>>>,
     /// VolumeAttributesClass names, counted; `set_class` reads the class it
@@ -98,6 +134,8 @@ pub struct Objects {
 /// What one tick sees.
 pub struct View {
     pub objects: Vec<Object>,
+    /// Each object's [`Meta`], in the order of `objects`.
+    pub meta: Vec<Meta>,
     pub namespaces: BTreeMap<String, Namespace>,
     /// Objects deleted since the last view: the engine forgets them.
     pub deleted: Vec<ObjectId>,
@@ -112,14 +150,20 @@ impl Objects {
             Api::<PersistentVolumeClaim>::all(client.clone()),
             config(),
             "pvc",
-            |pvc| (key(Kind::Pvc, &pvc.metadata), pvc_object(pvc)),
+            |pvc| {
+                let o = Subject::of(&pvc.metadata, pvc_object(pvc));
+                (key(Kind::Pvc, &pvc.metadata), o)
+            },
             subject(Kind::Pvc),
         );
         spawn(
             Api::<Pod>::all(client.clone()),
             config(),
             "pod",
-            |pod| (key(Kind::Pod, &pod.metadata), Some(pod_object(pod))),
+            |pod| {
+                let o = Subject::of(&pod.metadata, Some(pod_object(pod)));
+                (key(Kind::Pod, &pod.metadata), o)
+            },
             subject(Kind::Pod),
         );
         spawn(
@@ -130,7 +174,10 @@ impl Objects {
                 let spec = d.spec.replicas;
                 let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
                 let o = workload_object(Kind::Deployment, &d.metadata, spec, ready);
-                (key(Kind::Deployment, &d.metadata), Some(o))
+                (
+                    key(Kind::Deployment, &d.metadata),
+                    Subject::of(&d.metadata, Some(o)),
+                )
             },
             subject(Kind::Deployment),
         );
@@ -142,7 +189,10 @@ impl Objects {
                 let spec = s.spec.replicas;
                 let ready = s.status.as_ref().and_then(|s| s.ready_replicas);
                 let o = workload_object(Kind::StatefulSet, &s.metadata, spec, ready);
-                (key(Kind::StatefulSet, &s.metadata), Some(o))
+                (
+                    key(Kind::StatefulSet, &s.metadata),
+                    Subject::of(&s.metadata, Some(o)),
+                )
             },
             subject(Kind::StatefulSet),
         );
@@ -150,7 +200,10 @@ impl Objects {
             Api::<Node>::all(client.clone()),
             config(),
             "node",
-            |n| (key(Kind::Node, &n.metadata), Some(node_object(n))),
+            |n| {
+                let o = Subject::of(&n.metadata, Some(node_object(n)));
+                (key(Kind::Node, &n.metadata), o)
+            },
             subject(Kind::Node),
         );
         spawn(
@@ -252,12 +305,14 @@ impl Objects {
             .map(|m| m.live.clone())
             .unwrap_or_default();
         let mut objects = Vec::new();
+        let mut meta = Vec::new();
         let mut deleted = Vec::new();
         for (kind, mirror) in Kind::ALL.iter().zip(&self.subjects) {
             let Ok(mut m) = mirror.lock() else { continue };
             deleted.append(&mut m.deleted);
-            objects.extend(m.live.values().map(|o| {
-                let mut o = o.clone();
+            meta.extend(m.live.values().map(|s| s.meta.clone()));
+            objects.extend(m.live.values().map(|s| {
+                let mut o = s.object.clone();
                 if *kind == Kind::Pvc {
                     o.fields.expandable = o
                         .fields
@@ -275,6 +330,7 @@ impl Objects {
             .unwrap_or_default();
         View {
             objects,
+            meta,
             namespaces,
             deleted: deleted.iter().filter_map(|k| k.parse().ok()).collect(),
         }
@@ -363,7 +419,9 @@ fn object(kind: Kind, meta: &ObjectMeta) -> Object {
         .creation_timestamp
         .as_ref()
         .map(|t| t.0.as_millisecond());
-    o.version = meta.resource_version.clone();
+    // No `resourceVersion`: the engine compares what it reads instead, so a
+    // write of the state annotation (or a status change nothing reads) does
+    // not count as a change of the object.
     o
 }
 
@@ -423,7 +481,7 @@ pub fn node_object(node: &Node) -> Object {
 
 fn kept_annotations(a: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
     let mut a = a.cloned().unwrap_or_default();
-    for k in DROPPED_ANNOTATIONS {
+    for k in DROPPED_ANNOTATIONS.iter().chain([&ANNOTATION]) {
         a.remove(*k);
     }
     a

@@ -2,11 +2,11 @@
 //! prometheus-client), prefixed `autopilot_` (DESIGN section 6): ticks and
 //! their duration, query durations and errors per binding, actions by
 //! policy and result, policies loaded and failing, objects watched per kind,
-//! and whether this replica leads.
+//! writes to the API server, and whether this replica leads.
 
 use std::sync::{Arc, Mutex};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
@@ -46,6 +46,44 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// `api_writes_total{what}`: what a write to the API server was for.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WriteLabels {
+    pub what: Write,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Write {
+    /// An action's own write (resize, scale, evict, …).
+    Action,
+    /// The state annotation of an object, or the `at_most` ConfigMap.
+    State,
+    /// An ActionApproval created, replaced or deleted.
+    Approval,
+    /// A Kubernetes Event.
+    Event,
+}
+
+impl Write {
+    pub fn name(self) -> &'static str {
+        match self {
+            Write::Action => "action",
+            Write::State => "state",
+            Write::Approval => "approval",
+            Write::Event => "event",
+        }
+    }
+}
+
+impl EncodeLabelValue for Write {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.name())
+    }
+}
+
 /// Histogram buckets in seconds: 1 ms to about 33 s.
 #[derive(Clone)]
 pub struct Seconds;
@@ -71,6 +109,7 @@ pub struct Telemetry {
     pub actions: Family<ActionLabels, Counter>,
     pub policies: Family<StateLabels, Gauge>,
     pub objects: Family<KindLabels, Gauge>,
+    pub api_writes: Family<WriteLabels, Counter>,
     /// 1 while this replica holds the Lease (or runs without election).
     pub leader: Gauge,
 }
@@ -87,6 +126,7 @@ impl Default for Telemetry {
             actions: Family::default(),
             policies: Family::default(),
             objects: Family::default(),
+            api_writes: Family::default(),
             leader: Gauge::default(),
         };
         // The encoder adds `_total` to a counter's name.
@@ -119,6 +159,11 @@ impl Default for Telemetry {
         );
         registry.register("objects", "Objects watched, per kind", t.objects.clone());
         registry.register(
+            "api_writes",
+            "Writes to the API server, by what they were for (action, state, approval, event)",
+            t.api_writes.clone(),
+        );
+        registry.register(
             "leader",
             "1 while this replica leads and writes, 0 on standby",
             t.leader.clone(),
@@ -131,6 +176,11 @@ impl Default for Telemetry {
 }
 
 impl Telemetry {
+    /// Counts one write to the API server.
+    pub fn wrote(&self, what: Write) {
+        self.api_writes.get_or_create(&WriteLabels { what }).inc();
+    }
+
     /// The OpenMetrics text of every series.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -171,6 +221,9 @@ mod tests {
         t.policies.get_or_create(&loaded).set(3);
         let pvc = KindLabels { kind: "pvc".into() };
         t.objects.get_or_create(&pvc).set(10);
+        t.api_writes
+            .get_or_create(&WriteLabels { what: Write::State })
+            .inc();
         t.leader.set(1);
         insta::assert_snapshot!(t.render());
     }

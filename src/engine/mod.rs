@@ -37,6 +37,11 @@ pub struct Approval {
     pub decision: Decision,
     /// When the decision was made.
     pub at: Time,
+    /// The plan that was approved, when the approver saw one (the
+    /// controller's ActionApproval): an approval of a plan that no longer
+    /// matches is not acted on; a new request replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<Planned>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -218,6 +218,8 @@ pub enum Reason {
     Skip(SkipReason),
     Decline(DeclineReason),
     Failure(Failure),
+    /// An approval was given to a plan that has changed since: asked again.
+    PlanChanged,
 }
 
 impl fmt::Display for Reason {
@@ -226,6 +228,9 @@ impl fmt::Display for Reason {
             Reason::Skip(r) => r.fmt(f),
             Reason::Decline(r) => r.fmt(f),
             Reason::Failure(r) => r.fmt(f),
+            Reason::PlanChanged => {
+                f.write_str("the plan changed since it was approved; approval is asked again")
+            }
         }
     }
 }

@@ -270,6 +270,7 @@ fn saved_state_round_trips_and_is_complete() {
         object: objects[0].id.clone(),
         decision: Decision::Decline,
         at: 5 * SEC,
+        plan: None,
     };
     e.tick(10 * SEC, &snap, &[decline]);
     let saved = e.save();
@@ -410,5 +411,58 @@ fn skipped_while_not_bound_then_acts_when_bound() {
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     o.fields.phase = Some("Bound".into());
     let (_, intents) = tick(&mut e, 90 * SEC, std::slice::from_ref(&o));
+    assert_eq!(intents.len(), 1);
+}
+
+#[test]
+fn an_approval_of_a_plan_that_moved_asks_again() {
+    let p = program(
+        "policy ask { on pvc when pvc.usage > 90% then resize(+10Gi, max = 1Ti) mode approve }",
+    );
+    let mut e = Engine::new(p);
+    let mut objects = [pvc("a")];
+    let namespaces = BTreeMap::new();
+    let at = |t: Time, e: &mut Engine, objects: &[Object], approvals: &[Approval]| {
+        let snap = Snapshot {
+            objects,
+            namespaces: &namespaces,
+            metrics: &Constant(95.0),
+        };
+        e.tick(t, &snap, approvals)
+    };
+    let (said, intents) = at(0, &mut e, &objects, &[]);
+    assert!(intents.is_empty());
+    let asked = said.iter().find_map(|ev| ev.kind.as_action()).unwrap();
+    assert_eq!(asked.result, ActionResult::AwaitingApproval);
+    let approved = vec![asked.planned.unwrap().clone()];
+    // The claim grew by hand before the approval: the plan is 110Gi → 120Gi now.
+    objects[0].fields.capacity = Some(110 * GI);
+    objects[0].fields.requested = Some(110 * GI);
+    let approval = |at: Time, plan: Vec<Planned>| Approval {
+        policy: "ask".into(),
+        object: objects[0].id.clone(),
+        decision: Decision::Approve,
+        at,
+        plan: Some(plan),
+    };
+    let stale = approval(5 * SEC, approved);
+    let (said, intents) = at(10 * SEC, &mut e, &objects, std::slice::from_ref(&stale));
+    assert!(intents.is_empty(), "a stale approval is not acted on");
+    let again = said.iter().find_map(|ev| ev.kind.as_action()).unwrap();
+    assert_eq!(again.result, ActionResult::AwaitingApproval);
+    assert_eq!(again.reason, Some(&Reason::PlanChanged));
+    let current = vec![again.planned.unwrap().clone()];
+    assert_eq!(
+        current,
+        [Planned::Resize {
+            from: 110 * GI,
+            to: 120 * GI
+        }]
+    );
+    // The old approval, older than the new request, no longer counts.
+    let (said, intents) = at(20 * SEC, &mut e, &objects, std::slice::from_ref(&stale));
+    assert!(intents.is_empty() && said.is_empty(), "{said:?}");
+    let fresh = approval(25 * SEC, current);
+    let (_, intents) = at(30 * SEC, &mut e, &objects, &[stale, fresh]);
     assert_eq!(intents.len(), 1);
 }

@@ -239,6 +239,28 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The saved states of one object (what its annotation holds), by policy key.
+    pub fn saved_of(&self, id: &ObjectId) -> Vec<SavedState> {
+        let Some(&si) = self.index.get(id) else {
+            return Vec::new();
+        };
+        let slot = &self.slots[si as usize];
+        let mut out: Vec<SavedState> = slot
+            .states
+            .iter()
+            .filter(|(_, s)| !(s.phase.is_normal() && s.backoff().is_none() && s.held().is_none()))
+            .map(|(pi, s)| SavedState {
+                object: slot.id.clone(),
+                policy: self.program.policies[pi as usize].key.clone(),
+                phase: s.phase.clone(),
+                backoff: s.backoff(),
+                held: s.held(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.policy.cmp(&b.policy));
+        out
+    }
+
     /// Everything a restart needs (see [`saved`] for what and how it is restored).
     pub fn save(&self) -> Saved {
         let mut out = Saved::empty();
@@ -777,6 +799,26 @@ impl Engine {
                             a.policy == policy.name && &a.object == id && a.at >= since && a.at <= t
                         })
                         .max_by_key(|a| a.at);
+                    if let Some(d) = decision
+                        && d.decision == Decision::Approve
+                        && d.plan.as_ref().is_some_and(|approved| *approved != planned)
+                    {
+                        // The plan moved since it was approved: ask again.
+                        for p in planned {
+                            let action = p.action();
+                            out.action(
+                                t,
+                                &policy.name,
+                                id,
+                                action,
+                                Some(p),
+                                ActionResult::AwaitingApproval,
+                                Some(Reason::PlanChanged),
+                            );
+                        }
+                        state.phase = Phase::AwaitingApproval { since: t };
+                        return;
+                    }
                     match decision.map(|d| d.decision) {
                         None => return,
                         Some(Decision::Decline) => {

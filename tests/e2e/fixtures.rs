@@ -185,6 +185,27 @@ pub fn resource_version(pvc: &PersistentVolumeClaim) -> String {
     pvc.metadata.resource_version.clone().unwrap_or_default()
 }
 
+/// The claim's spec, labels and annotations but the controller's state
+/// annotation: what an action would change.
+pub fn apart_from_state(pvc: &PersistentVolumeClaim) -> serde_json::Value {
+    let mut annotations = pvc.metadata.annotations.clone().unwrap_or_default();
+    annotations.remove(STATE);
+    serde_json::json!({
+        "spec": pvc.spec,
+        "labels": pvc.metadata.labels,
+        "annotations": annotations,
+    })
+}
+
+/// The claim's `autopilot.rs/state`, parsed.
+pub fn state_of(pvc: &PersistentVolumeClaim) -> Option<serde_json::Value> {
+    let text = pvc.metadata.annotations.as_ref()?.get(STATE)?;
+    serde_json::from_str(text).ok()
+}
+
+/// The controller's state annotation.
+pub const STATE: &str = "autopilot.rs/state";
+
 /// Events (events.k8s.io/v1) about the object `name` in `ns`.
 pub async fn events_about(client: &Client, ns: &str, name: &str) -> TestResult<Vec<Event>> {
     let events: Api<Event> = Api::namespaced(client.clone(), ns);

@@ -14,6 +14,7 @@ mod deploy;
 mod fixtures;
 mod prometheus;
 mod resize;
+mod restart;
 mod run;
 mod webhook;
 
@@ -73,6 +74,7 @@ fn main() -> std::process::ExitCode {
         .chain(resize::cases())
         .chain(prometheus::cases())
         .chain(run::cases())
+        .chain(restart::cases())
         .collect();
 
     let mut needs = NOTHING;

@@ -409,7 +409,7 @@ async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
     // Shrinking: 422 Invalid from validation.
     let pvc = bound_pvc(&c, &ns, "shrink", "validation-expandable", "10Gi").await?;
     let view = PvcView::new(&pvc, Some(&expandable))?;
-    let (code, message) = refusal(write_request(&pvcs, &view, 5 * GI).await);
+    let (code, message) = refusal(write_request(&pvcs, &view, 5 * GI, None).await);
     assert_eq!(code, 422, "{message}");
     assert!(
         message.contains("spec.resources.requests.storage: Forbidden: field can not be less than"),
@@ -420,7 +420,7 @@ async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
     let pvc = pending_pvc(&c, &ns, "pending", "validation-expandable", "10Gi").await?;
     let view = PvcView::new(&pvc, Some(&expandable))?;
     assert!(matches!(view.blocker(), Some(Blocker::NotBound { .. })));
-    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
+    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI, None).await);
     assert_eq!(code, 422, "{message}");
     assert!(message.contains("for bound claims"), "{message}");
 
@@ -432,7 +432,7 @@ async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
         view.blocker(),
         Some(Blocker::ExpansionNotAllowed { .. })
     ));
-    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
+    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI, None).await);
     assert_eq!(code, 403, "{message}");
     assert!(
         message.contains("storageclass that provisions the pvc must support resize"),
@@ -447,7 +447,7 @@ async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
         view.blocker(),
         Some(Blocker::ClassNotFound { .. })
     ));
-    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
+    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI, None).await);
     assert_eq!(code, 403, "{message}");
 
     // A stale resourceVersion: 409, the precondition holds.
@@ -459,7 +459,7 @@ async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
         &Patch::Merge(json!({"metadata": {"labels": {"bump": "1"}}})),
     )
     .await?;
-    match write_request(&pvcs, &view, 20 * GI).await {
+    match write_request(&pvcs, &view, 20 * GI, None).await {
         Err(e) if e.is_conflict() => {}
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -469,7 +469,7 @@ async fn server_validation_agrees_with_the_blockers(env: &Env) -> TestResult {
     // another object even then.
     view.resource_version = Some(resource_version(&get_pvc(&c, &ns, "stale").await?));
     view.uid = Some("00000000-0000-0000-0000-000000000000".into());
-    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI).await);
+    let (code, message) = refusal(write_request(&pvcs, &view, 20 * GI, None).await);
     assert_eq!(code, 422, "{message}");
     assert!(message.contains("metadata.uid: Invalid value"), "{message}");
     assert_eq!(requested(&get_pvc(&c, &ns, "stale").await?), "10Gi");

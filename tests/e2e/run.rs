@@ -66,24 +66,26 @@ pub async fn take_turn() -> Turn {
 
 /// How a case starts the controller.
 #[derive(Default)]
-struct Start<'a> {
+pub struct Start<'a> {
     /// The `--policies` file, if any.
-    policy: Option<&'a str>,
+    pub policy: Option<&'a str>,
     /// `--config`'s text, if any.
-    config: Option<&'a str>,
+    pub config: Option<&'a str>,
     /// In place of the test Prometheus.
-    prometheus: Option<&'a str>,
-    args: &'a [&'a str],
+    pub prometheus: Option<&'a str>,
+    pub args: &'a [&'a str],
     /// Elect a leader (with `--identity` and `--namespace` in `args`)
     /// instead of `--no-leader-election`.
-    elect: bool,
+    pub elect: bool,
     /// In place of the admin's kubeconfig.
-    kubeconfig: Option<&'a std::path::Path>,
+    pub kubeconfig: Option<&'a std::path::Path>,
+    /// Environment variables of the process (`AUTOPILOT_FAILPOINT`).
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 /// The controller as a child process; stopped (SIGTERM, then SIGKILL) when
 /// dropped, and its log kept for failure messages.
-struct Controller {
+pub struct Controller {
     child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -91,7 +93,7 @@ struct Controller {
 }
 
 impl Controller {
-    fn start(env: &Env, turn: Turn, policy: &str) -> TestResult<Controller> {
+    pub fn start(env: &Env, turn: Turn, policy: &str) -> TestResult<Controller> {
         let start = Start {
             policy: Some(policy),
             ..Start::default()
@@ -100,7 +102,7 @@ impl Controller {
     }
 
     /// `turn` is None for a second controller of the same case.
-    fn start_with(
+    pub fn start_with(
         env: &Env,
         turn: impl Into<Option<Turn>>,
         start: Start<'_>,
@@ -131,6 +133,7 @@ impl Controller {
             .args(["--interval", "1s", "--listen", "127.0.0.1:0"])
             .args(start.args)
             .env("AUTOPILOT_LOG", "info")
+            .envs(start.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?);
         Ok(Controller {
@@ -141,12 +144,12 @@ impl Controller {
         })
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The probes' address, once the controller has logged it.
-    async fn probes(&self) -> TestResult<String> {
+    pub async fn probes(&self) -> TestResult<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let log = self.log();
@@ -163,14 +166,26 @@ impl Controller {
         }
     }
 
+    /// Waits up to 30 s for the process to end by itself (a failpoint).
+    pub async fn exited(&mut self) -> TestResult {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                return Err(format!("still running after 30 s:\n{}", self.log()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
     /// SIGKILL: no release of the Lease, no last words.
-    fn kill(mut self) {
+    pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// SIGTERM, as Kubernetes stops a pod: it must exit 0 within 10 s.
-    fn stop(mut self) -> TestResult {
+    pub fn stop(mut self) -> TestResult {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status()?;
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -197,7 +212,7 @@ impl Drop for Controller {
 }
 
 /// Polls `check` for up to 30 s (a start, a list, a `for` and a tick).
-async fn within_30s<F, Fut>(c: &Controller, what: &str, mut check: F) -> TestResult
+pub async fn within_30s<F, Fut>(c: &Controller, what: &str, mut check: F) -> TestResult
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = TestResult<bool>>,
@@ -407,7 +422,7 @@ impl Proxy {
     }
 }
 
-fn exporter_text(metric: &str, series: &[(&str, &str, f64)]) -> String {
+pub fn exporter_text(metric: &str, series: &[(&str, &str, f64)]) -> String {
     let mut text = format!("# TYPE {metric} gauge\n");
     for (labels_ns, pvc, v) in series {
         text.push_str(&format!(
@@ -449,7 +464,7 @@ async fn put_config_map(
     Ok(())
 }
 
-async fn has_event(client: &Client, ns: &str, name: &str, reason: &str) -> TestResult<bool> {
+pub async fn has_event(client: &Client, ns: &str, name: &str, reason: &str) -> TestResult<bool> {
     let events = fixtures::events_about(client, ns, name).await?;
     Ok(events.iter().any(|e| e.reason.as_deref() == Some(reason)))
 }
@@ -665,8 +680,8 @@ async fn a_class_without_expansion_is_skipped_with_a_warning(env: &Env) -> TestR
     .await?;
     let now = fixtures::get_pvc(client, &ns, "data").await?;
     assert_eq!(
-        fixtures::resource_version(&now),
-        fixtures::resource_version(&data)
+        fixtures::apart_from_state(&now),
+        fixtures::apart_from_state(&data)
     );
     c.stop()
 }
@@ -704,9 +719,14 @@ async fn dry_run_writes_nothing_but_events(env: &Env) -> TestResult {
     );
     let now = fixtures::get_pvc(client, &ns, "data").await?;
     assert_eq!(
-        fixtures::resource_version(&now),
-        fixtures::resource_version(&data),
-        "a dry run writes nothing but Events"
+        fixtures::apart_from_state(&now),
+        fixtures::apart_from_state(&data),
+        "a dry run writes nothing but Events and state"
+    );
+    let state = fixtures::state_of(&now).ok_or("no state annotation")?;
+    assert_eq!(
+        state["policies"][0]["state"], "cooldown",
+        "a dry run starts the cooldown: {state}"
     );
     c.stop()
 }

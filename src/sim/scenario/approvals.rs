@@ -139,6 +139,7 @@ impl Loader<'_> {
                 object,
                 decision,
                 at: start + at,
+                plan: None,
             },
             span,
             policy_span: self.sspan(policy),
