@@ -28,13 +28,16 @@ macro_rules! outln {
 #[allow(unused_imports)]
 pub(crate) use {out, outln};
 
+mod approve;
 mod check;
 mod explain;
 mod fmt;
+mod kube;
 mod lint;
 mod repl;
 mod run;
 mod simulate;
+mod status;
 mod test;
 
 use std::io::{IsTerminal, Write};
@@ -43,6 +46,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::cluster::approval::ApprovalDecision;
 use crate::compile::{self, Compiled};
 use crate::diagnostic::{self, Style};
 // For `lint`'s rule table.
@@ -77,6 +81,14 @@ enum Command {
     Repl(repl::Args),
     /// Run the controller: enforce the policies on a cluster.
     Run(run::Args),
+    /// Show what the controller is doing: its leader, objects not normal, approvals.
+    Status(status::Args),
+    /// Approve a pending ActionApproval: the controller runs its actions.
+    Approve(approve::Args),
+    /// Decline a pending ActionApproval: nothing runs until the condition clears.
+    Decline(approve::Args),
+    /// Print the ActionApproval CRD (what deploy/crd.yaml holds).
+    Crd,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -122,6 +134,13 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
         Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Approve(args) => approve::run(args, ApprovalDecision::Approved),
+        Command::Decline(args) => approve::run(args, ApprovalDecision::Declined),
+        Command::Crd => {
+            out!("{}", crate::cluster::approval::crd_yaml());
+            Exit::Ok
+        }
     };
     flush_stdout();
     outcome.into()

@@ -5,6 +5,7 @@
 //! reads what they need from the API server and carries out what they decide.
 
 pub mod act;
+pub mod approval;
 pub mod client;
 pub mod events;
 pub mod metrics;
@@ -14,3 +15,4 @@ pub mod pvc;
 pub mod quantity;
 pub mod resize;
 pub mod state;
+pub mod status;

@@ -15,6 +15,7 @@ pub mod action;
 pub mod explain;
 pub mod json;
 pub mod plot;
+pub mod status;
 pub mod text;
 
 use crate::engine::Time;

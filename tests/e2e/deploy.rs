@@ -123,6 +123,7 @@ async fn the_manifests_apply_and_grant_no_wildcard(env: &Env) -> TestResult {
             "ClusterRole/autopilot",
             "ClusterRoleBinding/autopilot",
             "ConfigMap/example-policies",
+            "CustomResourceDefinition/actionapprovals.autopilot.rs",
             "Deployment/autopilot",
             "Namespace/autopilot-system",
             "Role/autopilot-leader",
