@@ -16,6 +16,7 @@ mod prometheus;
 mod resize;
 mod restart;
 mod run;
+mod status;
 mod webhook;
 
 use std::future::Future;
@@ -75,6 +76,7 @@ fn main() -> std::process::ExitCode {
         .chain(prometheus::cases())
         .chain(run::cases())
         .chain(restart::cases())
+        .chain(status::cases())
         .collect();
 
     let mut needs = NOTHING;
