@@ -2,7 +2,7 @@
 //! of a pending ActionApproval.
 
 use super::Exit;
-use super::kube::{ClusterArgs, with_client};
+use super::cluster_args::{ClusterArgs, with_client};
 use crate::cluster::approval::{self, ApprovalDecision, DecideError};
 
 #[derive(clap::Args, Debug)]

@@ -30,9 +30,9 @@ pub(crate) use {out, outln};
 
 mod approve;
 mod check;
+mod cluster_args;
 mod explain;
 mod fmt;
-mod kube;
 mod lint;
 mod repl;
 mod run;

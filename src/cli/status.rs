@@ -1,6 +1,6 @@
 //! `autopilot status`: what the controller is doing (docs/status.md).
 
-use super::kube::{ClusterArgs, with_client};
+use super::cluster_args::{ClusterArgs, with_client};
 use super::{Exit, Format};
 use crate::cluster::status;
 use crate::report;
