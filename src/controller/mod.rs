@@ -21,6 +21,7 @@
 //!
 //! 6. the state that changed is written back to the objects ([`persist`]).
 
+mod approvals;
 pub mod objects;
 mod persist;
 pub mod serve;
@@ -349,6 +350,12 @@ pub async fn run(
     let (leading, lease) = elect(&client, &options).await?;
     let objects = Objects::watch(&client);
     let maps = PolicyMaps::watch(&client);
+    let mut approvals = approvals::Approvals::watch(
+        &client,
+        &options.namespace,
+        health.telemetry.clone(),
+        options.dry_run,
+    );
     let interval = options.interval.max(Duration::from_secs(1));
     tokio::pin!(shutdown);
 
@@ -451,6 +458,8 @@ pub async fn run(
                     .observe(seconds);
             }
         }
+        let meta: HashMap<&ObjectId, &objects::Meta> =
+            view.objects.iter().map(|o| &o.id).zip(&view.meta).collect();
         // Every engine ticks first, so that the state written with an
         // action is every policy's.
         let mut planned = Vec::new();
@@ -482,7 +491,8 @@ pub async fn run(
                 namespaces,
                 metrics: fetched,
             };
-            let (said, intents) = live.engine.tick(t, &snapshot, &[]);
+            let decisions = approvals.decisions(id, t);
+            let (said, intents) = live.engine.tick(t, &snapshot, &decisions);
             for e in &said {
                 log(tick, id, e);
                 count(&health.telemetry, id, e);
@@ -491,13 +501,11 @@ pub async fn run(
                     announce(&events, e).await;
                 }
             }
+            approvals
+                .request(id, &live.engine, &said, &meta, &events, &leading)
+                .await;
             planned.extend(intents.into_iter().map(|i| (id.clone(), i)));
         }
-        let meta: HashMap<&ObjectId, &objects::Meta> = if planned.is_empty() {
-            HashMap::new()
-        } else {
-            view.objects.iter().map(|o| &o.id).zip(&view.meta).collect()
-        };
         for (id, intent) in &planned {
             let stamp = persist.render(&sources.live, &intent.object);
             let no_meta = objects::Meta::default();
@@ -545,6 +553,7 @@ pub async fn run(
         }
         drop(meta);
         persist.flush(&sources.live, &view, &leading).await;
+        approvals.collect(&sources.live, &leading).await;
         let written = events.writes();
         health
             .telemetry

@@ -10,6 +10,7 @@
 mod support;
 
 mod actions;
+mod approve;
 mod deploy;
 mod fixtures;
 mod prometheus;
@@ -76,6 +77,7 @@ fn main() -> std::process::ExitCode {
         .chain(prometheus::cases())
         .chain(run::cases())
         .chain(restart::cases())
+        .chain(approve::cases())
         .chain(status::cases())
         .collect();
 

@@ -58,7 +58,7 @@ pub async fn install_crd(client: &Client) -> TestResult {
     .await
 }
 
-fn autopilot(kubeconfig: &Path, args: &[&str]) -> TestResult<Output> {
+pub fn autopilot(kubeconfig: &Path, args: &[&str]) -> TestResult<Output> {
     Ok(Command::new(env!("CARGO_BIN_EXE_autopilot"))
         .args(args)
         .arg("--kubeconfig")
