@@ -337,10 +337,14 @@ impl Objects {
     }
 }
 
-/// How every watcher lists: from the watch cache, in small pages, which
-/// keeps the list spike small.
+/// How every watcher lists: in small pages, which keeps the list spike
+/// small, and consistent (the default semantic), never `resourceVersion=0`:
+/// a replica that starts to lead reads its state back from this list, and a
+/// list from a lagging watch cache may miss a state written just before.
+/// Since Kubernetes 1.31 a consistent list is served from the watch cache
+/// once it has caught up, so it stays cheap.
 pub(super) fn config() -> watcher::Config {
-    watcher::Config::default().any_semantic().page_size(50)
+    watcher::Config::default().page_size(50)
 }
 
 /// Runs a watcher of `api`, projecting each object with `project` into the

@@ -135,6 +135,9 @@ impl Persist {
                 }
             }
             let n = saved.states.len();
+            for s in &saved.states {
+                tracing::debug!(source = %id, object = %s.object, policy = %s.policy, phase = ?s.phase, "restoring");
+            }
             match l.engine.restore(&saved, t) {
                 Ok(()) if n > 0 => tracing::info!(source = %id, states = n, "state restored"),
                 Ok(()) => {}

@@ -11,7 +11,7 @@ use serde_json::json;
 use autopilot::cluster::approval::{ActionApproval, ApprovalDecision};
 
 use crate::fixtures;
-use crate::run::{Controller, Start, exporter_text, has_event, take_turn, within_30s};
+use crate::run::{Controller, Start, as_deployed, exporter_text, has_event, take_turn, within_30s};
 use crate::status::{autopilot, install_crd};
 use crate::support::Env;
 use crate::{BOTH, Case, TestResult, case};
@@ -44,6 +44,8 @@ async fn an_approved_plan_runs_a_moved_one_is_asked_again_a_declined_one_holds(
     let kube = env.kube()?;
     let client = &kube.admin;
     install_crd(client).await?;
+    let dir = tempfile::tempdir()?;
+    let service_account = as_deployed(env, dir.path()).await?;
     let ns = fixtures::namespace(client, "approve").await?;
     fixtures::storage_class(client, "approve-expand", Some(true)).await?;
     for pvc in ["data", "other"] {
@@ -65,7 +67,9 @@ async fn an_approved_plan_runs_a_moved_one_is_asked_again_a_declined_one_holds(
         None,
         Start {
             policy: Some(&policy),
-            args: &["--namespace", &ns],
+            // As deployed: the ServiceAccount's rights suffice.
+            args: &["--namespace", "autopilot-system"],
+            kubeconfig: Some(&service_account),
             ..Start::default()
         },
     )?;

@@ -10,10 +10,12 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolumeClaim, Pod, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRole;
+use k8s_openapi::api::storage::v1::VolumeAttributesClass;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -50,6 +52,7 @@ pub fn cases() -> Vec<Case> {
             BOTH,
             the_deployed_rbac_suffices_and_a_missing_rule_is_named
         ),
+        case!("run", BOTH, every_action_runs_as_the_service_account),
     ]
 }
 
@@ -132,7 +135,7 @@ impl Controller {
             .args(["--prometheus", start.prometheus.unwrap_or(&prom.url)])
             .args(["--interval", "1s", "--listen", "127.0.0.1:0"])
             .args(start.args)
-            .env("AUTOPILOT_LOG", "info")
+            .env("AUTOPILOT_LOG", "info,autopilot::controller::persist=debug")
             .envs(start.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?);
@@ -857,7 +860,9 @@ async fn two_replicas_one_acts_and_the_other_takes_over(env: &Env) -> TestResult
         },
         ..Start::default()
     };
-    let a = Controller::start_with(env, turn, replica("a"))?;
+    // The case keeps its turn: `a` is killed while `b` still runs.
+    let _turn = turn;
+    let a = Controller::start_with(env, None, replica("a"))?;
     within_30s(&a, "replica a to hold the Lease", || async {
         Ok(holder(client, &ns).await?.as_deref() == Some("a"))
     })
@@ -893,6 +898,20 @@ async fn two_replicas_one_acts_and_the_other_takes_over(env: &Env) -> TestResult
     // old one did ("first"): the state annotations of issue 12 carry it over.
     eprintln!("failover took {took:?}");
     b.stop()
+}
+
+/// `deploy/`'s namespace, ServiceAccount, RBAC and CRD applied, and a
+/// kubeconfig for that ServiceAccount in `dir`: the controller runs with the
+/// rights it is deployed with (its `--namespace` is then `autopilot-system`).
+pub async fn as_deployed(env: &Env, dir: &std::path::Path) -> TestResult<PathBuf> {
+    let client = &env.kube()?.admin;
+    for (file, doc) in crate::deploy::manifests()? {
+        if ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"].contains(&file.as_str()) {
+            crate::deploy::apply(client, &doc).await?;
+        }
+    }
+    crate::status::install_crd(client).await?;
+    service_account_kubeconfig(env, dir).await
 }
 
 /// A kubeconfig for the `autopilot` ServiceAccount of `deploy/`, with a
@@ -1011,5 +1030,125 @@ async fn the_deployed_rbac_suffices_and_a_missing_rule_is_named(env: &Env) -> Te
             crate::deploy::apply(client, &doc).await?;
         }
     }
+    c.stop()
+}
+
+/// One of each action that writes to the cluster, by the controller running
+/// as the ServiceAccount of `deploy/`: resize, set_class, annotate, label
+/// and event on a claim, scale on a deployment, evict on a pod, cordon on a
+/// node.
+async fn every_action_runs_as_the_service_account(env: &Env) -> TestResult {
+    let turn = take_turn().await;
+    let client = &env.kube()?.admin;
+    let dir = tempfile::tempdir()?;
+    let kubeconfig = as_deployed(env, dir.path()).await?;
+    let ns = fixtures::namespace(client, "run-every").await?;
+    fixtures::storage_class(client, "run-every-expand", Some(true)).await?;
+    fixtures::bound_pvc(client, &ns, "data", "run-every-expand", "1Gi").await?;
+    let vac: VolumeAttributesClass = serde_json::from_value(json!({
+        "metadata": {"name": "run-every-fast"},
+        "driverName": "e2e.autopilot.rs/none",
+        "parameters": {"iops": "16000"}
+    }))?;
+    Api::<VolumeAttributesClass>::all(client.clone())
+        .create(&PostParams::default(), &vac)
+        .await?;
+    let deploy: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "registry.invalid/none"}]}
+            }
+        }
+    }))?;
+    Api::<Deployment>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &deploy)
+        .await?;
+    let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "default"}}))?;
+    Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &sa)
+        .await?;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "worker"},
+        "spec": {
+            "automountServiceAccountToken": false,
+            "containers": [{"name": "c", "image": "registry.invalid/none"}]
+        }
+    }))?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    fixtures::eventually("the pod to be admitted", || async {
+        pods.create(&PostParams::default(), &pod).await.is_ok()
+    })
+    .await?;
+    let status = json!({"status": {"phase": "Running"}});
+    pods.patch_status("worker", &PatchParams::default(), &Patch::Merge(status))
+        .await?;
+    let node_name = format!("{ns}-node");
+    let node: Node = serde_json::from_value(json!({"metadata": {"name": node_name}}))?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    nodes.create(&PostParams::default(), &node).await?;
+    let policy = format!(
+        "policy claims {{\n  on pvc where pvc.namespace == \"{ns}\"\n  when pvc.requested > 0Gi\n  \
+         then resize(+100%, max = 2Gi), set_class(\"run-every-fast\"), \
+         annotate(\"autopilot.rs/seen\", \"yes\"), label(\"seen\", \"yes\"), \
+         event(\"Checked\", \"seen\")\n  cooldown 1h\n}}\n\
+         policy web {{\n  on deployment where deployment.namespace == \"{ns}\"\n  \
+         when deployment.replicas < 2\n  then scale(to = 2, max = 3)\n  cooldown 1h\n}}\n\
+         policy worker {{\n  on pod where pod.namespace == \"{ns}\"\n  when pod.phase == \"Running\"\n  \
+         then evict()\n  cooldown 1h\n}}\n\
+         policy drain {{\n  on node where node.name == \"{node_name}\"\n  \
+         when node.unschedulable == false\n  then cordon()\n  cooldown 1h\n}}\n"
+    );
+    let c = Controller::start_with(
+        env,
+        turn,
+        Start {
+            policy: Some(&policy),
+            args: &["--namespace", "autopilot-system"],
+            kubeconfig: Some(&kubeconfig),
+            ..Start::default()
+        },
+    )?;
+    within_30s(&c, "every action carried out", || async {
+        let pvc = fixtures::get_pvc(client, &ns, "data").await?;
+        let claim = fixtures::requested(&pvc) == "2Gi"
+            && pvc
+                .spec
+                .as_ref()
+                .and_then(|s| s.volume_attributes_class_name.as_deref())
+                == Some("run-every-fast")
+            && pvc
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("seen"))
+                .map(String::as_str)
+                == Some("yes")
+            && pvc
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("autopilot.rs/seen"))
+                .map(String::as_str)
+                == Some("yes");
+        let web = Api::<Deployment>::namespaced(client.clone(), &ns)
+            .get("web")
+            .await?;
+        let scaled = web.spec.replicas == Some(2);
+        let evicted = pods.get_opt("worker").await?.is_none();
+        let cordoned = nodes
+            .get(&node_name)
+            .await?
+            .spec
+            .and_then(|s| s.unschedulable)
+            == Some(true);
+        let event = has_event(client, &ns, "data", "Checked").await?;
+        Ok(claim && scaled && evicted && cordoned && event)
+    })
+    .await?;
+    assert!(!c.log().contains("missing permission"), "{}", c.log());
     c.stop()
 }
