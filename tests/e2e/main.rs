@@ -12,6 +12,8 @@ mod support;
 mod actions;
 mod approve;
 mod deploy;
+mod fault_proxy;
+mod faults;
 mod fixtures;
 mod prometheus;
 mod resize;
@@ -79,6 +81,7 @@ fn main() -> std::process::ExitCode {
         .chain(restart::cases())
         .chain(approve::cases())
         .chain(status::cases())
+        .chain(faults::cases())
         .collect();
 
     let mut needs = NOTHING;

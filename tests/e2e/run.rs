@@ -353,7 +353,7 @@ async fn the_card_policy_grows_a_live_volume_up_to_max(env: &Env) -> TestResult 
 }
 
 /// The status code of `GET path` on `addr`.
-fn http_get(addr: &str, path: &str) -> TestResult<u16> {
+pub fn http_get(addr: &str, path: &str) -> TestResult<u16> {
     Ok(http_get_body(addr, path)?.0)
 }
 
@@ -435,7 +435,7 @@ pub fn exporter_text(metric: &str, series: &[(&str, &str, f64)]) -> String {
     text
 }
 
-async fn annotation(
+pub async fn annotation(
     client: &Client,
     ns: &str,
     name: &str,
@@ -445,7 +445,7 @@ async fn annotation(
     Ok(pvc.metadata.annotations.and_then(|a| a.get(key).cloned()))
 }
 
-async fn put_config_map(
+pub async fn put_config_map(
     client: &Client,
     ns: &str,
     name: &str,
