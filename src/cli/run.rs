@@ -217,9 +217,15 @@ async fn shutdown() {
     tracing::info!("shutting down: the tick in progress finishes");
 }
 
+/// The default log filter. kube's client logs every failed request (35
+/// lines in a 12 s outage of the API server); the controller says each
+/// failure once, when it starts and when it ends, so kube's are left out
+/// unless `AUTOPILOT_LOG` asks for them.
+const DEFAULT_LOGS: &str = "info,kube_client=off";
+
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPILOT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOGS));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -222,7 +222,12 @@ impl Sources {
         let scope = Scope::of(&map.namespace, &self.home);
         let built = sources::build(files, &scope, self.dry_run);
         let regarding = config_map_ref(map);
-        let failed = if built.errors > 0 {
+        let failed = if !map.unreadable.is_empty() {
+            Some(format!(
+                "{}: in binaryData and not UTF-8 text; a policy file is text (put it in data)",
+                map.unreadable.join(", ")
+            ))
+        } else if built.errors > 0 {
             Some(built.rendered.trim_end().to_string())
         } else {
             self.install(id.clone(), built.program, scope, now).err()

@@ -81,6 +81,8 @@ pub struct PolicyMap {
     pub name: String,
     /// `(key, text)`, in key order; keys not ending in `.apr` are left out.
     pub files: Vec<(String, String)>,
+    /// `.apr` keys of `binaryData` that are not UTF-8 text: refused, said so.
+    pub unreadable: Vec<String>,
 }
 
 impl PolicyMap {
@@ -107,17 +109,31 @@ impl PolicyMap {
 pub fn policy_map(cm: &ConfigMap) -> Option<PolicyMap> {
     let namespace = cm.metadata.namespace.clone()?;
     let name = cm.metadata.name.clone()?;
-    let files = cm
+    let mut files: Vec<(String, String)> = cm
         .data
         .iter()
         .flatten()
         .filter(|(k, _)| k.ends_with(".apr"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // `kubectl create configmap --from-file` puts a file that is not UTF-8
+    // in binaryData; one that is UTF-8 is read as text all the same.
+    let mut unreadable = Vec::new();
+    for (k, v) in cm.binary_data.iter().flatten() {
+        if !k.ends_with(".apr") {
+            continue;
+        }
+        match String::from_utf8(v.0.clone()) {
+            Ok(text) => files.push((k.clone(), text)),
+            Err(_) => unreadable.push(k.clone()),
+        }
+    }
+    files.sort();
     Some(PolicyMap {
         namespace,
         name,
         files,
+        unreadable,
     })
 }
 

@@ -642,9 +642,9 @@ async fn a_one_megabyte_policy_configmap(env: &Env) -> TestResult {
     c.stop()
 }
 
-/// A ConfigMap whose `.apr` key is in binaryData (not UTF-8): no crash, an
-/// Event on it; a small ConfigMap's policy keeps acting. (Today binaryData
-/// is not read: "0 policies loaded".)
+/// A ConfigMap whose `.apr` key is in binaryData (not UTF-8): no crash, a
+/// Warning PolicyInvalid on it that names the key; a small ConfigMap's
+/// policy keeps acting.
 async fn a_policy_configmap_with_binary_data(env: &Env) -> TestResult {
     let turn = take_turn().await;
     let client = &env.kube()?.admin;
@@ -678,7 +678,10 @@ async fn a_policy_configmap_with_binary_data(env: &Env) -> TestResult {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e.reason.as_deref(), Some("PolicyLoaded" | "PolicyInvalid"))),
+            .any(|e| e.reason.as_deref() == Some("PolicyInvalid")
+                && e.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("grow.apr: in binaryData"))),
         "{said:?}"
     );
     delete_config_maps(client, &ns, &["small", "binary"]).await?;

@@ -135,7 +135,7 @@ impl Controller {
             .args(["--prometheus", start.prometheus.unwrap_or(&prom.url)])
             .args(["--interval", "1s", "--listen", "127.0.0.1:0"])
             .args(start.args)
-            .env("AUTOPILOT_LOG", "info,autopilot::controller::persist=debug")
+            .env("AUTOPILOT_LOG", "info,kube_client=off")
             .envs(start.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?);
