@@ -474,16 +474,21 @@ fn check(view: &PvcView, target: &Target) -> Option<Execution> {
     view.blocker().map(|blocker| Execution::Skipped { blocker })
 }
 
-/// An event's `regarding` for an object named by its id (a claim that could
-/// not be read, a pod just evicted, any object an action is about).
-pub fn reference(object: &ObjectId) -> Option<ObjectReference> {
-    let (api_version, kind) = match object.kind {
+/// The `apiVersion` and `kind` of objects of `kind`.
+pub fn type_of(kind: Kind) -> (&'static str, &'static str) {
+    match kind {
         Kind::Pvc => ("v1", "PersistentVolumeClaim"),
         Kind::Pod => ("v1", "Pod"),
         Kind::Deployment => ("apps/v1", "Deployment"),
         Kind::StatefulSet => ("apps/v1", "StatefulSet"),
         Kind::Node => ("v1", "Node"),
-    };
+    }
+}
+
+/// An event's `regarding` for an object named by its id (a claim that could
+/// not be read, a pod just evicted, any object an action is about).
+pub fn reference(object: &ObjectId) -> Option<ObjectReference> {
+    let (api_version, kind) = type_of(object.kind);
     Some(ObjectReference {
         api_version: Some(api_version.into()),
         kind: Some(kind.into()),

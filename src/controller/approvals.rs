@@ -34,7 +34,6 @@ use crate::cluster::resize::{self, FIELD_MANAGER};
 use crate::engine::{
     ActionResult, Approval, Engine, Event, EventKind, ObjectId, Phase, Planned, Time,
 };
-use crate::ir::Kind;
 
 /// The Normal Event on an object whose action awaits approval.
 pub const APPROVAL_REQUESTED: &str = "ApprovalRequested";
@@ -284,13 +283,7 @@ impl Approvals {
 /// The object as the owner of its request, when its uid is known.
 fn owner(object: &ObjectId, meta: Option<&Meta>) -> Option<OwnerReference> {
     let uid = meta?.uid.as_deref()?;
-    let (api_version, kind) = match object.kind {
-        Kind::Pvc => ("v1", "PersistentVolumeClaim"),
-        Kind::Pod => ("v1", "Pod"),
-        Kind::Deployment => ("apps/v1", "Deployment"),
-        Kind::StatefulSet => ("apps/v1", "StatefulSet"),
-        Kind::Node => ("v1", "Node"),
-    };
+    let (api_version, kind) = resize::type_of(object.kind);
     Some(OwnerReference {
         api_version: api_version.into(),
         kind: kind.into(),
