@@ -48,7 +48,7 @@ pub const SOURCE_LABEL: &str = "autopilot.rs/policy-source";
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ActionApprovalSpec {
-    /// The policy source: `configmap/NS/NAME/KEY`, or `files`.
+    /// The policy source: `configmap NS/NAME`, or `--policies`.
     pub source: String,
     /// The policy's display name.
     pub policy: String,
@@ -212,7 +212,7 @@ pub fn plan_text(planned: &[Planned]) -> String {
 /// What a new request says: everything but where it lives.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
-    /// The policy source: `configmap/NS/NAME/KEY`, or `files`.
+    /// The policy source: `configmap NS/NAME`, or `--policies`.
     pub source: &'a str,
     /// [`crate::ir::Policy::key`]: part of the name.
     pub policy_key: &'a str,

@@ -37,7 +37,7 @@ pub struct ObjectState {
 /// One (source, policy) state of an object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyState {
-    /// The policy source: `configmap/NS/NAME/KEY`, or `files`.
+    /// The policy source: `configmap NS/NAME`, or `--policies`.
     pub source: String,
     /// The policy's key ([`crate::ir::Policy::key`]), what restore matches.
     pub policy: String,

@@ -27,7 +27,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 const NS: &str = "status";
-const SOURCE: &str = "configmap/status/policies/grow.apr";
+const SOURCE: &str = "configmap status/policies";
 const MIN: i64 = 60_000;
 
 /// deploy/crd.yaml applied, once it is Established.
