@@ -118,7 +118,7 @@ fn ours(text: &str) -> String {
         let mut lines = section.lines();
         let Some(head) = lines.next() else { continue };
         let keep_all = head.starts_with("leader") || head.starts_with("no leader");
-        let policy = head.starts_with("policy ") && head.contains("(configmap/status/");
+        let policy = head.starts_with("policy ") && head.contains("(configmap status/");
         let listing = head == "invalid state" || head == "approvals";
         if keep_all || policy {
             kept.push(section.to_string());
