@@ -218,7 +218,7 @@ async fn shutdown() {
 }
 
 /// The default log filter. kube's client logs every failed request (35
-/// lines in a 12 s outage of the API server); the controller says each
+/// lines in a 12 s outage of the API server in a test); the controller says each
 /// failure once, when it starts and when it ends, so kube's are left out
 /// unless `AUTOPILOT_LOG` asks for them.
 const DEFAULT_LOGS: &str = "info,kube_client=off";
