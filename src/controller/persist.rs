@@ -381,8 +381,10 @@ impl Persist {
             }
         }
         // Notes of objects that are gone or normal again.
-        let live_ids: HashSet<&ObjectId> = view.objects.iter().map(|o| &o.id).collect();
-        self.notes.retain(|id, _| live_ids.contains(id));
+        if !self.notes.is_empty() {
+            let live_ids: HashSet<&ObjectId> = view.objects.iter().map(|o| &o.id).collect();
+            self.notes.retain(|id, _| live_ids.contains(id));
+        }
         let text =
             (!at_most.sources.is_empty() || self.at_most.is_some()).then(|| at_most.render());
         if let Some(text) = text

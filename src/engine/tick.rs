@@ -804,35 +804,30 @@ impl Engine {
                         && d.plan.as_ref().is_some_and(|approved| *approved != planned)
                     {
                         // The plan moved since it was approved: ask again.
-                        for p in planned {
-                            let action = p.action();
-                            out.action(
-                                t,
-                                &policy.name,
-                                id,
-                                action,
-                                Some(p),
-                                ActionResult::AwaitingApproval,
-                                Some(Reason::PlanChanged),
-                            );
-                        }
+                        let asked = ActionResult::AwaitingApproval;
+                        out.each(
+                            t,
+                            &policy.name,
+                            id,
+                            planned,
+                            asked,
+                            Some(Reason::PlanChanged),
+                        );
                         state.phase = Phase::AwaitingApproval { since: t };
                         return;
                     }
                     match decision.map(|d| d.decision) {
                         None => return,
                         Some(Decision::Decline) => {
-                            for p in planned {
-                                out.action(
-                                    t,
-                                    &policy.name,
-                                    id,
-                                    p.action(),
-                                    Some(p),
-                                    ActionResult::Declined,
-                                    Some(Reason::Decline(DeclineReason::ByApprover)),
-                                );
-                            }
+                            let why = Reason::Decline(DeclineReason::ByApprover);
+                            out.each(
+                                t,
+                                &policy.name,
+                                id,
+                                planned,
+                                ActionResult::Declined,
+                                Some(why),
+                            );
                             out.transition(
                                 t,
                                 &policy.name,
@@ -847,18 +842,8 @@ impl Engine {
                     }
                 }
                 _ => {
-                    for p in planned {
-                        let action = p.action();
-                        out.action(
-                            t,
-                            &policy.name,
-                            id,
-                            action,
-                            Some(p),
-                            ActionResult::AwaitingApproval,
-                            None,
-                        );
-                    }
+                    let asked = ActionResult::AwaitingApproval;
+                    out.each(t, &policy.name, id, planned, asked, None);
                     out.transition(
                         t,
                         &policy.name,
@@ -1025,6 +1010,21 @@ impl Out {
                 reason,
             },
         });
+    }
+
+    /// One action event per planned action, all with `result` and `reason`.
+    fn each(
+        &mut self,
+        t: Time,
+        policy: &str,
+        id: &ObjectId,
+        planned: Vec<Planned>,
+        result: ActionResult,
+        reason: Option<Reason>,
+    ) {
+        for p in planned {
+            self.action(t, policy, id, p.action(), Some(p), result, reason.clone());
+        }
     }
 }
 

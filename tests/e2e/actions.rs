@@ -175,19 +175,8 @@ async fn set_class_moves_a_bound_claim_to_an_existing_class_only(env: &Env) -> T
 async fn scale_writes_the_scale_subresource_from_the_planned_count(env: &Env) -> TestResult {
     let client = &env.kube()?.admin;
     let ns = fixtures::namespace(client, "act-scale").await?;
-    let deploy: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "c", "image": "registry.invalid/none"}]}
-            }
-        }
-    }))?;
+    fixtures::deployment(client, &ns, "web", 2).await?;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
-    deployments.create(&PostParams::default(), &deploy).await?;
     let scale = |from, to| {
         intent(
             Kind::Deployment,

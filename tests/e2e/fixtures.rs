@@ -145,6 +145,25 @@ async fn admission_allows_growth(client: &Client, ns: &str, name: &str, size: &s
     .await
 }
 
+/// A Deployment `name` of `replicas` (its pods never run: no kubelet).
+pub async fn deployment(client: &Client, ns: &str, name: &str, replicas: i32) -> TestResult {
+    let deploy: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "registry.invalid/none"}]}
+            }
+        }
+    }))?;
+    Api::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &deploy)
+        .await?;
+    Ok(())
+}
+
 /// Writes the claim's status as the PV controller / resizer would.
 pub async fn set_status(
     client: &Client,

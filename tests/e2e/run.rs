@@ -1060,20 +1060,7 @@ async fn every_action_runs_as_the_service_account(env: &Env) -> TestResult {
     Api::<VolumeAttributesClass>::all(client.clone())
         .create(&PostParams::default(), &vac)
         .await?;
-    let deploy: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "c", "image": "registry.invalid/none"}]}
-            }
-        }
-    }))?;
-    Api::<Deployment>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &deploy)
-        .await?;
+    fixtures::deployment(client, &ns, "web", 1).await?;
     let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "default"}}))?;
     Api::<ServiceAccount>::namespaced(client.clone(), &ns)
         .create(&PostParams::default(), &sa)
