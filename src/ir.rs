@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::source::Span;
+use crate::syntax::ast::UnaryOp;
 
 #[derive(Clone, Debug, Default)]
 pub struct Program {
@@ -327,6 +328,84 @@ pub enum Func {
     Min,
     Max,
     Abs,
+    Clamp,
+    Ceil,
+    Floor,
+    Round,
+    /// `at_least(N, [c1, c2, ...])`: lowered to the arguments `N, c1, c2, ...`.
+    AtLeast,
+    Bytes,
+    Percent,
+    Duration,
+    Number,
+}
+
+impl Func {
+    pub const ALL: [Func; 12] = [
+        Func::Min,
+        Func::Max,
+        Func::Abs,
+        Func::Clamp,
+        Func::Ceil,
+        Func::Floor,
+        Func::Round,
+        Func::AtLeast,
+        Func::Bytes,
+        Func::Percent,
+        Func::Duration,
+        Func::Number,
+    ];
+
+    /// The name a function has in source.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Min => "min",
+            Func::Max => "max",
+            Func::Abs => "abs",
+            Func::Clamp => "clamp",
+            Func::Ceil => "ceil",
+            Func::Floor => "floor",
+            Func::Round => "round",
+            Func::AtLeast => "at_least",
+            Func::Bytes => "bytes",
+            Func::Percent => "percent",
+            Func::Duration => "duration",
+            Func::Number => "number",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// How a call is written, for help text.
+    pub fn signature(self) -> &'static str {
+        match self {
+            Func::Min => "min(a, b, ...)",
+            Func::Max => "max(a, b, ...)",
+            Func::Abs => "abs(x)",
+            Func::Clamp => "clamp(x, lo, hi)",
+            Func::Ceil => "ceil(x)",
+            Func::Floor => "floor(x)",
+            Func::Round => "round(x)",
+            Func::AtLeast => "at_least(2, [c1, c2, c3])",
+            Func::Bytes => "bytes(pvc.annotations[\"limit\"])",
+            Func::Percent => "percent(pvc.annotations.threshold)",
+            Func::Duration => "duration(pvc.labels.grace)",
+            Func::Number => "number(deployment.annotations.per_replica)",
+        }
+    }
+
+    /// The type a conversion from a string gives.
+    pub fn conversion(self) -> Option<Type> {
+        match self {
+            Func::Bytes => Some(Type::Bytes),
+            Func::Percent => Some(Type::Percent),
+            Func::Duration => Some(Type::Duration),
+            Func::Number => Some(Type::Number),
+            _ => None,
+        }
+    }
 }
 
 impl Field {
@@ -569,6 +648,8 @@ pub fn result_type(op: BinOp, l: &Type, r: &Type) -> Option<Type> {
         }
         BinOp::In | BinOp::NotIn => matches!(r, List(elem) if **elem == *l).then_some(Bool),
         BinOp::Add | BinOp::Sub => (l == r && l.is_quantity()).then(|| l.clone()),
+        // A default has the type of what it stands in for.
+        BinOp::Coalesce => (l == r).then(|| l.clone()),
         BinOp::Mul => match (l, r) {
             (Number, t) | (t, Number) if t.is_quantity() => Some(t.clone()),
             (Percent, t) | (t, Percent) if matches!(t, Bytes | Duration) => Some(t.clone()),
@@ -609,6 +690,8 @@ pub fn apply(op: BinOp, lt: &Type, l: &Value, rt: &Type, r: &Value) -> Option<Va
             let Value::List(items) = r else { return None };
             Value::Bool(items.contains(l) == (op == BinOp::In))
         }
+        // Both sides have a value: the default is not needed.
+        BinOp::Coalesce => l.clone(),
         BinOp::Add => num(l.as_num()? + r.as_num()?)?,
         BinOp::Sub => num(l.as_num()? - r.as_num()?)?,
         BinOp::Mul => {
@@ -640,8 +723,8 @@ pub fn eval_const(e: &Expr) -> Option<Value> {
             apply(*op, &lhs.ty, &eval_const(lhs)?, &rhs.ty, &eval_const(rhs)?)
         }
         ExprKind::Call { func, args } => {
-            let nums: Option<Vec<f64>> = args.iter().map(|a| eval_const(a)?.as_num()).collect();
-            call(*func, &nums?).map(Value::Num)
+            let values: Option<Vec<Value>> = args.iter().map(eval_const).collect();
+            call(*func, &values?).ok().flatten()
         }
         ExprKind::List(items) => items
             .iter()
@@ -652,12 +735,78 @@ pub fn eval_const(e: &Expr) -> Option<Value> {
     }
 }
 
-/// `min`, `max`, `abs` over numbers in one unit.
-pub fn call(func: Func, args: &[f64]) -> Option<f64> {
+/// A function applied to values that all have data: `Ok(None)` is no data
+/// (a conversion of `""`), `Err` says why there is no value.
+pub fn call(func: Func, args: &[Value]) -> Result<Option<Value>, String> {
+    let num = |i: usize| args.get(i).and_then(Value::as_num).ok_or("not a number");
+    let out = |v: f64| Ok(v.is_finite().then_some(Value::Num(v)));
     match func {
-        Func::Min => args.iter().copied().reduce(f64::min),
-        Func::Max => args.iter().copied().reduce(f64::max),
-        Func::Abs => args.first().map(|x| x.abs()),
+        Func::Min | Func::Max => {
+            let nums: Option<Vec<f64>> = args.iter().map(Value::as_num).collect();
+            let pick = if func == Func::Min {
+                f64::min
+            } else {
+                f64::max
+            };
+            nums.and_then(|n| n.into_iter().reduce(pick))
+                .map_or(Ok(None), out)
+        }
+        Func::Abs => out(num(0)?.abs()),
+        Func::Clamp => {
+            let (x, lo, hi) = (num(0)?, num(1)?, num(2)?);
+            if lo > hi {
+                return Err(format!(
+                    "clamp's low bound {lo} is above its high bound {hi}"
+                ));
+            }
+            out(x.clamp(lo, hi))
+        }
+        Func::Ceil => out(num(0)?.ceil()),
+        Func::Floor => out(num(0)?.floor()),
+        // Ties round away from zero, as f64::round does.
+        Func::Round => out(num(0)?.round()),
+        Func::AtLeast => {
+            let n = num(0)?;
+            let yes = args[1..]
+                .iter()
+                .filter(|a| a.as_bool() == Some(true))
+                .count();
+            Ok(Some(Value::Bool(yes as f64 >= n)))
+        }
+        Func::Bytes | Func::Percent | Func::Duration | Func::Number => {
+            let text = args.first().and_then(Value::as_str).ok_or("not a string")?;
+            convert(func, text).map(|v| v.map(Value::Num))
+        }
+    }
+}
+
+/// A string read as a quantity: `""` is no data, text that does not parse
+/// is an error that shows it.
+pub fn convert(func: Func, text: &str) -> Result<Option<f64>, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = |what: &str| format!("`{text}` is not {what}");
+    let plain = |s: &str| {
+        s.replace('_', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && !s.starts_with(['+', '.']) && !s.ends_with('.'))
+    };
+    match func {
+        Func::Bytes => crate::quantity::parse_bytes(s)
+            .map(|b| Some(b as f64))
+            .map_err(|_| bad("a size (e.g. `100Gi`, `500G`)")),
+        Func::Percent => s
+            .strip_suffix('%')
+            .and_then(|n| plain(n.trim_end()))
+            .map(Some)
+            .ok_or_else(|| bad("a percent (e.g. `10%`)")),
+        Func::Duration => parse_duration(s)
+            .map(Some)
+            .map_err(|_| bad("a duration (e.g. `1h30m`)")),
+        _ => plain(s).map(Some).ok_or_else(|| bad("a number")),
     }
 }
 
@@ -707,8 +856,14 @@ fn show_prec(program: &Program, kind: Kind, e: &Expr, outer: u8) -> String {
                 format!("{root}.{map}[{key:?}]")
             }
         }
-        ExprKind::Not(x) => wrap(format!("not {}", show_prec(program, kind, x, 3)), 3, outer),
-        ExprKind::Neg(x) => format!("-{}", show_prec(program, kind, x, 7)),
+        ExprKind::Not(x) => {
+            let p = UnaryOp::Not.precedence();
+            wrap(format!("not {}", show_prec(program, kind, x, p)), p, outer)
+        }
+        ExprKind::Neg(x) => format!(
+            "-{}",
+            show_prec(program, kind, x, UnaryOp::Neg.precedence())
+        ),
         ExprKind::Binary { op, lhs, rhs } => {
             let p = op.precedence();
             let text = format!(
@@ -721,11 +876,12 @@ fn show_prec(program: &Program, kind: Kind, e: &Expr, outer: u8) -> String {
         }
         ExprKind::Call { func, args } => {
             let args: Vec<String> = args.iter().map(|a| show(program, kind, a)).collect();
-            format!(
-                "{}({})",
-                format!("{func:?}").to_lowercase(),
-                args.join(", ")
-            )
+            match (func, args.split_first()) {
+                (Func::AtLeast, Some((n, conditions))) => {
+                    format!("at_least({n}, [{}])", conditions.join(", "))
+                }
+                _ => format!("{}({})", func.name(), args.join(", ")),
+            }
         }
         ExprKind::List(items) => {
             let items: Vec<String> = items.iter().map(|a| show(program, kind, a)).collect();
@@ -744,7 +900,8 @@ fn wrap(text: String, inner: u8, outer: u8) -> String {
 
 // ---------------------------------------------------------------- display
 
-/// A quantity in its type's unit, as a user would write it: `50%`, `200Gi`, `5m`.
+/// A quantity in its type's unit, humanised as a user would write it:
+/// `87.5%`, `212.5Gi`, `500G`, `1h30m`. It parses back as the same type.
 pub fn format_quantity(ty: &Type, v: f64) -> String {
     match ty {
         Type::Percent => format!("{}%", trim_float(v)),
@@ -754,57 +911,184 @@ pub fn format_quantity(ty: &Type, v: f64) -> String {
     }
 }
 
+/// At most two decimals, trailing zeros dropped.
 fn trim_float(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
+    } else if v.abs() >= 1e15 {
+        format!("{v}")
     } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        let s = format!("{v:.2}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" { "0".into() } else { s.to_string() }
     }
 }
 
+const BINARY: [(&str, f64); 6] = [
+    ("Ei", 1152921504606846976.0),
+    ("Pi", 1125899906842624.0),
+    ("Ti", 1099511627776.0),
+    ("Gi", 1073741824.0),
+    ("Mi", 1048576.0),
+    ("Ki", 1024.0),
+];
+
+const DECIMAL: [(&str, f64); 6] = [
+    ("E", 1e18),
+    ("P", 1e15),
+    ("T", 1e12),
+    ("G", 1e9),
+    ("M", 1e6),
+    ("k", 1e3),
+];
+
+/// `v` in the largest unit of `units` it reaches, and whether two decimals
+/// say it exactly.
+fn in_largest(v: f64, units: &[(&'static str, f64)]) -> Option<(f64, &'static str, bool)> {
+    let (suffix, size) = units.iter().find(|(_, size)| v.abs() >= *size)?;
+    let x = v / size;
+    let exact = ((x * 100.0).round() / 100.0) * size == v;
+    Some((x, suffix, exact))
+}
+
+/// A size, humanised: the largest unit it reaches, at most two decimals.
+/// Binary units where two decimals say it exactly (`1.5Gi`), else decimal
+/// ones where they do (`500G`, as the user wrote it), else binary, rounded.
 pub fn format_bytes(v: f64) -> String {
-    const UNITS: [(&str, f64); 6] = [
-        ("Ei", 1152921504606846976.0),
-        ("Pi", 1125899906842624.0),
-        ("Ti", 1099511627776.0),
-        ("Gi", 1073741824.0),
-        ("Mi", 1048576.0),
-        ("Ki", 1024.0),
-    ];
-    for (suffix, size) in UNITS {
-        if v.abs() >= size && (v / size).fract() == 0.0 {
-            return format!("{}{suffix}", trim_float(v / size));
-        }
-    }
-    for (suffix, size) in UNITS {
-        if v.abs() >= size {
-            return format!("{}{suffix}", trim_float(v / size));
-        }
-    }
-    trim_float(v)
+    let binary = in_largest(v, &BINARY);
+    let decimal = in_largest(v, &DECIMAL);
+    let (x, suffix) = match (binary, decimal) {
+        (Some((x, s, true)), _) => (x, s),
+        (_, Some((x, s, true))) => (x, s),
+        (Some((x, s, false)), _) => (x, s),
+        (None, _) => return trim_float(v),
+    };
+    format!("{}{suffix}", trim_float(x))
 }
 
+/// A duration, humanised as a compound, largest unit first (`1h30m`,
+/// `1d12h`, `2m30s`); under a second in milliseconds (`20ms`).
 pub fn format_duration(secs: f64) -> String {
-    const UNITS: [(&str, f64); 5] = [
-        ("w", 604800.0),
-        ("d", 86400.0),
-        ("h", 3600.0),
-        ("m", 60.0),
-        ("s", 1.0),
-    ];
-    if secs == 0.0 {
+    if secs == 0.0 || !secs.is_finite() {
         return "0s".into();
     }
-    for (suffix, size) in UNITS {
-        if secs.abs() >= size && (secs / size).fract() == 0.0 {
-            return format!("{}{suffix}", trim_float(secs / size));
-        }
+    if secs < 0.0 {
+        return format!("-{}", format_duration(-secs));
     }
-    if secs.abs() < 1.0 {
+    if secs < 1.0 {
         return format!("{}ms", trim_float(secs * 1000.0));
     }
-    format!("{}s", trim_float(secs))
+    let mut ms = (secs * 1000.0).round().min(u64::MAX as f64) as u64;
+    // Weeks only for whole weeks: `2w`, but `10d` rather than `1w3d`.
+    const WEEK: u64 = 604_800_000;
+    if ms.is_multiple_of(WEEK) {
+        return format!("{}w", ms / WEEK);
+    }
+    let mut out = String::new();
+    for (suffix, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{suffix}", ms / size));
+            ms %= size;
+        }
+    }
+    out
+}
+
+/// Why a duration's text does not parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationError {
+    /// Not a number with a duration unit at all.
+    Syntax,
+    /// `1m1h`, `1h1h`: the parts of a compound go largest unit first, each once.
+    Order,
+    /// `1.5h30m`: the parts of a compound are whole numbers.
+    Fraction,
+}
+
+impl DurationError {
+    pub fn text(self) -> &'static str {
+        match self {
+            DurationError::Syntax => "a duration is a number with a unit: `30s`, `5m`, `1h30m`",
+            DurationError::Order => {
+                "the parts of a duration go largest unit first, each once: `1h30m`"
+            }
+            DurationError::Fraction => {
+                "the parts of a compound duration are whole numbers: `1h30m`"
+            }
+        }
+    }
+}
+
+const DURATION_UNITS: [(&str, f64); 7] = [
+    ("w", 604800.0),
+    ("d", 86400.0),
+    ("h", 3600.0),
+    ("ms", 0.001),
+    ("m", 60.0),
+    ("s", 1.0),
+    ("", 0.0),
+];
+
+/// Rank of a duration unit, largest first (`ms` after `s`).
+fn duration_rank(unit: &str) -> usize {
+    ["w", "d", "h", "m", "s", "ms"]
+        .iter()
+        .position(|u| *u == unit)
+        .unwrap_or(usize::MAX)
+}
+
+/// A duration as the language, scenarios and test blocks write it, in
+/// seconds: `30s`, `1.5h`, and compounds as Prometheus writes them, largest
+/// unit first and each once (`1h30m`, `1d12h`, `2m30s`, and `1h41m00s` as
+/// timelines print). Underscores between digits are allowed, as in numbers.
+pub fn parse_duration(text: &str) -> Result<f64, DurationError> {
+    let mut rest = text;
+    let mut total = 0.0;
+    let mut parts = 0;
+    let mut last_rank = None;
+    let mut fractional = false;
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+            .ok_or(DurationError::Syntax)?;
+        let (digits, tail) = rest.split_at(end);
+        if !digits.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(DurationError::Syntax);
+        }
+        let value: f64 = digits
+            .replace('_', "")
+            .parse()
+            .map_err(|_| DurationError::Syntax)?;
+        let (unit, factor) = DURATION_UNITS
+            .iter()
+            .find(|(u, _)| !u.is_empty() && tail.starts_with(u))
+            .ok_or(DurationError::Syntax)?;
+        let rank = duration_rank(unit);
+        if last_rank.is_some_and(|r| rank <= r) {
+            return Err(DurationError::Order);
+        }
+        last_rank = Some(rank);
+        fractional |= digits.contains('.');
+        total += value * factor;
+        parts += 1;
+        rest = &tail[unit.len()..];
+    }
+    if parts == 0 {
+        return Err(DurationError::Syntax);
+    }
+    if parts > 1 && fractional {
+        return Err(DurationError::Fraction);
+    }
+    if !total.is_finite() {
+        return Err(DurationError::Syntax);
+    }
+    Ok(total)
 }
 
 // ---------------------------------------------------------------- fingerprints
@@ -1044,12 +1328,129 @@ mod tests {
     fn quantities_read_like_source() {
         assert_eq!(format_bytes(400.0 * 1073741824.0), "400Gi");
         assert_eq!(format_bytes(1099511627776.0), "1Ti");
-        assert_eq!(format_bytes(1.5 * 1073741824.0), "1536Mi");
+        assert_eq!(format_bytes(1.5 * 1073741824.0), "1.5Gi");
+        assert_eq!(format_bytes(212.5 * 1073741824.0), "212.5Gi");
+        assert_eq!(format_bytes(500e9), "500G");
+        assert_eq!(format_bytes(440e9), "440G");
+        assert_eq!(format_bytes(2000.0), "2k");
+        assert_eq!(format_bytes(512.0), "512");
+        assert_eq!(format_bytes(100.0 * 1073741824.0 + 1.0), "100Gi");
         assert_eq!(format_duration(300.0), "5m");
         assert_eq!(format_duration(0.02), "20ms");
-        assert_eq!(format_duration(90.0), "90s");
+        assert_eq!(format_duration(90.0), "1m30s");
+        assert_eq!(format_duration(5400.0), "1h30m");
+        assert_eq!(format_duration(1.5 * 86400.0), "1d12h");
+        assert_eq!(format_duration(2.25), "2s250ms");
+        assert_eq!(format_quantity(&Type::Percent, 87.5), "87.5%");
+        assert_eq!(format_quantity(&Type::Percent, 100.0 / 3.0), "33.33%");
         assert_eq!(format_quantity(&Type::Percent, 50.0), "50%");
         assert_eq!(Millis(300_000).to_string(), "5m");
+    }
+
+    #[test]
+    fn durations_parse_as_written_and_as_printed() {
+        assert_eq!(parse_duration("30s"), Ok(30.0));
+        assert_eq!(parse_duration("1.5h"), Ok(5400.0));
+        assert_eq!(parse_duration("1h30m"), Ok(5400.0));
+        assert_eq!(parse_duration("1d12h"), Ok(129_600.0));
+        assert_eq!(parse_duration("2m30s"), Ok(150.0));
+        assert_eq!(parse_duration("1h41m00s"), Ok(6060.0));
+        assert_eq!(parse_duration("1s500ms"), Ok(1.5));
+        assert_eq!(parse_duration("1_000ms"), Ok(1.0));
+        assert_eq!(parse_duration("1m1h"), Err(DurationError::Order));
+        assert_eq!(parse_duration("1h1h"), Err(DurationError::Order));
+        assert_eq!(parse_duration("1ms1s"), Err(DurationError::Order));
+        assert_eq!(parse_duration("1.5h30m"), Err(DurationError::Fraction));
+        for bad in ["", "h", "30", "30x", "1h30", "-5m", "1 h"] {
+            assert_eq!(parse_duration(bad), Err(DurationError::Syntax), "{bad}");
+        }
+        for secs in [
+            0.02,
+            1.0,
+            90.0,
+            5400.0,
+            6060.0,
+            129_600.0,
+            2.25,
+            3650.0 * 86400.0,
+        ] {
+            assert_eq!(parse_duration(&format_duration(secs)), Ok(secs), "{secs}");
+        }
+        let shown: Vec<String> = [
+            5400.0,
+            90.0,
+            2.25,
+            0.25,
+            1_209_600.0,
+            3650.0 * 86400.0,
+            648_000.0,
+        ]
+        .map(format_duration)
+        .into();
+        assert_eq!(
+            shown,
+            ["1h30m", "1m30s", "2s250ms", "250ms", "2w", "3650d", "7d12h"]
+        );
+    }
+
+    #[test]
+    fn conversions_read_strings_and_show_bad_text() {
+        assert_eq!(convert(Func::Bytes, "100Gi"), Ok(Some(107_374_182_400.0)));
+        assert_eq!(convert(Func::Bytes, " 500G "), Ok(Some(500e9)));
+        assert_eq!(convert(Func::Percent, "10%"), Ok(Some(10.0)));
+        assert_eq!(convert(Func::Percent, "12.5 %"), Ok(Some(12.5)));
+        assert_eq!(convert(Func::Duration, "1h30m"), Ok(Some(5400.0)));
+        assert_eq!(convert(Func::Number, "-3.5"), Ok(Some(-3.5)));
+        for f in [Func::Bytes, Func::Percent, Func::Duration, Func::Number] {
+            assert_eq!(convert(f, ""), Ok(None), "{f:?}");
+            assert_eq!(convert(f, "  "), Ok(None), "{f:?}");
+        }
+        assert_eq!(
+            convert(Func::Bytes, "lots"),
+            Err("`lots` is not a size (e.g. `100Gi`, `500G`)".into())
+        );
+        assert_eq!(
+            convert(Func::Percent, "10"),
+            Err("`10` is not a percent (e.g. `10%`)".into())
+        );
+        assert_eq!(
+            convert(Func::Number, "NaN"),
+            Err("`NaN` is not a number".into())
+        );
+        assert_eq!(
+            convert(Func::Number, "inf"),
+            Err("`inf` is not a number".into())
+        );
+        assert_eq!(
+            convert(Func::Duration, "5"),
+            Err("`5` is not a duration (e.g. `1h30m`)".into())
+        );
+    }
+
+    #[test]
+    fn functions_round_clamp_and_count() {
+        let n = |v: f64| Value::Num(v);
+        let b = Value::Bool;
+        let one = |f: Func, v: f64| call(f, &[n(v)]).unwrap().unwrap();
+        assert_eq!(one(Func::Ceil, 12.4), n(13.0));
+        assert_eq!(one(Func::Floor, -12.4), n(-13.0));
+        assert_eq!(one(Func::Round, 2.5), n(3.0));
+        assert_eq!(one(Func::Round, -2.5), n(-3.0));
+        assert_eq!(
+            call(Func::Clamp, &[n(12.0), n(1.0), n(10.0)]),
+            Ok(Some(n(10.0)))
+        );
+        assert_eq!(
+            call(Func::Clamp, &[n(0.0), n(1.0), n(10.0)]),
+            Ok(Some(n(1.0)))
+        );
+        assert!(call(Func::Clamp, &[n(0.0), n(10.0), n(1.0)]).is_err());
+        let count = [n(2.0), b(true), b(false), b(true)];
+        assert_eq!(call(Func::AtLeast, &count), Ok(Some(b(true))));
+        assert_eq!(call(Func::AtLeast, &count[..3]), Ok(Some(b(false))));
+        for f in Func::ALL {
+            assert_eq!(Func::from_name(f.name()), Some(f));
+        }
     }
 
     #[test]

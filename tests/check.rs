@@ -422,7 +422,8 @@ mod sexp {
     pub fn expr(e: &ast::Expr) -> String {
         match &e.kind {
             ExprKind::Number(n) => {
-                let unit = n.unit.map_or("", |u| u.suffix());
+                // A compound duration's text is the whole literal.
+                let unit = n.unit.filter(|_| !n.compound).map_or("", |u| u.suffix());
                 format!("{}{unit}", n.text)
             }
             ExprKind::Str(s) => string(s),

@@ -77,7 +77,7 @@ fn without_a_scenario_constants_still_evaluate() {
     let out = repl(&[], "1Gi + 512Mi\npvc.usage\n");
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("1536Mi  (bytes)\n"), "{stdout}");
+    assert!(stdout.starts_with("1.5Gi  (bytes)\n"), "{stdout}");
     assert!(stdout.contains("there is no scenario"), "{stdout}");
 }
 

@@ -27,6 +27,7 @@ pub const DUPLICATE: &str = "apr::type::duplicate";
 pub const DUPLICATE_CLAUSE: &str = "apr::type::duplicate_clause";
 pub const MISSING_CLAUSE: &str = "apr::type::missing_clause";
 pub const BAD_VALUE: &str = "apr::type::bad_value";
+pub const CONVERSION: &str = "apr::type::conversion";
 pub const WINDOW: &str = "apr::type::window";
 pub const PROMQL: &str = "apr::type::promql";
 pub const JOIN_LABELS: &str = "apr::type::join_labels";

@@ -248,40 +248,35 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
     ) -> Option<ir::Expr> {
-        let func = match name.name.as_str() {
-            "min" => ir::Func::Min,
-            "max" => ir::Func::Max,
-            "abs" => ir::Func::Abs,
-            other => {
-                let actions = super::actions::NAMES;
-                let help = if actions.contains(&other) {
-                    format!("`{other}` is an action: it belongs after `then`")
-                } else {
-                    did_you_mean(other, ["min", "max", "abs"])
-                        .unwrap_or_else(|| "the functions are min, max and abs".into())
-                };
-                self.error(
-                    Diagnostic::error(
-                        codes::UNKNOWN_FUNCTION,
-                        name.span,
-                        format!("unknown function `{other}`"),
-                    )
-                    .label("not a function")
-                    .help(help),
-                );
-                return None;
-            }
+        let Some(func) = ir::Func::from_name(&name.name) else {
+            let other = name.name.as_str();
+            let actions = super::actions::NAMES;
+            let names = ir::Func::ALL.map(ir::Func::name);
+            let help = if actions.contains(&other) {
+                format!("`{other}` is an action: it belongs after `then`")
+            } else {
+                did_you_mean(other, names)
+                    .unwrap_or_else(|| format!("the functions are {}", names.join(", ")))
+            };
+            self.error(
+                Diagnostic::error(
+                    codes::UNKNOWN_FUNCTION,
+                    name.span,
+                    format!("unknown function `{other}`"),
+                )
+                .label("not a function")
+                .help(help),
+            );
+            return None;
         };
-        let (lo, hi) = match func {
-            ir::Func::Abs => (1, 1),
-            _ => (2, usize::MAX),
+        use ir::Func::*;
+        let (lo, hi, want) = match func {
+            Min | Max => (2, usize::MAX, "two or more arguments"),
+            Clamp => (3, 3, "three arguments"),
+            AtLeast => (2, 2, "two arguments"),
+            _ => (1, 1, "one argument"),
         };
         if args.len() < lo || args.len() > hi {
-            let want = if hi == 1 {
-                "one argument"
-            } else {
-                "two or more arguments"
-            };
             self.error(
                 Diagnostic::error(
                     codes::ARGUMENTS,
@@ -289,40 +284,181 @@ impl Checker<'_> {
                     format!("`{}` takes {want}, not {}", name.name, args.len()),
                 )
                 .label(format!("{} argument(s)", args.len()))
-                .help(format!(
-                    "e.g. `{}`",
-                    if hi == 1 { "abs(x)" } else { "max(a, b)" }
-                )),
+                .help(format!("e.g. `{}`", func.signature())),
             );
             return None;
         }
+        if func == AtLeast {
+            return self.at_least(args, span, scope);
+        }
         let lowered: Vec<Option<ir::Expr>> = args.iter().map(|a| self.expr(a, scope)).collect();
         let lowered: Vec<ir::Expr> = lowered.into_iter().collect::<Option<_>>()?;
-        let ty = lowered[0].ty.clone();
-        for arg in &lowered {
-            if !arg.ty.is_quantity() || arg.ty != ty {
-                self.error(
-                    Diagnostic::error(
-                        codes::MISMATCH,
-                        arg.span,
-                        format!(
-                            "`{}` needs arguments of one quantity type; this is {}",
-                            name.name,
-                            a(&arg.ty)
-                        ),
-                    )
-                    .label(a(&arg.ty))
-                    .help("give numbers, percents, bytes or durations, all of one type"),
-                );
-                return None;
+        let ty = match func.conversion() {
+            Some(ty) => {
+                let arg = &lowered[0];
+                if arg.ty != Type::String {
+                    self.error(
+                        Diagnostic::error(
+                            codes::MISMATCH,
+                            arg.span,
+                            format!("`{}` converts a string; this is {}", name.name, a(&arg.ty)),
+                        )
+                        .label(a(&arg.ty))
+                        .help(format!("e.g. `{}`", func.signature())),
+                    );
+                    return None;
+                }
+                // A constant that does not convert is a mistake in the policy.
+                let why = match &arg.kind {
+                    ExprKind::Const(Value::Str(text)) => match ir::convert(func, text) {
+                        Ok(Some(_)) => None,
+                        Ok(None) => Some("an empty string has no value".to_string()),
+                        Err(why) => Some(why),
+                    },
+                    _ => None,
+                };
+                if let Some(why) = why {
+                    self.error(
+                        Diagnostic::error(codes::CONVERSION, arg.span, why)
+                            .label("does not convert")
+                            .help(format!("write the quantity itself: {}", example(&ty))),
+                    );
+                    return None;
+                }
+                ty
             }
-        }
-        fold(node(
+            None => {
+                let ty = lowered[0].ty.clone();
+                let rounding = matches!(func, Ceil | Floor | Round);
+                for arg in &lowered {
+                    let fits = if rounding {
+                        matches!(arg.ty, Type::Number | Type::Percent)
+                    } else {
+                        arg.ty.is_quantity() && arg.ty == ty
+                    };
+                    if !fits {
+                        let (msg, help) = if rounding {
+                            (
+                                format!(
+                                    "`{}` rounds a number or a percent; this is {}",
+                                    name.name,
+                                    a(&arg.ty)
+                                ),
+                                "round a ratio: `ceil(pvc.used / 10Gi)`, or a percent",
+                            )
+                        } else {
+                            (
+                                format!(
+                                    "`{}` needs arguments of one quantity type; this is {}",
+                                    name.name,
+                                    a(&arg.ty)
+                                ),
+                                "give numbers, percents, bytes or durations, all of one type",
+                            )
+                        };
+                        self.error(
+                            Diagnostic::error(codes::MISMATCH, arg.span, msg)
+                                .label(a(&arg.ty))
+                                .help(help),
+                        );
+                        return None;
+                    }
+                }
+                ty
+            }
+        };
+        let folded = fold(node(
             ExprKind::Call {
                 func,
                 args: lowered,
             },
             ty,
+            span,
+        ));
+        if folded.is_none() {
+            self.error(
+                Diagnostic::error(codes::RANGE, span, "this constant has no value")
+                    .label("out of range")
+                    .help("check the constants"),
+            );
+        }
+        folded
+    }
+
+    /// `at_least(N, [c1, c2, ...])`, lowered to the arguments `N, c1, c2, ...`.
+    fn at_least(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<ir::Expr> {
+        let n = self.expr(&args[0], scope);
+        let ast::ExprKind::List(items) = &args[1].kind else {
+            self.error(
+                Diagnostic::error(
+                    codes::ARGUMENTS,
+                    args[1].span,
+                    "`at_least` takes a list of conditions in brackets",
+                )
+                .label("not a list")
+                .help(
+                    "e.g. `at_least(2, [pvc.usage > 80%, pvc.inodes_usage > 80%, pvc.age > 1h])`",
+                ),
+            );
+            return None;
+        };
+        let conditions: Vec<Option<ir::Expr>> = items.iter().map(|i| self.expr(i, scope)).collect();
+        let n = n?;
+        let whole = match &n.kind {
+            ExprKind::Const(Value::Num(v)) if n.ty == Type::Number => {
+                (v.fract() == 0.0 && *v >= 0.0).then_some(*v)
+            }
+            _ => None,
+        };
+        let Some(whole) = whole else {
+            self.error(
+                Diagnostic::error(
+                    codes::ARGUMENTS,
+                    n.span,
+                    "`at_least` counts with a constant whole number",
+                )
+                .label("not a constant whole number")
+                .help("e.g. `at_least(2, [c1, c2, c3])`"),
+            );
+            return None;
+        };
+        let conditions: Vec<ir::Expr> = conditions.into_iter().collect::<Option<_>>()?;
+        for c in &conditions {
+            if c.ty != Type::Bool {
+                self.error(
+                    Diagnostic::error(
+                        codes::MISMATCH,
+                        c.span,
+                        format!("`at_least` counts conditions; this is {}", a(&c.ty)),
+                    )
+                    .label(a(&c.ty))
+                    .help("compare it: `pvc.usage > 80%`"),
+                );
+                return None;
+            }
+        }
+        if whole as usize > conditions.len() {
+            self.error(
+                Diagnostic::warning(
+                    codes::RANGE,
+                    n.span,
+                    format!(
+                        "at least {whole} of {} conditions can never be true",
+                        conditions.len()
+                    ),
+                )
+                .label("more than the conditions")
+                .help("count no more than the conditions in the list"),
+            );
+        }
+        let mut lowered = vec![n];
+        lowered.extend(conditions);
+        fold(node(
+            ExprKind::Call {
+                func: ir::Func::AtLeast,
+                args: lowered,
+            },
+            Type::Bool,
             span,
         ))
     }
@@ -408,6 +544,10 @@ impl Checker<'_> {
                     ) =>
                 {
                     format!("a percent of a size is a product: `pvc.used {sym} 10% * pvc.capacity`")
+                }
+                ast::BinaryOp::Coalesce => {
+                    "`??` gives a default of the same type: `bytes(pvc.annotations[\"limit\"]) ?? 100Gi`"
+                        .into()
                 }
                 ast::BinaryOp::Mul => {
                     "multiply a quantity by a number, or bytes by a percent".into()
@@ -847,6 +987,19 @@ fn map_kind(name: &str) -> Option<MapKind> {
 /// Folds an expression whose operands are all constants. None when the
 /// constant has no value (division by zero).
 fn fold(e: ir::Expr) -> Option<ir::Expr> {
+    // A constant always has data, so its default is never used.
+    if let ExprKind::Binary {
+        op: ir::BinOp::Coalesce,
+        lhs,
+        ..
+    } = &e.kind
+        && is_const(lhs)
+    {
+        return Some(ir::Expr {
+            span: e.span,
+            ..(**lhs).clone()
+        });
+    }
     let all_const = match &e.kind {
         ExprKind::Not(x) | ExprKind::Neg(x) => is_const(x),
         ExprKind::Binary { lhs, rhs, .. } => is_const(lhs) && is_const(rhs),

@@ -12,7 +12,8 @@ pub mod metrics;
 pub mod notify;
 pub mod prometheus;
 pub mod pvc;
-pub mod quantity;
+/// Kubernetes quantities, pure: the engine converts annotations with them too.
+pub use crate::quantity;
 pub mod resize;
 pub mod state;
 pub mod status;

@@ -111,6 +111,15 @@ pub fn eval(e: &ir::Expr, cx: &Cx) -> Val {
             lhs,
             rhs,
         } => kleene(lhs, rhs, cx, true),
+        // A default for no data, never for an error.
+        ExprKind::Binary {
+            op: BinOp::Coalesce,
+            lhs,
+            rhs,
+        } => match eval(lhs, cx) {
+            Val::NoData => eval(rhs, cx),
+            other => other,
+        },
         ExprKind::Binary { op, lhs, rhs } => {
             if let Some(b) = compare_text(*op, lhs, rhs, cx) {
                 return Val::Value(Value::Bool(b));
@@ -129,16 +138,27 @@ pub fn eval(e: &ir::Expr, cx: &Cx) -> Val {
                 )),
             }
         }
+        ExprKind::Call {
+            func: ir::Func::AtLeast,
+            args,
+        } => at_least(args, cx),
         ExprKind::Call { func, args } => {
-            let mut nums = Vec::with_capacity(args.len());
+            let mut values = Vec::with_capacity(args.len());
             for a in args {
                 match eval(a, cx) {
-                    Val::Value(Value::Num(n)) => nums.push(n),
-                    Val::Value(_) => return Val::Error("function of a non-number".into()),
+                    Val::Value(v) => values.push(v),
                     other => return other,
                 }
             }
-            ir::call(*func, &nums).map_or(Val::NoData, Val::num)
+            match ir::call(*func, &values) {
+                Ok(Some(v)) => Val::Value(v),
+                Ok(None) => Val::NoData,
+                // A conversion's error names what it read: the annotation and its text.
+                Err(why) => Val::Error(format!(
+                    "{}: {why}",
+                    ir::show(cx.program, cx.object.id.kind, &args[0])
+                )),
+            }
         }
         ExprKind::List(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -218,6 +238,36 @@ fn kleene(lhs: &ir::Expr, rhs: &ir::Expr, cx: &Cx, decisive: bool) -> Val {
         (Val::Error(e), _) | (_, Val::Error(e)) => Val::Error(e),
         (Val::NoData, _) | (_, Val::NoData) => Val::NoData,
         _ => Val::Value(Value::Bool(!decisive)),
+    }
+}
+
+/// At least N of the conditions are true, three-valued like `and`/`or`: no
+/// data (or an error) only when the answer depends on it.
+fn at_least(args: &[ir::Expr], cx: &Cx) -> Val {
+    let Some(Value::Num(n)) = args.first().and_then(|n| match &n.kind {
+        ExprKind::Const(v) => Some(v.clone()),
+        _ => None,
+    }) else {
+        return Val::Error("at_least needs a constant count".into());
+    };
+    let (mut yes, mut unknown, mut error) = (0.0, 0.0, None);
+    for c in &args[1..] {
+        match eval(c, cx) {
+            Val::Value(Value::Bool(true)) => yes += 1.0,
+            Val::Value(_) => {}
+            Val::NoData => unknown += 1.0,
+            Val::Error(e) => {
+                unknown += 1.0;
+                error.get_or_insert(e);
+            }
+        }
+    }
+    if yes >= n {
+        Val::Value(Value::Bool(true))
+    } else if yes + unknown < n {
+        Val::Value(Value::Bool(false))
+    } else {
+        error.map_or(Val::NoData, Val::Error)
     }
 }
 

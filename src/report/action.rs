@@ -158,7 +158,7 @@ mod tests {
         resize
         scale
         resize 100Gi → 200Gi
-        resize at 1536Mi
+        resize at 1.5Gi
         scale 2 → 3
         scale at 4
         set_class fast

@@ -283,6 +283,9 @@ pub struct Number {
     pub text: String,
     pub value: f64,
     pub unit: Option<Unit>,
+    /// A compound duration (`1h30m`): `text` is the whole literal, `value`
+    /// is in seconds and `unit` is seconds.
+    pub compound: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -489,6 +492,8 @@ pub enum BinaryOp {
     Sub,
     Mul,
     Div,
+    /// `a ?? b`: `b` where `a` has no data.
+    Coalesce,
 }
 
 impl BinaryOp {
@@ -508,6 +513,7 @@ impl BinaryOp {
             BinaryOp::Sub => "-",
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
+            BinaryOp::Coalesce => "??",
         }
     }
 
@@ -524,8 +530,9 @@ impl BinaryOp {
             | BinaryOp::Ge
             | BinaryOp::In
             | BinaryOp::NotIn => 4,
-            BinaryOp::Add | BinaryOp::Sub => 5,
-            BinaryOp::Mul | BinaryOp::Div => 6,
+            BinaryOp::Coalesce => 5,
+            BinaryOp::Add | BinaryOp::Sub => 6,
+            BinaryOp::Mul | BinaryOp::Div => 7,
         }
     }
 
@@ -539,7 +546,7 @@ impl UnaryOp {
     pub fn precedence(self) -> u8 {
         match self {
             UnaryOp::Not => 3,
-            UnaryOp::Neg => 7,
+            UnaryOp::Neg => 8,
         }
     }
 }

@@ -50,18 +50,19 @@ syn match   aprProperty    contained /[a-z_][a-z0-9_]*/
 syn match   aprMetricName  contained /\%(\<metric\s\+[a-z_][a-z0-9_]*\.\)\@100<=[a-z_][a-z0-9_]*/
 
 syn match   aprAction      /\<\%(resize\|set_class\|scale\|evict\|cordon\|annotate\|label\|event\|notify\)\ze\s*(/
-syn match   aprBuiltin     /\<\%(min\|max\|abs\)\ze\s*(/
+syn match   aprBuiltin     /\<\%(min\|max\|abs\|clamp\|ceil\|floor\|round\|at_least\|bytes\|percent\|duration\|number\)\ze\s*(/
 syn match   aprParam       /\<[a-z_][a-z0-9_]*\ze\s*=\%([=]\)\@!/
 
 " ---------------------------------------------------------------- operators
-syn match   aprOperator    /[<>]=\=\|[=!]=\|[-+*\/=]/
+syn match   aprOperator    /??\|[<>]=\=\|[=!]=\|[-+*\/=]/
 syn match   aprSign        /\%([[:alnum:]_.)\]]\)\@1<![+-]\ze\d/
 
 " ---------------------------------------------------------------- numbers and quantities
-" 42, 3.5, 1_000; glued units: %, Ki Mi Gi Ti Pi Ei, k M G T P E, ms s m h d w.
+" 42, 3.5, 1_000; glued units: %, Ki Mi Gi Ti Pi Ei, k M G T P E, ms s m h d w,
+" and compound durations (1h30m).
 syn match   aprNumber      /\%([[:alnum:]_.]\)\@1<!\d[0-9_]*\%(\.\d[0-9_]*\)\=/ nextgroup=aprBadUnit,aprUnit
 syn match   aprBadUnit     contained /[[:alnum:]_%.]\+/
-syn match   aprUnit        contained /\%(%\|[KMGTPE]i\|ms\|[kMGTPE]\|[smhdw]\)\%([[:alnum:]_%.]\)\@!/
+syn match   aprUnit        contained /\%(\%(ms\|[smhdw]\)\%(\d[0-9_]*\%(ms\|[smhdw]\)\)\+\|%\|[KMGTPE]i\|ms\|[kMGTPE]\|[smhdw]\)\%([[:alnum:]_%.]\)\@!/
 
 " ---------------------------------------------------------------- strings
 syn region  aprString      start=/"/ skip=/\\\\\|\\"/ end=/"\|$/ contains=aprEscape,aprBadEscape,aprInterpolation,aprBraceEscape,@Spell

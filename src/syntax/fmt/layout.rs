@@ -380,7 +380,7 @@ impl Formatter<'_> {
         match &e.kind {
             ExprKind::Number(n) => {
                 out.push_str(&n.text);
-                if let Some(u) = n.unit {
+                if let Some(u) = n.unit.filter(|_| !n.compound) {
                     out.push_str(u.suffix());
                 }
             }

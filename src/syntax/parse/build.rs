@@ -551,12 +551,41 @@ impl<'t> Builder<'t> {
         let unit = match it.next() {
             None => None,
             Some(u) if u.as_rule() == Rule::unit => Unit::from_suffix(u.as_str()),
+            Some(tail) if tail.as_rule() == Rule::duration_tail => {
+                let whole = format!("{text}{}", tail.as_str());
+                return match crate::ir::parse_duration(&whole) {
+                    Ok(value) => ExprKind::Number(Number {
+                        text: whole,
+                        value,
+                        unit: Some(Unit::Seconds),
+                        compound: true,
+                    }),
+                    Err(e) => {
+                        let span = self.span(&digits).to(self.span(&tail));
+                        self.error(
+                            Diagnostic::error(
+                                codes::BAD_NUMBER,
+                                span,
+                                format!("`{whole}` is not a duration"),
+                            )
+                            .label("not a duration")
+                            .help(e.text()),
+                        );
+                        ExprKind::Error
+                    }
+                };
+            }
             Some(bad) => {
                 self.error(unknown_unit(bad.as_str(), self.span(&bad)));
                 return ExprKind::Error;
             }
         };
-        ExprKind::Number(Number { text, value, unit })
+        ExprKind::Number(Number {
+            text,
+            value,
+            unit,
+            compound: false,
+        })
     }
 
     pub(super) fn path(&self, pair: Pair<Rule>) -> Path {
@@ -691,6 +720,7 @@ pub(super) fn is_infix(rule: Rule) -> bool {
             | op_sub
             | op_mul
             | op_div
+            | op_coalesce
     )
 }
 
@@ -739,6 +769,7 @@ pub(super) fn binary_op(rule: Rule) -> BinaryOp {
         Rule::op_add => BinaryOp::Add,
         Rule::op_sub => BinaryOp::Sub,
         Rule::op_mul => BinaryOp::Mul,
+        Rule::op_coalesce => BinaryOp::Coalesce,
         _ => BinaryOp::Div,
     }
 }

@@ -26,9 +26,9 @@ pub(super) fn rule_words(rule: Rule) -> Option<&'static str> {
         expr | paren | list | call | path | quantity | boolean | op_not | op_neg | signed
         | sign => "an expression",
         op_or | op_and | op_in | op_not_in | op_eq | op_ne | op_ge | op_le | op_gt | op_lt
-        | op_add | op_sub | op_mul | op_div => "an operator",
+        | op_add | op_sub | op_mul | op_div | op_coalesce => "an operator",
         number => "a number",
-        unit | bad_unit => "a unit",
+        unit | bad_unit | duration_tail => "a unit",
         string => "a string",
         str_text | str_escape | str_brace => "the closing `\"`",
         interp => "`{`",
