@@ -622,6 +622,38 @@ pub struct Template {
 pub enum TemplatePart {
     Text(String),
     Value(Expr),
+    /// `{resize.to}`: what an earlier action of the same `then` list did.
+    Did(Did),
+}
+
+/// What an action did, as a message names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Did {
+    ResizeFrom,
+    ResizeTo,
+    ScaleFrom,
+    ScaleTo,
+}
+
+impl Did {
+    pub const ALL: [Did; 4] = [Did::ResizeFrom, Did::ResizeTo, Did::ScaleFrom, Did::ScaleTo];
+
+    /// `resize.to`, as written inside `{…}`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Did::ResizeFrom => "resize.from",
+            Did::ResizeTo => "resize.to",
+            Did::ScaleFrom => "scale.from",
+            Did::ScaleTo => "scale.to",
+        }
+    }
+
+    pub fn action(self) -> ActionName {
+        match self {
+            Did::ResizeFrom | Did::ResizeTo => ActionName::Resize,
+            Did::ScaleFrom | Did::ScaleTo => ActionName::Scale,
+        }
+    }
 }
 
 impl Template {
@@ -1255,6 +1287,10 @@ fn template_print(program: &Program, h: &mut Fnv, t: &Template) {
             TemplatePart::Value(e) => {
                 h.tag(1);
                 expr_print(program, h, e);
+            }
+            TemplatePart::Did(d) => {
+                h.tag(2);
+                h.str(d.name());
             }
         }
     }

@@ -410,8 +410,8 @@ mod sexp {
                     let inner = &escaped[1..escaped.len() - 1];
                     out.push_str(&inner.replace('{', "{{").replace('}', "}}"));
                 }
-                StrPart::Interp(p) => {
-                    let _ = write!(out, "{{{}}}", p.display());
+                StrPart::Interp(e) => {
+                    let _ = write!(out, "{{{}}}", expr(e));
                 }
             }
         }

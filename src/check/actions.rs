@@ -64,7 +64,7 @@ impl Checker<'_> {
         let mut out = Vec::new();
         let mut ok = true;
         for a in &then.actions {
-            match self.action(a, kind, scope) {
+            match self.action(a, kind, scope, &out) {
                 Some(x) => out.push(x),
                 None => ok = false,
             }
@@ -72,7 +72,13 @@ impl Checker<'_> {
         ok.then_some(out)
     }
 
-    fn action(&mut self, a: &ast::Action, kind: Kind, scope: &mut Scope) -> Option<ir::Action> {
+    fn action(
+        &mut self,
+        a: &ast::Action,
+        kind: Kind,
+        scope: &mut Scope,
+        earlier: &[ir::Action],
+    ) -> Option<ir::Action> {
         let name = a.name.name.as_str();
         if !NAMES.contains(&name) {
             let help = did_you_mean(name, NAMES)
@@ -128,7 +134,7 @@ impl Checker<'_> {
                 let args = self.args(a, &["key", "value"], &[])?;
                 let key = self.string(a, &args, 0, "key")?;
                 self.check_key(&key, args.positional[0].span)?;
-                let value = self.template(a, &args, 1, "value", scope)?;
+                let value = self.template(a, &args, 1, "value", scope, earlier)?;
                 if name == "label" {
                     ActionKind::Label { key, value }
                 } else {
@@ -152,13 +158,13 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                let message = self.template(a, &args, 1, "message", scope)?;
+                let message = self.template(a, &args, 1, "message", scope, earlier)?;
                 ActionKind::Event { reason, message }
             }
             _ => {
                 let args = self.args(a, &["receiver", "message"], &[])?;
                 let receiver = self.string(a, &args, 0, "receiver")?;
-                let message = self.template(a, &args, 1, "message", scope)?;
+                let message = self.template(a, &args, 1, "message", scope, earlier)?;
                 ActionKind::Notify { receiver, message }
             }
         };
@@ -298,6 +304,7 @@ impl Checker<'_> {
         i: usize,
         what: &str,
         scope: &mut Scope,
+        earlier: &[ir::Action],
     ) -> Option<Template> {
         let arg = args.positional[i];
         self.no_sign(arg)?;
@@ -318,12 +325,36 @@ impl Checker<'_> {
         for part in &s.parts {
             match part {
                 ast::StrPart::Text(t) => parts.push(TemplatePart::Text(t.clone())),
-                ast::StrPart::Interp(p) => {
-                    let e = ast::Expr {
-                        kind: ast::ExprKind::Path(p.clone()),
-                        span: p.span,
-                    };
-                    match self.expr(&e, scope) {
+                ast::StrPart::Interp(e) => {
+                    let p = e;
+                    match did_named(e) {
+                        Some(Ok(did)) => {
+                            match self.did(did, e.span, earlier) {
+                                Some(d) => parts.push(TemplatePart::Did(d)),
+                                None => ok = false,
+                            }
+                            continue;
+                        }
+                        Some(Err(text)) => {
+                            let names = ir::Did::ALL.map(ir::Did::name);
+                            let help = did_you_mean(&text, names).unwrap_or_else(|| {
+                                format!("what an action did is {}", names.join(", "))
+                            });
+                            self.error(
+                                Diagnostic::error(
+                                    codes::INTERPOLATION,
+                                    e.span,
+                                    format!("`{text}` is not something an action did"),
+                                )
+                                .label("not an action's result")
+                                .help(help),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        None => {}
+                    }
+                    match self.expr(e, scope) {
                         Some(x) if matches!(x.ty, Type::List(_)) => {
                             self.error(
                                 Diagnostic::error(
@@ -343,6 +374,28 @@ impl Checker<'_> {
             }
         }
         ok.then_some(Template { parts })
+    }
+
+    /// `{resize.to}` needs a resize earlier in the same `then` list.
+    fn did(&mut self, did: ir::Did, span: Span, earlier: &[ir::Action]) -> Option<ir::Did> {
+        let action = did.action();
+        if earlier.iter().any(|a| a.kind.action() == action) {
+            return Some(did);
+        }
+        let name = action.name();
+        self.error(
+            Diagnostic::error(
+                codes::INTERPOLATION,
+                span,
+                format!("`{{{}}}` names a `{name}` that this `then` list has not done", did.name()),
+            )
+            .label(format!("no `{name}` before this action"))
+            .help(format!(
+                "put the `{name}(…)` first in the list: `then {name}(…), notify(\"oncall\", \"… {{{}}}\")`",
+                did.name()
+            )),
+        );
+        None
     }
 
     fn no_sign(&mut self, arg: &ast::Arg) -> Option<()> {
@@ -680,4 +733,25 @@ fn signature(name: &str) -> String {
         _ => "`notify(\"receiver\", \"message\")`",
     }
     .to_string()
+}
+
+/// `resize.to` and its kin, when an interpolation is exactly one of them;
+/// `Err` with the text for `resize.too`.
+fn did_named(e: &ast::Expr) -> Option<Result<ir::Did, String>> {
+    let ast::ExprKind::Path(p) = &e.kind else {
+        return None;
+    };
+    let [root, field] = p.segments.as_slice() else {
+        return None;
+    };
+    if root.quoted || !matches!(root.name.as_str(), "resize" | "scale") {
+        return None;
+    }
+    let text = format!("{}.{}", root.name, field.name);
+    Some(
+        ir::Did::ALL
+            .into_iter()
+            .find(|d| d.name() == text && !field.quoted)
+            .ok_or(text),
+    )
 }

@@ -4,8 +4,8 @@
 //! comparison with a missing value is no-data; `and`/`or` follow Kleene's
 //! three-valued logic, so `false and <no data>` is still false.
 
-use crate::engine::Time;
 use crate::engine::object::{MetricSource, Namespace, Object, Sample};
+use crate::engine::{Planned, Time};
 use crate::ir::{self, BinOp, ExprKind, Field, MapKind, MetricId, Program, Scope, Type, Value};
 
 /// The outcome of evaluating an expression.
@@ -290,14 +290,29 @@ fn round3(v: f64) -> f64 {
     }
 }
 
-/// Renders an action message, `{pvc.name}` replaced by values.
-pub fn render(t: &ir::Template, cx: &Cx) -> String {
+/// Renders an action message, `{pvc.name}` replaced by values and
+/// `{resize.to}` by what an earlier action of the firing does.
+pub fn render(t: &ir::Template, cx: &Cx, done: &[Planned]) -> String {
     let mut out = String::new();
     for part in &t.parts {
         match part {
             ir::TemplatePart::Text(s) => out.push_str(s),
             ir::TemplatePart::Value(e) => out.push_str(&display(&e.ty, &eval(e, cx))),
+            ir::TemplatePart::Did(d) => out.push_str(&did(*d, done)),
         }
     }
     out
+}
+
+fn did(d: ir::Did, done: &[Planned]) -> String {
+    use ir::Did::*;
+    let found = done.iter().find_map(|p| match (d, p) {
+        (ResizeFrom, Planned::Resize { from, .. }) => Some(ir::format_bytes(*from as f64)),
+        (ResizeTo, Planned::Resize { to, .. }) => Some(ir::format_bytes(*to as f64)),
+        (ScaleFrom, Planned::Scale { from, .. }) => Some(from.to_string()),
+        (ScaleTo, Planned::Scale { to, .. }) => Some(to.to_string()),
+        _ => None,
+    });
+    // The checker requires the action earlier in the list, so it is there.
+    found.unwrap_or_else(|| "<no data>".into())
 }

@@ -1042,7 +1042,7 @@ fn plan_all(policy: &ir::Policy, cx: &Cx) -> Plan {
     let mut planned = Vec::with_capacity(policy.actions.len());
     let mut declined = Vec::new();
     for a in &policy.actions {
-        match plan_one(&a.kind, cx) {
+        match plan_one(&a.kind, cx, &planned) {
             Ok(p) => planned.push(p),
             Err(Refusal::Skip(reason)) => return Plan::Skip(reason),
             Err(Refusal::Decline(p, reason)) => declined.push((p, reason)),
@@ -1060,7 +1060,7 @@ enum Refusal {
     Decline(Planned, DeclineReason),
 }
 
-fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
+fn plan_one(action: &ActionKind, cx: &Cx, done: &[Planned]) -> Result<Planned, Refusal> {
     let f = &cx.object.fields;
     Ok(match action {
         ActionKind::Resize(r) => {
@@ -1134,19 +1134,19 @@ fn plan_one(action: &ActionKind, cx: &Cx) -> Result<Planned, Refusal> {
         }
         ActionKind::Annotate { key, value } => Planned::Annotate {
             key: key.clone(),
-            value: eval::render(value, cx),
+            value: eval::render(value, cx, done),
         },
         ActionKind::Label { key, value } => Planned::Label {
             key: key.clone(),
-            value: eval::render(value, cx),
+            value: eval::render(value, cx, done),
         },
         ActionKind::Event { reason, message } => Planned::Event {
             reason: reason.clone(),
-            message: eval::render(message, cx),
+            message: eval::render(message, cx, done),
         },
         ActionKind::Notify { receiver, message } => Planned::Notify {
             receiver: receiver.clone(),
-            message: eval::render(message, cx),
+            message: eval::render(message, cx, done),
         },
     })
 }

@@ -179,7 +179,7 @@ fn plain(t: &ir::Template) -> Option<String> {
         .iter()
         .map(|p| match p {
             TemplatePart::Text(s) => Some(s.as_str()),
-            TemplatePart::Value(_) => None,
+            TemplatePart::Value(_) | TemplatePart::Did(_) => None,
         })
         .collect()
 }

@@ -82,6 +82,9 @@ fn action(program: &Program, kind: ir::Kind, a: &ActionKind) -> String {
                 TemplatePart::Value(e) => {
                     let _ = write!(s, "{{{}}}", ir::show(program, kind, e));
                 }
+                TemplatePart::Did(d) => {
+                    let _ = write!(s, "{{{}}}", d.name());
+                }
             }
         }
         s.push('"');

@@ -453,7 +453,7 @@ pub struct Str {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StrPart {
     Text(String),
-    Interp(Path),
+    Interp(Expr),
 }
 
 impl Str {

@@ -257,8 +257,8 @@ macro_rules! visitor {
         pub fn visit_str<V: $Trait + ?Sized>(v: &mut V, x: & $($m)? Str) {
             v.visit_span(& $($m)? x.span);
             for part in & $($m)? x.parts {
-                if let StrPart::Interp(p) = part {
-                    v.visit_path(p);
+                if let StrPart::Interp(e) = part {
+                    v.visit_expr(e);
                 }
             }
         }

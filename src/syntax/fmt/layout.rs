@@ -435,9 +435,9 @@ impl Formatter<'_> {
         for part in &s.parts {
             match part {
                 StrPart::Text(t) => escape_into(&mut out, t),
-                StrPart::Interp(p) => {
+                StrPart::Interp(e) => {
                     out.push('{');
-                    out.push_str(&path(p));
+                    self.write_expr(&mut out, e);
                     out.push('}');
                 }
             }

@@ -665,8 +665,8 @@ impl<'t> Builder<'t> {
                     if !text.is_empty() {
                         parts.push(StrPart::Text(std::mem::take(&mut text)));
                     }
-                    let path = p.into_inner().next().expect("interpolated path");
-                    parts.push(StrPart::Interp(self.path(path)));
+                    let e = p.into_inner().next().expect("interpolated expression");
+                    parts.push(StrPart::Interp(self.expr(e)));
                 }
                 other => unreachable!("grammar gives no string part {other:?}"),
             }

@@ -182,7 +182,12 @@ pub(super) fn syntax_help(text: &str, pos: usize, found: &str, words: &[String])
     let glued_unit = before.ends_with(char::is_whitespace)
         && before.trim_end().ends_with(|c: char| c.is_ascii_digit())
         && (word == "%" || Unit::from_suffix(word).is_some());
-    if before.ends_with('{') && expects("a name") {
+    // An error inside `"…{…` on one line: the `{` started an interpolation.
+    let line = before.rsplit('\n').next().unwrap_or("");
+    let in_interpolation = line
+        .rfind('{')
+        .is_some_and(|i| !line[i..].contains('}') && line[..i].contains('"'));
+    if (before.ends_with('{') && expects("an expression")) || (in_interpolation && expects("`}`")) {
         "in a string, `{` starts an interpolation like `{pvc.name}`; write `{{` for a literal brace"
             .into()
     } else if expects("the closing `\"`") {
