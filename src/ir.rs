@@ -486,8 +486,45 @@ impl Value {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Action {
+    /// Constant arguments in place; a computed one holds a stand-in that
+    /// the engine replaces with the value of its expression in `computed`.
     pub kind: ActionKind,
+    pub computed: Vec<Computed>,
     pub span: Span,
+}
+
+/// An action argument computed per object at firing time:
+/// `scale(to = ceil(deployment.http_rps / 100))`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Computed {
+    pub slot: ArgSlot,
+    pub expr: Expr,
+}
+
+/// Which argument of a resize or scale an expression computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgSlot {
+    Step,
+    To,
+    Max,
+    MinStep,
+    Round,
+    Min,
+}
+
+impl ArgSlot {
+    /// The argument as the language names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArgSlot::Step => "step",
+            ArgSlot::To => "to",
+            ArgSlot::Max => "max",
+            ArgSlot::MinStep => "min_step",
+            ArgSlot::Round => "round",
+            ArgSlot::Min => "min",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 use super::expr::Scope;
 use super::{Checker, codes};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::ir::{self, ActionKind, Kind, Template, TemplatePart, Type};
+use crate::ir::{self, ActionKind, ArgSlot, ExprKind, Kind, Template, TemplatePart, Type};
 use crate::source::Span;
 use crate::syntax::ast::{self, Sign};
 
@@ -80,6 +80,7 @@ impl Checker<'_> {
         earlier: &[ir::Action],
     ) -> Option<ir::Action> {
         let name = a.name.name.as_str();
+        let mut computed = Vec::new();
         if !NAMES.contains(&name) {
             let help = did_you_mean(name, NAMES)
                 .unwrap_or_else(|| format!("actions are {}", NAMES.join(", ")));
@@ -115,8 +116,10 @@ impl Checker<'_> {
             }
         }
         let kind = match name {
-            "resize" => ActionKind::Resize(self.resize(a)?),
-            "scale" => ActionKind::Scale(self.scale(a)?),
+            "resize" => {
+                ActionKind::Resize(self.resize(a, &mut Computing::new(scope, &mut computed))?)
+            }
+            "scale" => ActionKind::Scale(self.scale(a, &mut Computing::new(scope, &mut computed))?),
             "set_class" => {
                 let args = self.args(a, &["class"], &[])?;
                 let class = self.string(a, &args, 0, "class")?;
@@ -168,7 +171,14 @@ impl Checker<'_> {
                 ActionKind::Notify { receiver, message }
             }
         };
-        Some(ir::Action { kind, span: a.span })
+        Some(ir::Action {
+            kind,
+            computed: computed
+                .into_iter()
+                .map(|(slot, expr)| ir::Computed { slot, expr })
+                .collect(),
+            span: a.span,
+        })
     }
 
     /// Sorts arguments; `positional` names the positional slots (all required
@@ -410,10 +420,24 @@ impl Checker<'_> {
         Some(())
     }
 
-    fn bytes(&mut self, arg: &ast::Arg, what: &str) -> Option<u64> {
+    /// A size argument: a positive constant, or an expression computed at
+    /// firing time (a stand-in of 1 byte until then).
+    fn bytes(
+        &mut self,
+        arg: &ast::Arg,
+        what: &str,
+        slot: ArgSlot,
+        c: &mut Computing,
+    ) -> Option<u64> {
         self.no_sign(arg)?;
-        let (_, v) = self.constant(&arg.value, &[Type::Bytes], what)?;
-        self.positive_bytes(v.as_num()?, arg.span, what)
+        let x = self.typed(&arg.value, &[Type::Bytes], what, c.scope)?;
+        match x.kind {
+            ExprKind::Const(v) => self.positive_bytes(v.as_num()?, arg.span, what),
+            _ => {
+                c.push(slot, x);
+                Some(1)
+            }
+        }
     }
 
     fn positive_bytes(&mut self, v: f64, span: Span, what: &str) -> Option<u64> {
@@ -443,7 +467,7 @@ impl Checker<'_> {
         Some(v.ceil() as u64)
     }
 
-    fn resize(&mut self, a: &ast::Action) -> Option<ir::Resize> {
+    fn resize(&mut self, a: &ast::Action, c: &mut Computing) -> Option<ir::Resize> {
         let args = self.args(a, &["step"], &["to", "max", "min_step", "round"])?;
         let to = args.named("to");
         let step = match (args.positional.first(), to) {
@@ -464,11 +488,11 @@ impl Checker<'_> {
                 );
                 return None;
             }
-            (None, Some(to)) => ir::ResizeStep::To(self.bytes(to, "`to`")?),
-            (Some(step), None) => self.resize_step(step)?,
+            (None, Some(to)) => ir::ResizeStep::To(self.bytes(to, "`to`", ArgSlot::To, c)?),
+            (Some(step), None) => self.resize_step(step, c)?,
         };
         let max = match args.named("max") {
-            Some(m) => Some(self.bytes(m, "`max`")?),
+            Some(m) => Some(self.bytes(m, "`max`", ArgSlot::Max, c)?),
             None => None,
         };
         if max.is_none() && !matches!(step, ir::ResizeStep::To(_)) {
@@ -485,6 +509,8 @@ impl Checker<'_> {
         }
         if let (ir::ResizeStep::To(to), Some(max)) = (&step, max)
             && *to > max
+            && !c.has(ArgSlot::To)
+            && !c.has(ArgSlot::Max)
         {
             {
                 self.error(
@@ -496,11 +522,11 @@ impl Checker<'_> {
             }
         }
         let min_step = match args.named("min_step") {
-            Some(m) => Some(self.bytes(m, "`min_step`")?),
+            Some(m) => Some(self.bytes(m, "`min_step`", ArgSlot::MinStep, c)?),
             None => None,
         };
         let round = match args.named("round") {
-            Some(r) => self.bytes(r, "`round`")?,
+            Some(r) => self.bytes(r, "`round`", ArgSlot::Round, c)?,
             None => ir::DEFAULT_ROUND,
         };
         Some(ir::Resize {
@@ -511,13 +537,18 @@ impl Checker<'_> {
         })
     }
 
-    fn resize_step(&mut self, step: &ast::Arg) -> Option<ir::ResizeStep> {
-        let (ty, v) = self.constant(
+    fn resize_step(&mut self, step: &ast::Arg, c: &mut Computing) -> Option<ir::ResizeStep> {
+        let x = self.typed(
             &step.value,
             &[Type::Percent, Type::Bytes],
             "the step of `resize`",
+            c.scope,
         )?;
-        let v = v.as_num()?;
+        let ty = x.ty.clone();
+        let v = match &x.kind {
+            ExprKind::Const(v) => v.as_num(),
+            _ => None,
+        };
         match step.sign {
             Some((Sign::Minus, span)) => {
                 self.error(
@@ -540,6 +571,15 @@ impl Checker<'_> {
             }
             Some((Sign::Plus, _)) => {}
         }
+        let Some(v) = v else {
+            // Computed: the engine checks the range at firing time.
+            c.push(ArgSlot::Step, x);
+            return Some(if ty == Type::Percent {
+                ir::ResizeStep::Fraction(0.0)
+            } else {
+                ir::ResizeStep::Bytes(1)
+            });
+        };
         if ty == Type::Percent {
             if v <= 0.0 || v > 10_000.0 {
                 self.error(
@@ -561,11 +601,32 @@ impl Checker<'_> {
         }
     }
 
-    fn scale(&mut self, a: &ast::Action) -> Option<ir::Scale> {
+    fn scale(&mut self, a: &ast::Action, c: &mut Computing) -> Option<ir::Scale> {
         let args = self.args(a, &["step"], &["to", "min", "max"])?;
-        let count = |cx: &mut Self, arg: &ast::Arg, what: &str| -> Option<f64> {
-            let (_, v) = cx.constant(&arg.value, &[Type::Number], what)?;
-            let n = v.as_num()?;
+        // A replica count: Some(constant), or None when it is computed at
+        // firing time (pushed to `c`, negated for a `-` step).
+        let count = |cx: &mut Self,
+                     c: &mut Computing,
+                     arg: &ast::Arg,
+                     what: &str,
+                     slot: ArgSlot|
+         -> Option<Option<f64>> {
+            let x = cx.typed(&arg.value, &[Type::Number], what, c.scope)?;
+            let n = match &x.kind {
+                ExprKind::Const(v) => v.as_num()?,
+                _ => {
+                    let x = match arg.sign {
+                        Some((Sign::Minus, _)) => ir::Expr {
+                            ty: x.ty.clone(),
+                            span: x.span,
+                            kind: ExprKind::Neg(Box::new(x)),
+                        },
+                        _ => x,
+                    };
+                    c.push(slot, x);
+                    return Some(None);
+                }
+            };
             if n.fract() != 0.0 || n.abs() > 1e6 {
                 cx.error(
                     Diagnostic::error(
@@ -578,13 +639,13 @@ impl Checker<'_> {
                 );
                 return None;
             }
-            Some(n)
+            Some(Some(n))
         };
         let to = args.named("to");
         let step = match (args.positional.first(), to) {
             (None, Some(to)) => {
                 self.no_sign(to)?;
-                let n = count(self, to, "`to`")?;
+                let n = count(self, c, to, "`to`", ArgSlot::To)?.unwrap_or(0.0);
                 if n < 0.0 {
                     self.error(
                         Diagnostic::error(codes::RANGE, to.span, "`to` cannot be negative")
@@ -596,7 +657,8 @@ impl Checker<'_> {
                 ir::ScaleStep::To(n as u32)
             }
             (Some(step), None) => {
-                let n = count(self, step, "the step")?;
+                // A computed step stands in as 1 with its sign, which lints read.
+                let n = count(self, c, step, "the step", ArgSlot::Step)?.unwrap_or(1.0);
                 match step.sign {
                     Some((Sign::Plus, _)) => ir::ScaleStep::By(n as i64),
                     Some((Sign::Minus, _)) => ir::ScaleStep::By(-(n as i64)),
@@ -640,7 +702,14 @@ impl Checker<'_> {
                 None => Some(None),
                 Some(arg) => {
                     self.no_sign(arg)?;
-                    let n = count(self, arg, &format!("`{name}`"))?;
+                    let slot = if name == "min" {
+                        ArgSlot::Min
+                    } else {
+                        ArgSlot::Max
+                    };
+                    let Some(n) = count(self, c, arg, &format!("`{name}`"), slot)? else {
+                        return Some(Some(0));
+                    };
                     if n < 0.0 {
                         self.error(
                             Diagnostic::error(
@@ -661,6 +730,8 @@ impl Checker<'_> {
         let max = bound("max")?;
         if let (Some(lo), Some(hi)) = (min, max)
             && lo > hi
+            && !c.has(ArgSlot::Min)
+            && !c.has(ArgSlot::Max)
         {
             {
                 self.error(
@@ -733,6 +804,27 @@ fn signature(name: &str) -> String {
         _ => "`notify(\"receiver\", \"message\")`",
     }
     .to_string()
+}
+
+/// Where an action's computed arguments go, and the scope their paths
+/// and metrics are read in (the policy's, so their metrics are queried).
+pub(super) struct Computing<'s, 'v> {
+    scope: &'s mut Scope,
+    out: &'v mut Vec<(ArgSlot, ir::Expr)>,
+}
+
+impl<'s, 'v> Computing<'s, 'v> {
+    fn new(scope: &'s mut Scope, out: &'v mut Vec<(ArgSlot, ir::Expr)>) -> Self {
+        Computing { scope, out }
+    }
+
+    fn push(&mut self, slot: ArgSlot, e: ir::Expr) {
+        self.out.push((slot, e));
+    }
+
+    fn has(&self, slot: ArgSlot) -> bool {
+        self.out.iter().any(|(s, _)| *s == slot)
+    }
 }
 
 /// `resize.to` and its kin, when an interpolation is exactly one of them;

@@ -905,6 +905,31 @@ impl Checker<'_> {
             return None;
         };
         if !types.contains(&x.ty) {
+            self.expected(e, &x.ty, types, what);
+            return None;
+        }
+        Some((x.ty, value))
+    }
+
+    /// An argument of one of the given types over the subject: a constant
+    /// (folded), or an expression the engine computes at firing time.
+    pub(super) fn typed(
+        &mut self,
+        e: &ast::Expr,
+        types: &[Type],
+        what: &str,
+        scope: &mut Scope,
+    ) -> Option<ir::Expr> {
+        let x = self.expr(e, scope)?;
+        if !types.contains(&x.ty) {
+            self.expected(e, &x.ty, types, what);
+            return None;
+        }
+        Some(x)
+    }
+
+    fn expected(&mut self, e: &ast::Expr, ty: &Type, types: &[Type], what: &str) {
+        {
             let names: Vec<String> = types.iter().map(a).collect();
             let examples: Vec<&str> = types.iter().map(example).collect();
             let bare = match &e.kind {
@@ -921,14 +946,12 @@ impl Checker<'_> {
                 Diagnostic::error(
                     codes::EXPECTED,
                     e.span,
-                    format!("{what} must be {}, not {}", names.join(" or "), a(&x.ty)),
+                    format!("{what} must be {}, not {}", names.join(" or "), a(ty)),
                 )
-                .label(a(&x.ty))
+                .label(a(ty))
                 .help(help),
             );
-            return None;
         }
-        Some((x.ty, value))
     }
 
     /// A constant duration of zero or more, in seconds.

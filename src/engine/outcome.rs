@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::plan::Blocker;
-use crate::ir::{self, Millis};
+use crate::ir::{self, ActionName, ArgSlot, Millis};
 
 /// The result of one intent, reported back to the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +43,18 @@ pub enum SkipReason {
     DisruptionBudget {
         message: String,
     },
+    /// A computed argument had no data at firing time: it is never guessed.
+    ArgumentNoData {
+        action: ActionName,
+        argument: ArgSlot,
+    },
+    /// A computed argument's value cannot be used: an annotation that does
+    /// not parse, a fraction of a replica, a size of zero.
+    ArgumentInvalid {
+        action: ActionName,
+        argument: ArgSlot,
+        why: String,
+    },
 }
 
 impl SkipReason {
@@ -54,6 +66,8 @@ impl SkipReason {
             SkipReason::AtMostReached { .. } => "at_most_reached",
             SkipReason::HeldAfterFailure => "held_after_failure",
             SkipReason::DisruptionBudget { .. } => "disruption_budget",
+            SkipReason::ArgumentNoData { .. } => "argument_no_data",
+            SkipReason::ArgumentInvalid { .. } => "argument_invalid",
         }
     }
 }
@@ -73,6 +87,14 @@ impl fmt::Display for SkipReason {
             SkipReason::DisruptionBudget { message } => {
                 write!(f, "a PodDisruptionBudget does not allow it now: {message}")
             }
+            SkipReason::ArgumentNoData { action, argument } => {
+                write!(f, "`{}` of {} has no data", argument.name(), action.name())
+            }
+            SkipReason::ArgumentInvalid {
+                action,
+                argument,
+                why,
+            } => write!(f, "`{}` of {}: {why}", argument.name(), action.name()),
         }
     }
 }

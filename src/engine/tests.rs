@@ -466,3 +466,54 @@ fn an_approval_of_a_plan_that_moved_asks_again() {
     let (_, intents) = at(30 * SEC, &mut e, &objects, &[stale, fresh]);
     assert_eq!(intents.len(), 1);
 }
+
+/// A computed argument without a value is never guessed: the action is
+/// skipped, and the reason names the argument and, for a malformed
+/// annotation, its text. `??` gives a default only for no data.
+#[test]
+fn computed_arguments_without_a_value_skip_and_say_why() {
+    let text = r#"policy grow {
+        on pvc
+        when pvc.usage > 90%
+        then resize(+10%, max = bytes(pvc.annotations.limit) ?? 200Gi, min_step = bytes(pvc.annotations.step))
+    }"#;
+    let mut e = Engine::new(program(text));
+    let reason = |e: &mut Engine, t: Time, annotations: &[(&str, &str)]| {
+        let mut o = pvc("a");
+        for (k, v) in annotations {
+            o.annotations.insert(k.to_string(), v.to_string());
+        }
+        let (events, _) = tick(e, t, &[o]);
+        events.iter().find_map(|e| match &e.kind {
+            EventKind::Action {
+                planned, reason, ..
+            } => Some((planned.clone(), reason.as_ref().map(ToString::to_string))),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        reason(&mut e, 0, &[("limit", "150Gi")]),
+        Some((None, Some("`min_step` of resize has no data".into())))
+    );
+    let mut e = Engine::new(program(text));
+    assert_eq!(
+        reason(&mut e, 0, &[("limit", "lots"), ("step", "1Gi")]),
+        Some((
+            None,
+            Some("`max` of resize: pvc.annotations.limit: `lots` is not a size (e.g. `100Gi`, `500G`)".into())
+        ))
+    );
+    // With no limit the default holds; the step's annotation is read: 100Gi + max(10%, 30Gi).
+    let mut e = Engine::new(program(text));
+    let mut o = pvc("a");
+    o.annotations.insert("step".into(), "30Gi".into());
+    let (_, intents) = tick(&mut e, 0, &[o]);
+    let planned: Vec<&Planned> = intents.iter().map(|i| &i.planned).collect();
+    assert_eq!(
+        planned,
+        [&Planned::Resize {
+            from: 100 * GI,
+            to: 130 * GI
+        }]
+    );
+}

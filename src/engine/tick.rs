@@ -24,7 +24,10 @@ use super::plan::{self, ResizePlan, ScalePlan};
 use super::saved::{self, RestoreError, Saved, SavedStarts, SavedState};
 use super::state::{self, Backoff, FailureKind, Phase, PhaseName, State, States};
 use super::{ActionResult, Approval, Decision, Event, EventKind, Intent, IntentId, Planned, Time};
-use crate::ir::{self, ActionKind, ActionName, Kind, Millis, Mode, NoData, Program, Value};
+use crate::ir::{
+    self, ActionKind, ActionName, ArgSlot, Kind, Millis, Mode, NoData, Program, ResizeStep,
+    ScaleStep, Value,
+};
 
 /// The engine: the program, and the state of every (policy, object) that is
 /// not normal.
@@ -1042,7 +1045,7 @@ fn plan_all(policy: &ir::Policy, cx: &Cx) -> Plan {
     let mut planned = Vec::with_capacity(policy.actions.len());
     let mut declined = Vec::new();
     for a in &policy.actions {
-        match plan_one(&a.kind, cx, &planned) {
+        match plan_one(a, cx, &planned) {
             Ok(p) => planned.push(p),
             Err(Refusal::Skip(reason)) => return Plan::Skip(reason),
             Err(Refusal::Decline(p, reason)) => declined.push((p, reason)),
@@ -1060,8 +1063,15 @@ enum Refusal {
     Decline(Planned, DeclineReason),
 }
 
-fn plan_one(action: &ActionKind, cx: &Cx, done: &[Planned]) -> Result<Planned, Refusal> {
+fn plan_one(a: &ir::Action, cx: &Cx, done: &[Planned]) -> Result<Planned, Refusal> {
     let f = &cx.object.fields;
+    let resolved;
+    let action = if a.computed.is_empty() {
+        &a.kind
+    } else {
+        resolved = resolve(a, cx).map_err(Refusal::Skip)?;
+        &resolved
+    };
     Ok(match action {
         ActionKind::Resize(r) => {
             if let Some(blocker) = plan::resize_blocker(&plan::PvcFacts::of(f)) {
@@ -1150,6 +1160,82 @@ fn plan_one(action: &ActionKind, cx: &Cx, done: &[Planned]) -> Result<Planned, R
         },
     })
 }
+
+/// The action with its computed arguments in place, each read for this
+/// object now and checked as the checker checks a constant.
+fn resolve(a: &ir::Action, cx: &Cx) -> Result<ActionKind, SkipReason> {
+    let mut kind = a.kind.clone();
+    let action = kind.action();
+    for c in &a.computed {
+        let argument = c.slot;
+        let invalid = |why: String| SkipReason::ArgumentInvalid {
+            action,
+            argument,
+            why,
+        };
+        let v = match eval::eval(&c.expr, cx) {
+            Val::Value(ir::Value::Num(v)) => v,
+            Val::Value(_) => return Err(invalid("not a number".into())),
+            Val::NoData => return Err(SkipReason::ArgumentNoData { action, argument }),
+            Val::Error(e) => return Err(invalid(e)),
+        };
+        let shown = ir::format_quantity(&c.expr.ty, v);
+        let size = || {
+            (v > 0.0 && v <= MAX_BYTES)
+                .then(|| v.ceil() as u64)
+                .ok_or_else(|| invalid(format!("{shown} is not a size above zero and below 8Ei")))
+        };
+        let replicas = |signed: bool| {
+            let whole = v.fract() == 0.0 && v.abs() <= 1e6 && (signed || v >= 0.0);
+            whole.then_some(v).ok_or_else(|| {
+                invalid(format!(
+                    "{shown} is not a whole number of replicas{}",
+                    if signed { "" } else { " of zero or more" }
+                ))
+            })
+        };
+        match (&mut kind, argument) {
+            (ActionKind::Resize(r), ArgSlot::Step) => {
+                r.step = if c.expr.ty == ir::Type::Percent {
+                    if v <= 0.0 || v > 10_000.0 {
+                        return Err(invalid(format!(
+                            "{shown} is not a step above 0% and at most 10000%"
+                        )));
+                    }
+                    ResizeStep::Fraction(v / 100.0)
+                } else {
+                    ResizeStep::Bytes(size()?)
+                }
+            }
+            (ActionKind::Resize(r), ArgSlot::To) => r.step = ResizeStep::To(size()?),
+            (ActionKind::Resize(r), ArgSlot::Max) => r.max = Some(size()?),
+            (ActionKind::Resize(r), ArgSlot::MinStep) => r.min_step = Some(size()?),
+            (ActionKind::Resize(r), ArgSlot::Round) => r.round = size()?,
+            (ActionKind::Scale(s), ArgSlot::Step) => s.step = ScaleStep::By(replicas(true)? as i64),
+            (ActionKind::Scale(s), ArgSlot::To) => s.step = ScaleStep::To(replicas(false)? as u32),
+            (ActionKind::Scale(s), ArgSlot::Min) => s.min = Some(replicas(false)? as u32),
+            (ActionKind::Scale(s), ArgSlot::Max) => s.max = Some(replicas(false)? as u32),
+            _ => return Err(invalid("not an argument of this action".into())),
+        }
+    }
+    if let ActionKind::Scale(ir::Scale {
+        min: Some(lo),
+        max: Some(hi),
+        ..
+    }) = &kind
+        && lo > hi
+    {
+        return Err(SkipReason::ArgumentInvalid {
+            action,
+            argument: ArgSlot::Min,
+            why: format!("min {lo} is above max {hi}"),
+        });
+    }
+    Ok(kind)
+}
+
+/// The largest size a resize argument may have, as the checker allows.
+const MAX_BYTES: f64 = 9.2e18;
 
 /// Whether actions may start at `t` (ms since epoch) in the window.
 pub fn window_open(w: &ir::Window, zone: Option<&TimeZone>, t: Time) -> bool {

@@ -19,7 +19,7 @@ pub fn explain(sources: &SourceMap, program: &Program, p: &ir::Policy) -> String
     let _ = writeln!(out, "  for       {}", p.hold);
     for (i, a) in p.actions.iter().enumerate() {
         let head = if i == 0 { "then" } else { "" };
-        let _ = writeln!(out, "  {head:<9} {}", action(program, p.kind, &a.kind));
+        let _ = writeln!(out, "  {head:<9} {}", action(program, p.kind, a));
     }
     let _ = writeln!(out, "  cooldown  {}", p.cooldown);
     let mode = serde_json::to_value(p.mode).ok();
@@ -59,8 +59,19 @@ pub fn explain(sources: &SourceMap, program: &Program, p: &ir::Policy) -> String
     out
 }
 
-fn action(program: &Program, kind: ir::Kind, a: &ActionKind) -> String {
-    let bytes = |b: u64| ir::format_bytes(b as f64);
+fn action(program: &Program, kind: ir::Kind, action: &ir::Action) -> String {
+    let a = &action.kind;
+    // A computed argument as its expression, a constant as its value.
+    let computed = |slot: ir::ArgSlot| {
+        action
+            .computed
+            .iter()
+            .find(|c| c.slot == slot)
+            .map(|c| ir::show(program, kind, &c.expr))
+    };
+    let bytes_in =
+        |slot: ir::ArgSlot, b: u64| computed(slot).unwrap_or_else(|| ir::format_bytes(b as f64));
+    let count_in = |slot: ir::ArgSlot, n: u32| computed(slot).unwrap_or_else(|| n.to_string());
     // A message as source: text escaped, placeholders as written.
     let template = |t: &ir::Template| {
         let mut s = String::from("\"");
@@ -93,31 +104,37 @@ fn action(program: &Program, kind: ir::Kind, a: &ActionKind) -> String {
     match a {
         ActionKind::Resize(r) => {
             let mut args = vec![match r.step {
+                _ if computed(ir::ArgSlot::Step).is_some() => {
+                    format!("+({})", computed(ir::ArgSlot::Step).unwrap_or_default())
+                }
                 ResizeStep::Fraction(f) => {
                     format!("+{}%", ir::format_quantity(&ir::Type::Number, f * 100.0))
                 }
-                ResizeStep::Bytes(b) => format!("+{}", bytes(b)),
-                ResizeStep::To(b) => format!("to = {}", bytes(b)),
+                ResizeStep::Bytes(b) => format!("+{}", bytes_in(ir::ArgSlot::Step, b)),
+                ResizeStep::To(b) => format!("to = {}", bytes_in(ir::ArgSlot::To, b)),
             }];
             if let Some(m) = r.max {
-                args.push(format!("max = {}", bytes(m)));
+                args.push(format!("max = {}", bytes_in(ir::ArgSlot::Max, m)));
             }
             if let Some(m) = r.min_step {
-                args.push(format!("min_step = {}", bytes(m)));
+                args.push(format!("min_step = {}", bytes_in(ir::ArgSlot::MinStep, m)));
             }
-            args.push(format!("round = {}", bytes(r.round)));
+            args.push(format!("round = {}", bytes_in(ir::ArgSlot::Round, r.round)));
             format!("resize({})", args.join(", "))
         }
         ActionKind::Scale(s) => {
             let mut args = vec![match s.step {
+                ScaleStep::By(_) if computed(ir::ArgSlot::Step).is_some() => {
+                    format!("+({})", computed(ir::ArgSlot::Step).unwrap_or_default())
+                }
                 ScaleStep::By(n) => format!("{n:+}"),
-                ScaleStep::To(n) => format!("to = {n}"),
+                ScaleStep::To(n) => format!("to = {}", count_in(ir::ArgSlot::To, n)),
             }];
             if let Some(m) = s.min {
-                args.push(format!("min = {m}"));
+                args.push(format!("min = {}", count_in(ir::ArgSlot::Min, m)));
             }
             if let Some(m) = s.max {
-                args.push(format!("max = {m}"));
+                args.push(format!("max = {}", count_in(ir::ArgSlot::Max, m)));
             }
             format!("scale({})", args.join(", "))
         }
