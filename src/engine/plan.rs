@@ -199,10 +199,14 @@ pub enum ScalePlan {
         from: u32,
         to: u32,
     },
-    /// Already at the bound (or the target); nothing to do.
+    /// `min` or `max` holds it where it is: declined, said once.
     Declined {
         current: u32,
         bound: u32,
+    },
+    /// The plan is the current count (`scale(to = N)` at N): not an action.
+    Unchanged {
+        current: u32,
     },
 }
 
@@ -215,7 +219,9 @@ pub fn scale(current: u32, s: &Scale) -> ScalePlan {
     let lo = s.min.unwrap_or(0) as i64;
     let hi = s.max.map_or(i64::from(u32::MAX), i64::from);
     let new = wanted.clamp(lo, hi.max(lo)) as u32;
-    if new == current {
+    if wanted == i64::from(current) {
+        ScalePlan::Unchanged { current }
+    } else if new == current {
         ScalePlan::Declined {
             current,
             bound: new,
@@ -441,6 +447,23 @@ mod tests {
         assert_eq!(
             scale(5, &s(ScaleStep::To(3), None, None)),
             ScalePlan::To { from: 5, to: 3 }
+        );
+        // The plan is where it is: not an action, and not a decline.
+        assert_eq!(
+            scale(3, &s(ScaleStep::To(3), Some(1), Some(10))),
+            ScalePlan::Unchanged { current: 3 }
+        );
+        assert_eq!(
+            scale(3, &s(ScaleStep::By(0), None, None)),
+            ScalePlan::Unchanged { current: 3 }
+        );
+        // Held by `max` while the target is past it: declined.
+        assert_eq!(
+            scale(10, &s(ScaleStep::To(15), None, Some(10))),
+            ScalePlan::Declined {
+                current: 10,
+                bound: 10
+            }
         );
         assert_eq!(
             scale(5, &s(ScaleStep::To(20), None, Some(10))),

@@ -86,6 +86,8 @@ enum Plan {
     Go(Vec<Planned>),
     Skip(SkipReason),
     Decline(Vec<(Planned, DeclineReason)>),
+    /// The plan changes nothing (`scale(to = N)` at N).
+    Unchanged,
 }
 
 impl Engine {
@@ -783,6 +785,15 @@ impl Engine {
                 return;
             }
             Plan::Go(planned) => planned,
+            Plan::Unchanged => {
+                // Not a decline: the object stays firing and acts once the
+                // plan differs.
+                if state.phase == (Phase::Declined { by_approver: false }) {
+                    out.transition(t, &policy.name, id, PhaseName::Declined, PhaseName::Firing);
+                    state.phase = Phase::Firing;
+                }
+                return;
+            }
         };
         if state.phase == (Phase::Declined { by_approver: true }) {
             // A human said no: that stands until the condition clears.
@@ -1044,14 +1055,20 @@ fn transition(t: Time, policy: &str, id: &ObjectId, from: PhaseName, to: PhaseNa
 fn plan_all(policy: &ir::Policy, cx: &Cx) -> Plan {
     let mut planned = Vec::with_capacity(policy.actions.len());
     let mut declined = Vec::new();
+    let mut unchanged = false;
     for a in &policy.actions {
         match plan_one(a, cx, &planned) {
             Ok(p) => planned.push(p),
             Err(Refusal::Skip(reason)) => return Plan::Skip(reason),
+            Err(Refusal::Unchanged) => unchanged = true,
             Err(Refusal::Decline(p, reason)) => declined.push((p, reason)),
         }
     }
-    if declined.is_empty() {
+    if unchanged && declined.is_empty() {
+        // One action of the firing changes nothing: the firing goes
+        // together or not at all, so nothing is done and nothing said.
+        Plan::Unchanged
+    } else if declined.is_empty() {
         Plan::Go(planned)
     } else {
         Plan::Decline(declined)
@@ -1060,6 +1077,8 @@ fn plan_all(policy: &ir::Policy, cx: &Cx) -> Plan {
 
 enum Refusal {
     Skip(SkipReason),
+    /// The plan is what the object already is: not an action.
+    Unchanged,
     Decline(Planned, DeclineReason),
 }
 
@@ -1107,6 +1126,7 @@ fn plan_one(a: &ir::Action, cx: &Cx, done: &[Planned]) -> Result<Planned, Refusa
             };
             match plan::scale(current, s) {
                 ScalePlan::To { from, to } => Planned::Scale { from, to },
+                ScalePlan::Unchanged { .. } => return Err(Refusal::Unchanged),
                 ScalePlan::Declined { current, bound } => {
                     return Err(Refusal::Decline(
                         Planned::Scale {
@@ -1123,22 +1143,14 @@ fn plan_one(a: &ir::Action, cx: &Cx, done: &[Planned]) -> Result<Planned, Refusa
                 class: class.clone(),
             };
             if f.volume_attributes_class.as_deref() == Some(class.as_str()) {
-                return Err(Refusal::Decline(
-                    p,
-                    DeclineReason::AlreadyInClass {
-                        class: class.clone(),
-                    },
-                ));
+                return Err(Refusal::Unchanged);
             }
             p
         }
         ActionKind::Evict => Planned::Evict,
         ActionKind::Cordon => {
             if f.unschedulable == Some(true) {
-                return Err(Refusal::Decline(
-                    Planned::Cordon,
-                    DeclineReason::AlreadyCordoned,
-                ));
+                return Err(Refusal::Unchanged);
             }
             Planned::Cordon
         }
