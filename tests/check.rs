@@ -479,3 +479,47 @@ fn long_names_check_quickly() {
             .join("\n")
     );
 }
+
+/// Every ```apr block of README.md and docs/ checks without errors, as
+/// written: the examples users copy are the examples that work.
+#[test]
+fn doc_examples_check() {
+    let mut docs = vec![root().join("README.md")];
+    let mut dir: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    dir.sort();
+    docs.extend(dir);
+    let mut checked = 0;
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        let mut block: Option<(usize, String)> = None;
+        for (i, line) in text.lines().enumerate() {
+            let fence = line.trim_start();
+            match &mut block {
+                None if fence == "```apr" => block = Some((i + 1, String::new())),
+                Some((start, body)) if fence.starts_with("```") => {
+                    let name = format!("{}:{}", display_name(&doc), start);
+                    let c = compile(vec![(name.clone(), std::mem::take(body))]);
+                    assert!(!c.has_errors(), "{name}:\n{}", rendered(&c));
+                    checked += 1;
+                    block = None;
+                }
+                Some((_, body)) => {
+                    // Blocks inside list items are indented like their item.
+                    body.push_str(line.strip_prefix("  ").unwrap_or(line));
+                    body.push('\n');
+                }
+                None => {}
+            }
+        }
+        assert!(
+            block.is_none(),
+            "{}: an unclosed ```apr block",
+            doc.display()
+        );
+    }
+    assert!(checked >= 10, "only {checked} doc examples found");
+}
