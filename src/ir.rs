@@ -312,6 +312,8 @@ pub enum ExprKind {
 pub enum Scope {
     Object,
     Namespace,
+    /// A PVC's StorageClass: `pvc.storageclass.labels.tier`.
+    StorageClass,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -426,6 +428,13 @@ impl Field {
             Field::ReadyReplicas => "ready_replicas",
             Field::Ready => "ready",
             Field::Unschedulable => "unschedulable",
+            Field::AccessModes => "access_modes",
+            Field::VolumeMode => "volume_mode",
+            Field::AvailableReplicas => "available_replicas",
+            Field::UpdatedReplicas => "updated_replicas",
+            Field::ClassName => "storageclass.name",
+            Field::ClassProvisioner => "storageclass.provisioner",
+            Field::ClassExpansion => "storageclass.allow_volume_expansion",
         }
     }
 }
@@ -449,6 +458,16 @@ pub enum Field {
     Unschedulable,
     /// `namespace.name`: the name of the subject's namespace.
     NamespaceName,
+    /// `spec.accessModes`, a list: `"ReadOnlyMany" in pvc.access_modes`.
+    AccessModes,
+    /// `spec.volumeMode`: `Filesystem` or `Block`.
+    VolumeMode,
+    AvailableReplicas,
+    UpdatedReplicas,
+    /// `pvc.storageclass.name`: the class's name (`storage_class`).
+    ClassName,
+    ClassProvisioner,
+    ClassExpansion,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -910,6 +929,7 @@ fn show_prec(program: &Program, kind: Kind, e: &Expr, outer: u8) -> String {
             let root = match of {
                 Scope::Object => kind.name(),
                 Scope::Namespace => "namespace",
+                Scope::StorageClass => "pvc.storageclass",
             };
             let map = match map {
                 MapKind::Labels => "labels",

@@ -705,6 +705,9 @@ impl Checker<'_> {
         if let Some(map) = map_kind(&second.name) {
             return self.label_path(ir::Scope::Object, map, p);
         }
+        if kind == Kind::Pvc && second.name == "storageclass" && !second.quoted {
+            return self.class_path(p);
+        }
         if segs.len() > 2 {
             self.error(
                 Diagnostic::error(
@@ -778,6 +781,73 @@ impl Checker<'_> {
             .help(help),
         );
         None
+    }
+
+    /// `pvc.storageclass.provisioner`, `pvc.storageclass.labels.tier`.
+    fn class_path(&mut self, p: &ast::Path) -> Option<ir::Expr> {
+        let segs = &p.segments;
+        let names: Vec<&str> = kinds::STORAGE_CLASS.iter().map(|(n, _, _)| *n).collect();
+        let Some(third) = segs.get(2) else {
+            self.error(
+                Diagnostic::error(
+                    codes::NOT_A_VALUE,
+                    p.span,
+                    "`pvc.storageclass` alone is not a value",
+                )
+                .label("an object, not a value")
+                .help(format!(
+                    "name one of its fields: {}, labels, annotations",
+                    names.join(", ")
+                )),
+            );
+            return None;
+        };
+        if let Some(map) = map_kind(&third.name) {
+            // Read as the path `storageclass.labels.KEY`.
+            let inner = ast::Path {
+                segments: segs[1..].to_vec(),
+                span: p.span,
+            };
+            let mut e = self.label_path(ir::Scope::StorageClass, map, &inner)?;
+            e.span = p.span;
+            return Some(e);
+        }
+        match kinds::STORAGE_CLASS
+            .iter()
+            .find(|(n, _, _)| *n == third.name)
+        {
+            Some((_, field, ty)) if segs.len() == 3 => {
+                Some(node(ExprKind::Field(*field), ty.clone(), p.span))
+            }
+            Some(_) => {
+                self.error(
+                    Diagnostic::error(
+                        codes::NOT_A_VALUE,
+                        segs[3].span,
+                        format!("`pvc.storageclass.{}` has no fields", third.name),
+                    )
+                    .label("nothing to select")
+                    .help("only `labels` and `annotations` take a key"),
+                );
+                None
+            }
+            None => {
+                let mut candidates = names.clone();
+                candidates.extend(["labels", "annotations"]);
+                let help = did_you_mean(&third.name, candidates.iter().copied())
+                    .unwrap_or_else(|| format!("a StorageClass has: {}", candidates.join(", ")));
+                self.error(
+                    Diagnostic::error(
+                        codes::UNKNOWN_FIELD,
+                        third.span,
+                        format!("a StorageClass has no field `{}`", third.name),
+                    )
+                    .label("unknown")
+                    .help(help),
+                );
+                None
+            }
+        }
     }
 
     fn namespace_path(&mut self, p: &ast::Path) -> Option<ir::Expr> {

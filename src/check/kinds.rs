@@ -20,6 +20,9 @@ const PVC: &[Entry] = &[
         Type::String,
     ),
     ("phase", Field::Phase, Type::String),
+    // A list of strings: see `typed`.
+    ("access_modes", Field::AccessModes, Type::String),
+    ("volume_mode", Field::VolumeMode, Type::String),
 ];
 const POD: &[Entry] = &[
     ("phase", Field::Phase, Type::String),
@@ -29,6 +32,15 @@ const POD: &[Entry] = &[
 const WORKLOAD: &[Entry] = &[
     ("replicas", Field::Replicas, Type::Number),
     ("ready_replicas", Field::ReadyReplicas, Type::Number),
+    ("available_replicas", Field::AvailableReplicas, Type::Number),
+    ("updated_replicas", Field::UpdatedReplicas, Type::Number),
+];
+
+/// `pvc.storageclass.NAME`, besides `labels` and `annotations`.
+pub const STORAGE_CLASS: &[Entry] = &[
+    ("name", Field::ClassName, Type::String),
+    ("provisioner", Field::ClassProvisioner, Type::String),
+    ("allow_volume_expansion", Field::ClassExpansion, Type::Bool),
 ];
 const NODE: &[Entry] = &[
     ("ready", Field::Ready, Type::Bool),
@@ -50,11 +62,21 @@ fn table(kind: Kind) -> impl Iterator<Item = &'static Entry> {
 
 /// The fields of a kind, besides `labels` and `annotations`.
 pub fn fields(kind: Kind) -> Vec<(&'static str, Field, Type)> {
-    table(kind).cloned().collect()
+    table(kind)
+        .map(|(n, f, t)| (*n, *f, typed(*f, t)))
+        .collect()
 }
 
 pub fn field(kind: Kind, name: &str) -> Option<(Field, Type)> {
     table(kind)
         .find(|(n, _, _)| *n == name)
-        .map(|(_, f, t)| (*f, t.clone()))
+        .map(|(_, f, t)| (*f, typed(*f, t)))
+}
+
+/// A table entry's type; a list cannot be written in a `const`.
+fn typed(field: Field, ty: &Type) -> Type {
+    match field {
+        Field::AccessModes => Type::List(Box::new(Type::String)),
+        _ => ty.clone(),
+    }
 }

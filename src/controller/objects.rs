@@ -123,12 +123,32 @@ impl Subject {
 pub struct Objects {
     /// The kinds policies act on, in [`Kind::ALL`] order ([`slot`]).
     subjects: [Arc<Mutex<Mirror<Subject>>>; 5],
-    /// StorageClass name → `allowVolumeExpansion`.
-    classes: Arc<Mutex<Mirror<bool>>>,
+    /// StorageClass name → what policies read of it.
+    classes: Arc<Mutex<Mirror<Class>>>,
     /// VolumeAttributesClass names, counted; `set_class` reads the class it
     /// names from the API server when it acts, never from a cache.
     attribute_classes: Arc<Mutex<Mirror<()>>>,
     namespaces: Arc<Mutex<Mirror<Namespace>>>,
+}
+
+/// What a PVC's policies read of its StorageClass: `pvc.storageclass.*`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Class {
+    pub expandable: bool,
+    pub provisioner: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Class {
+    pub fn of(c: &StorageClass) -> Class {
+        Class {
+            expandable: c.allow_volume_expansion.unwrap_or(false),
+            provisioner: c.provisioner.clone(),
+            labels: c.metadata.labels.clone().unwrap_or_default(),
+            annotations: kept_annotations(c.metadata.annotations.as_ref()),
+        }
+    }
 }
 
 /// What one tick sees.
@@ -172,8 +192,13 @@ impl Objects {
             "deployment",
             |d| {
                 let spec = d.spec.replicas;
-                let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
-                let o = workload_object(Kind::Deployment, &d.metadata, spec, ready);
+                let st = d.status.as_ref();
+                let status = [
+                    st.and_then(|s| s.ready_replicas),
+                    st.and_then(|s| s.available_replicas),
+                    st.and_then(|s| s.updated_replicas),
+                ];
+                let o = workload_object(Kind::Deployment, &d.metadata, spec, status);
                 (
                     key(Kind::Deployment, &d.metadata),
                     Subject::of(&d.metadata, Some(o)),
@@ -187,8 +212,13 @@ impl Objects {
             "statefulset",
             |s| {
                 let spec = s.spec.replicas;
-                let ready = s.status.as_ref().and_then(|s| s.ready_replicas);
-                let o = workload_object(Kind::StatefulSet, &s.metadata, spec, ready);
+                let st = s.status.as_ref();
+                let status = [
+                    st.and_then(|s| s.ready_replicas),
+                    st.and_then(|s| s.available_replicas),
+                    st.and_then(|s| s.updated_replicas),
+                ];
+                let o = workload_object(Kind::StatefulSet, &s.metadata, spec, status);
                 (
                     key(Kind::StatefulSet, &s.metadata),
                     Subject::of(&s.metadata, Some(o)),
@@ -212,7 +242,7 @@ impl Objects {
             "storageclass",
             |c| {
                 let name = c.metadata.name.clone().unwrap_or_default();
-                (name, Some(c.allow_volume_expansion.unwrap_or(false)))
+                (name, Some(Class::of(&c)))
             },
             Arc::clone(&objects.classes),
         );
@@ -299,11 +329,8 @@ impl Objects {
 
     /// The objects as they are now, PVCs with their class's expansion.
     pub fn view(&self) -> View {
-        let classes: HashMap<String, bool> = self
-            .classes
-            .lock()
-            .map(|m| m.live.clone())
-            .unwrap_or_default();
+        let classes = self.classes.lock();
+        let classes = classes.as_ref().map(|m| &m.live).ok();
         let mut objects = Vec::new();
         let mut meta = Vec::new();
         let mut deleted = Vec::new();
@@ -314,11 +341,17 @@ impl Objects {
             objects.extend(m.live.values().map(|s| {
                 let mut o = s.object.clone();
                 if *kind == Kind::Pvc {
-                    o.fields.expandable = o
+                    let class = o
                         .fields
                         .storage_class
                         .as_ref()
-                        .and_then(|c| classes.get(c).copied());
+                        .and_then(|c| classes?.get(c));
+                    o.fields.expandable = class.map(|c| c.expandable);
+                    if let Some(c) = class {
+                        o.fields.class_provisioner = Some(c.provisioner.clone());
+                        o.fields.class_labels = c.labels.clone();
+                        o.fields.class_annotations = c.annotations.clone();
+                    }
                 }
                 o
             }));
@@ -446,18 +479,21 @@ pub fn pod_object(pod: &Pod) -> Object {
 }
 
 /// A deployment or statefulset: `spec.replicas` (1 when unset, as the API
-/// server defaults it) and `status.readyReplicas` (0 when unset: the
-/// workload controller omits it while none is ready).
+/// server defaults it) and `status.readyReplicas`, `availableReplicas` and
+/// `updatedReplicas` (0 when unset: the workload controller omits them
+/// while they are 0).
 pub fn workload_object(
     kind: Kind,
     meta: &ObjectMeta,
     replicas: Option<i32>,
-    ready: Option<i32>,
+    [ready, available, updated]: [Option<i32>; 3],
 ) -> Object {
     let mut o = object(kind, meta);
-    let count = |n: i32| u32::try_from(n).unwrap_or(0);
-    o.fields.replicas = Some(count(replicas.unwrap_or(1)));
-    o.fields.ready_replicas = Some(count(ready.unwrap_or(0)));
+    let count = |n: Option<i32>| Some(u32::try_from(n.unwrap_or(0)).unwrap_or(0));
+    o.fields.replicas = count(Some(replicas.unwrap_or(1)));
+    o.fields.ready_replicas = count(ready);
+    o.fields.available_replicas = count(available);
+    o.fields.updated_replicas = count(updated);
     o
 }
 
@@ -512,6 +548,12 @@ pub fn pvc_object(pvc: &PersistentVolumeClaim) -> Option<Object> {
         phase: view.phase.clone(),
         expandable: None,
         resizing: view.resize_in_progress.is_some(),
+        access_modes: pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.access_modes.clone())
+            .unwrap_or_default(),
+        volume_mode: pvc.spec.as_ref().and_then(|s| s.volume_mode.clone()),
         ..Fields::default()
     };
     Some(o)
@@ -573,17 +615,56 @@ mod tests {
             false,
         );
         let sts_spec = sts.spec.replicas;
-        let sts_ready = sts.status.as_ref().and_then(|s| s.ready_replicas);
+        let st = sts.status.as_ref();
+        let sts_status = [
+            st.and_then(|s| s.ready_replicas),
+            st.and_then(|s| s.available_replicas),
+            st.and_then(|s| s.updated_replicas),
+        ];
         let deploy_spec = deploy.spec.replicas;
         let objects = [
             pod_object(&pod),
             pod_object(&bare_pod),
-            workload_object(Kind::StatefulSet, &sts.metadata, sts_spec, sts_ready),
-            workload_object(Kind::Deployment, &deploy.metadata, deploy_spec, None),
+            workload_object(Kind::StatefulSet, &sts.metadata, sts_spec, sts_status),
+            workload_object(Kind::Deployment, &deploy.metadata, deploy_spec, [None; 3]),
             node_object(&ready),
             node_object(&unknown),
         ];
         insta::assert_json_snapshot!(objects);
+    }
+
+    #[test]
+    fn a_claim_projects_its_modes_and_its_class() {
+        let pvc: PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "data", "namespace": "db"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce", "ReadOnlyMany"],
+                "volumeMode": "Block",
+                "storageClassName": "fast",
+                "resources": {"requests": {"storage": "10Gi"}}
+            },
+            "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}
+        }))
+        .unwrap();
+        let o = pvc_object(&pvc).unwrap();
+        assert_eq!(o.fields.access_modes, ["ReadWriteOnce", "ReadOnlyMany"]);
+        assert_eq!(o.fields.volume_mode.as_deref(), Some("Block"));
+        let class: StorageClass = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "fast", "labels": {"tier": "fast"},
+                "annotations": {"autopilot.rs/max-size": "2Ti"}},
+            "provisioner": "ebs.csi.aws.com",
+            "allowVolumeExpansion": true
+        }))
+        .unwrap();
+        assert_eq!(
+            Class::of(&class),
+            Class {
+                expandable: true,
+                provisioner: "ebs.csi.aws.com".into(),
+                labels: [("tier".to_string(), "fast".to_string())].into(),
+                annotations: [("autopilot.rs/max-size".to_string(), "2Ti".to_string())].into(),
+            }
+        );
     }
 
     #[test]

@@ -67,6 +67,15 @@ impl Cx<'_> {
             Field::ReadyReplicas => num(f.ready_replicas.map(f64::from)),
             Field::Ready => flag(f.ready),
             Field::Unschedulable => flag(f.unschedulable),
+            Field::AccessModes => Val::Value(Value::List(
+                f.access_modes.iter().cloned().map(Value::Str).collect(),
+            )),
+            Field::VolumeMode => text(f.volume_mode.as_ref()),
+            Field::AvailableReplicas => num(f.available_replicas.map(f64::from)),
+            Field::UpdatedReplicas => num(f.updated_replicas.map(f64::from)),
+            Field::ClassName => text(f.storage_class.as_ref()),
+            Field::ClassProvisioner => text(f.class_provisioner.as_ref()),
+            Field::ClassExpansion => flag(f.expandable),
         }
     }
 
@@ -75,6 +84,10 @@ impl Cx<'_> {
         let maps = match of {
             Scope::Object => Some((&self.object.labels, &self.object.annotations)),
             Scope::Namespace => self.namespace.map(|n| (&n.labels, &n.annotations)),
+            Scope::StorageClass => Some((
+                &self.object.fields.class_labels,
+                &self.object.fields.class_annotations,
+            )),
         };
         let (labels, annotations) = maps.unwrap_or((&empty, &empty));
         let m = match map {
@@ -183,6 +196,7 @@ fn text<'a>(e: &'a ir::Expr, cx: &'a Cx) -> Option<&'a str> {
             let maps = match of {
                 Scope::Object => Some((&cx.object.labels, &cx.object.annotations)),
                 Scope::Namespace => cx.namespace.map(|n| (&n.labels, &n.annotations)),
+                Scope::StorageClass => Some((&f.class_labels, &f.class_annotations)),
             };
             let Some((labels, annotations)) = maps else {
                 return Some("");
@@ -195,7 +209,9 @@ fn text<'a>(e: &'a ir::Expr, cx: &'a Cx) -> Option<&'a str> {
         }
         ExprKind::Field(Field::Name) => Some(&cx.object.id.name),
         ExprKind::Field(Field::Namespace | Field::NamespaceName) => opt(&cx.object.id.namespace),
-        ExprKind::Field(Field::StorageClass) => opt(&f.storage_class),
+        ExprKind::Field(Field::StorageClass | Field::ClassName) => opt(&f.storage_class),
+        ExprKind::Field(Field::VolumeMode) => opt(&f.volume_mode),
+        ExprKind::Field(Field::ClassProvisioner) => opt(&f.class_provisioner),
         ExprKind::Field(Field::VolumeAttributesClass) => opt(&f.volume_attributes_class),
         ExprKind::Field(Field::Phase) => opt(&f.phase),
         ExprKind::Field(Field::Node) => opt(&f.node),

@@ -115,12 +115,25 @@ pub struct Fields {
     pub expandable: Option<bool>,
     /// A resize was requested and has not finished.
     pub resizing: bool,
+    /// spec.accessModes: `ReadWriteOnce`, `ReadOnlyMany`, …
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_modes: Vec<String>,
+    /// spec.volumeMode: `Filesystem` or `Block`.
+    pub volume_mode: Option<String>,
+    /// The StorageClass's provisioner, labels and annotations.
+    pub class_provisioner: Option<String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub class_labels: Labels,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub class_annotations: Labels,
     // pod
     pub node: Option<String>,
     pub owner: Option<String>,
     // deployment, statefulset
     pub replicas: Option<u32>,
     pub ready_replicas: Option<u32>,
+    pub available_replicas: Option<u32>,
+    pub updated_replicas: Option<u32>,
     // node
     pub ready: Option<bool>,
     pub unschedulable: Option<bool>,
