@@ -242,7 +242,7 @@ impl Objects {
             "storageclass",
             |c| {
                 let name = c.metadata.name.clone().unwrap_or_default();
-                (name, Some(Class::of(&c)))
+                (name, Some(Class::of(c)))
             },
             Arc::clone(&objects.classes),
         );
