@@ -29,11 +29,34 @@ fn the_semantics_tests_pass() {
     assert!(out.contains("8 passed, 0 failed"), "{out}");
 }
 
+/// Each example is its own set of policies, tested as a user runs it:
+/// `autopilot test examples/NAME`.
 #[test]
 fn the_examples_tests_pass() {
-    let (out, code) = autopilot(&["test", "examples/"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("9 passed, 0 failed"), "{out}");
+    let mut dirs: Vec<_> = std::fs::read_dir("examples")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut passed = 0;
+    for dir in &dirs {
+        let (out, code) = autopilot(&["test", &dir.to_string_lossy()]);
+        assert_eq!(code, 0, "{}: {out}", dir.display());
+        let summary = out.lines().last().unwrap_or_default();
+        let n: usize = summary
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}: no summary in {out}", dir.display()));
+        assert!(
+            summary.ends_with("passed, 0 failed"),
+            "{}: {out}",
+            dir.display()
+        );
+        passed += n;
+    }
+    assert_eq!((dirs.len(), passed), (7, 18));
 }
 
 #[test]

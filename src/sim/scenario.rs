@@ -24,11 +24,11 @@
 //!
 //! | kind | fields |
 //! |---|---|
-//! | pvc | `storage_class`, `capacity` (status), `requested` (default: capacity), `phase` (Bound), `volume_attributes_class`, `resize_delay` |
+//! | pvc | `storage_class`, `capacity` (status), `requested` (default: capacity), `phase` (Bound), `volume_attributes_class`, `resize_delay`, `access_modes` ([ReadWriteOnce]), `volume_mode` (Filesystem) |
 //! | pod | `phase` (Running), `node`, `owner` |
-//! | deployment, statefulset | `replicas` (1), `ready_replicas` (default: replicas) |
+//! | deployment, statefulset | `replicas` (1), `ready_replicas` (default: replicas), `available_replicas` (default: ready), `updated_replicas` (default: replicas) |
 //! | node | `ready` (true), `unschedulable` (false) |
-//! | storageclass | `allow_volume_expansion` (false, as in Kubernetes) |
+//! | storageclass | `allow_volume_expansion` (false, as in Kubernetes), `provisioner` |
 //! | namespace | — |
 //!
 //! Every kind takes `name`, `labels` and `annotations`; namespaced kinds take
@@ -161,6 +161,9 @@ pub struct ObjectSpec {
 pub struct StorageClass {
     pub name: String,
     pub allow_volume_expansion: bool,
+    pub provisioner: Option<String>,
+    pub labels: crate::engine::object::Labels,
+    pub annotations: crate::engine::object::Labels,
     pub span: Span,
 }
 

@@ -161,6 +161,12 @@ impl World {
                 if object.id.kind == Kind::Pvc {
                     object.fields.expandable = self.allow_expansion(&object.fields);
                     object.fields.resizing = o.pending.is_some();
+                    let class = object.fields.storage_class.as_ref();
+                    if let Some(c) = class.and_then(|c| self.classes.get(c)) {
+                        object.fields.class_provisioner = c.provisioner.clone();
+                        object.fields.class_labels = c.labels.clone();
+                        object.fields.class_annotations = c.annotations.clone();
+                    }
                 }
                 object
             })
@@ -245,8 +251,12 @@ impl World {
                 if !matches!(kind, Kind::Deployment | Kind::StatefulSet) {
                     return wrong_kind("scale");
                 }
-                o.object.fields.replicas = Some(*to);
-                o.object.fields.ready_replicas = Some(*to);
+                // The simulated rollout is instant: all new, ready and available.
+                let f = &mut o.object.fields;
+                f.replicas = Some(*to);
+                f.ready_replicas = Some(*to);
+                f.available_replicas = Some(*to);
+                f.updated_replicas = Some(*to);
                 ActionOutcome::Applied
             }
             Planned::Evict => {

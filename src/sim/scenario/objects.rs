@@ -24,14 +24,31 @@ pub(super) fn allowed_fields(kind: &str) -> &'static [&'static str] {
             "volume_attributes_class",
             "resize_delay",
             "phase",
+            "access_modes",
+            "volume_mode",
         ],
         "pod" => &["namespace", "age", "phase", "node", "owner"],
-        "deployment" | "statefulset" => &["namespace", "age", "replicas", "ready_replicas"],
+        "deployment" | "statefulset" => &[
+            "namespace",
+            "age",
+            "replicas",
+            "ready_replicas",
+            "available_replicas",
+            "updated_replicas",
+        ],
         "node" => &["age", "ready", "unschedulable"],
-        "storageclass" => &["allow_volume_expansion"],
+        "storageclass" => &["allow_volume_expansion", "provisioner"],
         _ => &[],
     }
 }
+
+/// A PVC's `spec.accessModes`, as Kubernetes spells them.
+const ACCESS_MODES: &[&str] = &[
+    "ReadWriteOnce",
+    "ReadOnlyMany",
+    "ReadWriteMany",
+    "ReadWriteOncePod",
+];
 
 pub(super) const OBJECT_KINDS: [&str; 7] = [
     "pvc",
@@ -45,7 +62,7 @@ pub(super) const OBJECT_KINDS: [&str; 7] = [
 
 impl RawObject {
     /// The optional fields, by name, for the per-kind check.
-    pub(super) fn optional(&self) -> [(&'static str, Option<&S>); 14] {
+    pub(super) fn optional(&self) -> [(&'static str, Option<&S>); 19] {
         [
             ("namespace", self.namespace.as_ref()),
             ("age", self.age.as_ref()),
@@ -62,6 +79,15 @@ impl RawObject {
             ("owner", self.owner.as_ref()),
             ("replicas", self.replicas.as_ref()),
             ("ready_replicas", self.ready_replicas.as_ref()),
+            ("available_replicas", self.available_replicas.as_ref()),
+            ("updated_replicas", self.updated_replicas.as_ref()),
+            // A list: its first item stands for it here.
+            (
+                "access_modes",
+                self.access_modes.as_ref().and_then(|m| m.first()),
+            ),
+            ("volume_mode", self.volume_mode.as_ref()),
+            ("provisioner", self.provisioner.as_ref()),
             ("ready", self.ready.as_ref()),
             ("unschedulable", self.unschedulable.as_ref()),
         ]
@@ -230,6 +256,9 @@ impl Loader<'_> {
                         StorageClass {
                             name,
                             allow_volume_expansion: allow,
+                            provisioner: raw.provisioner.as_ref().map(|p| p.value.0.clone()),
+                            labels: labels(&raw.labels),
+                            annotations: labels(&raw.annotations),
                             span: name_span,
                         },
                     );
@@ -292,6 +321,19 @@ impl Loader<'_> {
                         .unwrap_or_else(|| "Bound".into()),
                 );
                 f.storage_class = text(&raw.storage_class);
+                f.access_modes = match &raw.access_modes {
+                    None => vec!["ReadWriteOnce".into()],
+                    Some(modes) => modes
+                        .iter()
+                        .filter_map(|m| self.one_of(m, "access_modes", ACCESS_MODES))
+                        .collect(),
+                };
+                f.volume_mode = Some(
+                    raw.volume_mode
+                        .as_ref()
+                        .and_then(|m| self.one_of(m, "volume_mode", &["Filesystem", "Block"]))
+                        .unwrap_or_else(|| "Filesystem".into()),
+                );
                 f.volume_attributes_class = text(&raw.volume_attributes_class);
                 f.capacity = raw
                     .capacity
@@ -333,12 +375,17 @@ impl Loader<'_> {
                     .and_then(|r| self.count(r, "replicas"))
                     .unwrap_or(1);
                 f.replicas = Some(replicas);
-                f.ready_replicas = Some(
-                    raw.ready_replicas
-                        .as_ref()
-                        .and_then(|r| self.count(r, "ready_replicas"))
-                        .unwrap_or(replicas),
-                );
+                let mut count = |s: &Option<S>, field: &str, default: u32| {
+                    Some(
+                        s.as_ref()
+                            .and_then(|r| self.count(r, field))
+                            .unwrap_or(default),
+                    )
+                };
+                f.ready_replicas = count(&raw.ready_replicas, "ready_replicas", replicas);
+                let ready = f.ready_replicas.unwrap_or(replicas);
+                f.available_replicas = count(&raw.available_replicas, "available_replicas", ready);
+                f.updated_replicas = count(&raw.updated_replicas, "updated_replicas", replicas);
             }
             Kind::Node => {
                 f.ready = Some(

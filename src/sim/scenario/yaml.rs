@@ -89,6 +89,8 @@ pub(super) struct RawObject {
     pub(super) requested: Option<S>,
     pub(super) volume_attributes_class: Option<S>,
     pub(super) resize_delay: Option<S>,
+    pub(super) access_modes: Option<Vec<S>>,
+    pub(super) volume_mode: Option<S>,
     // pvc, pod
     pub(super) phase: Option<S>,
     // pod
@@ -97,11 +99,14 @@ pub(super) struct RawObject {
     // deployment, statefulset
     pub(super) replicas: Option<S>,
     pub(super) ready_replicas: Option<S>,
+    pub(super) available_replicas: Option<S>,
+    pub(super) updated_replicas: Option<S>,
     // node
     pub(super) ready: Option<S>,
     pub(super) unschedulable: Option<S>,
     // storageclass
     pub(super) allow_volume_expansion: Option<S>,
+    pub(super) provisioner: Option<S>,
 }
 
 #[derive(Deserialize)]
