@@ -625,7 +625,12 @@ pub fn quantity_g() -> BoxedStrategy<String> {
         "s", "m", "h", "d", "w",
     ]);
     let num = prop_oneof![6 => "[0-9]{1,3}", 2 => "[0-9]\\.[0-9]{1,2}", 1 => "[0-9]{1,2}_000"];
-    prop_oneof![40 => (num, unit).prop_map(|(n, u)| n + &u), 1 => quantity()].boxed()
+    // Compound durations, in order and out of it: `1h30m`, `1h41m00s`, `30m1h`.
+    let compound = lit(&[
+        "1h30m", "2m30s", "1d12h", "1h41m00s", "1s500ms", "1w2d", "30m1h", "1h1h", "1.5h30m",
+        "1h30", "1m30x",
+    ]);
+    prop_oneof![40 => (num, unit).prop_map(|(n, u)| n + &u), 3 => compound, 1 => quantity()].boxed()
 }
 
 /// A string that lexes: closed, with known escapes, mostly.
@@ -636,6 +641,9 @@ pub fn string_g() -> BoxedStrategy<String> {
             "{pvc.name}", "{pvc.usage}", "{pod.restarts}", "{namespace.name}", "{pvc.labels.app}",
             "{pvc.labels[\"a.b/c\"]}", "{x}", "{pvc}", "{pvc.nope}", "{pvc.labels}", "{l0}",
             "{namespace.labels.tier}", "{pod.name}", "{node.name}", "{pvc.capacity}",
+            "{100% - pvc.inodes_usage}", "{pvc.capacity * 2}", "{resize.to}", "{resize.from}",
+            "{scale.to}", "{resize.too}", "{bytes(pvc.annotations[\"l\"]) ?? 1Gi}", "{pvc.access_modes}",
+            "{pvc.storageclass.provisioner}", "{1 +}", "{(}",
         ]),
         1 => lit(&["{{", "}}", "\\\"", "\\\\", "\\n", "\\t", "é", "中"]),
         1 => lit(&[
@@ -685,6 +693,16 @@ pub const PATHS: &[&str] = &[
     "node.cpu",
     "deployment.replicas",
     "statefulset.ready_replicas",
+    "deployment.available_replicas",
+    "statefulset.updated_replicas",
+    "pvc.access_modes",
+    "pvc.volume_mode",
+    "pvc.storageclass.name",
+    "pvc.storageclass.provisioner",
+    "pvc.storageclass.allow_volume_expansion",
+    "pvc.storageclass.labels.tier",
+    "pvc.storageclass",
+    "pvc.storageclass.nope",
     "pvc",
     "pvc.nope",
     "pvc.labels",
@@ -702,7 +720,7 @@ pub const PATHS: &[&str] = &[
 ];
 
 pub const BINOPS: &[&str] = &[
-    "or", "and", "==", "!=", ">", ">=", "<", "<=", "in", "not in", "+", "-", "*", "/",
+    "or", "and", "==", "!=", ">", ">=", "<", "<=", "in", "not in", "+", "-", "*", "/", "??",
 ];
 
 /// Random well-formed expressions: they parse, and mostly fail to type.
@@ -721,8 +739,16 @@ pub fn expr() -> BoxedStrategy<String> {
             1 => inner.clone().prop_map(|a| format!("-{a}")),
             1 => inner.clone().prop_map(|a| format!("({a})")),
             1 => prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
-            1 => (lit(&["min", "max", "abs", "foo", "resize"]), prop::collection::vec(inner, 0..4))
+            2 => (
+                lit(&[
+                    "min", "max", "abs", "clamp", "ceil", "floor", "round", "at_least", "bytes",
+                    "percent", "duration", "number", "foo", "resize",
+                ]),
+                prop::collection::vec(inner.clone(), 0..4),
+            )
                 .prop_map(|(f, v)| format!("{f}({})", v.join(", "))),
+            1 => (lit(&["0", "1", "2", "x", "1.5"]), prop::collection::vec(inner, 0..4))
+                .prop_map(|(n, v)| format!("at_least({n}, [{}])", v.join(", "))),
         ]
     })
     .boxed()
