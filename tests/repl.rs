@@ -68,7 +68,8 @@ fn starts_at_the_time_given() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "clock at 30m00s (step 1m00s, the scenario ends at 1h30m00s)\n"
+        "clock at 30m00s (step 1m00s, the scenario ends at 1h30m00s)\n\
+         the world as the tick at 30m00s saw it, before its actions\n"
     );
 }
 
@@ -145,4 +146,35 @@ fn a_long_run_of_lets() {
     assert!(stdout.contains("defined twice"), "{stdout}");
     assert!(stdout.contains("1500  (number)"), "{stdout}");
     assert!(stdout.trim_end().ends_with("14  (number)"), "{stdout}");
+}
+
+/// `:at T` shows the world as the tick at T saw it, before its actions: the
+/// card rule resizes pg-data at 5m in `simulate`, and at 5m the REPL still
+/// sees the 100Gi that the condition fired on.
+#[test]
+fn the_clock_shows_the_world_before_the_ticks_actions() {
+    let out = repl(
+        &[
+            "--scenario",
+            "examples/postgres/scenario.yaml",
+            "--at",
+            "5m",
+            "examples/postgres",
+        ],
+        "pvc.usage > 50%\npvc.capacity\n:at\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("pvc/db/{name} ")))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("pg-data"), ["match", "100Gi"], "{stdout}");
+    assert!(
+        stdout.contains("the world as the tick at 5m00s saw it, before its actions"),
+        "{stdout}"
+    );
 }

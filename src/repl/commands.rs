@@ -74,7 +74,7 @@ impl Session {
                 offset(step)
             );
         }
-        out.push('\n');
+        let _ = writeln!(out, "\n{}", view(at));
         Ok(out)
     }
 
@@ -96,10 +96,11 @@ impl Session {
             },
             "at" if arg.is_empty() => match &self.built.world {
                 Some(w) => format!(
-                    "clock at {} (step {}, the scenario ends at {})\n",
+                    "clock at {} (step {}, the scenario ends at {})\n{}\n",
                     offset(self.clock),
                     offset(w.scenario.step),
-                    offset(w.scenario.duration)
+                    offset(w.scenario.duration),
+                    view(self.clock)
                 ),
                 None => "there is no scenario, so there is no clock\n".into(),
             },
@@ -205,10 +206,22 @@ impl Session {
             }
         }
         if self.sim.is_some() {
-            let _ = writeln!(out, "states at {}", offset(self.clock));
+            let _ = writeln!(out, "states {}", before(self.clock));
         }
         out
     }
+}
+
+/// Which view of the world the clock shows.
+fn view(at: Time) -> String {
+    format!(
+        "the world as the tick at {} saw it, before its actions",
+        offset(at)
+    )
+}
+
+fn before(at: Time) -> String {
+    format!("before the tick at {}", offset(at))
 }
 
 fn help() -> String {

@@ -4,8 +4,10 @@
 //!
 //! Expressions are evaluated per object of their kind in the scenario's
 //! simulated world at the session's clock. The world at the clock is what
-//! `simulate` would have made of it: the same [`Sim`] runs every tick up to
-//! the clock, actions applied.
+//! the tick at the clock saw, before its actions: the same [`Sim`] runs
+//! every tick before the clock, actions applied, then the world moves to
+//! the clock (resizes due finish, the scenario's changes happen). So a
+//! condition that fired at 3m in `simulate` is true at `:at 3m`.
 
 mod commands;
 mod complete;
@@ -136,9 +138,11 @@ impl Session {
         };
         let now = self.now();
         let mut sim = Sim::new(Arc::clone(&self.built.program), &world.scenario, &[]);
-        for t in world.scenario.ticks().take_while(|t| *t <= now) {
+        for t in world.scenario.ticks().take_while(|t| *t < now) {
             sim.tick(t, &world.source);
         }
+        // The world as the tick at the clock sees it, before it acts.
+        sim.world.advance(now);
         self.sim = Some(sim);
     }
 

@@ -61,7 +61,8 @@ fn the_clock_rounds_down_and_the_world_follows_the_simulation() {
     let mut s = session();
     assert_eq!(
         s.eval_line(":at 150s"),
-        "clock at 2m00s (rounded down to a multiple of the step, 1m00s)\n"
+        "clock at 2m00s (rounded down to a multiple of the step, 1m00s)\n\
+         the world as the tick at 2m00s saw it, before its actions\n"
     );
     assert!(
         s.eval_line(":at 11m")
