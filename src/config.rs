@@ -33,9 +33,8 @@ use serde_saphyr::Spanned;
 use crate::cluster::metrics::{DEFAULT_IN_FLIGHT, LabelMatcher};
 use crate::cluster::prometheus::DEFAULT_TIMEOUT;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::sim::scenario::{Scalar, location_span, quantity};
+use crate::sim::scenario::{Scalar, location_span};
 use crate::source::{FileId, Span};
-use crate::syntax::ast::Dimension;
 
 mod matcher;
 mod raw;
@@ -453,16 +452,10 @@ impl Loader<'_> {
 
     fn timeout(&mut self, s: &S) -> Option<Duration> {
         let text = s.value.0.trim();
-        let ms = match quantity(text) {
-            Some((v, Some(u))) if u.dimension() == Dimension::Duration && v >= 0.0 => {
-                (v * u.factor() * 1000.0).round()
-            }
-            _ => {
-                self.value_error(
-                    s,
-                    format!("`timeout: {text}` is not a duration"),
-                    "a duration has a unit: `500ms`, `10s`, `1m`",
-                );
+        let ms = match crate::ir::parse_duration(text) {
+            Ok(secs) => (secs * 1000.0).round(),
+            Err(e) => {
+                self.value_error(s, format!("`timeout: {text}` is not a duration"), e.text());
                 return None;
             }
         };

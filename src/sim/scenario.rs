@@ -73,7 +73,6 @@ pub use approvals::find_policy;
 use scalars::labels;
 use yaml::{RawScenario, S, yaml_error};
 // The configuration file (`crate::config`) reads YAML the same way.
-pub(crate) use scalars::quantity;
 pub(crate) use yaml::{Scalar, budget_words, location_span};
 
 pub mod codes {

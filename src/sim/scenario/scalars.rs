@@ -97,20 +97,24 @@ impl Loader<'_> {
     /// A duration with a unit (`30s`, `5m`), or `0`; milliseconds.
     pub(super) fn duration(&mut self, s: &S, field: &str) -> Option<Time> {
         let text = s.value.0.trim();
-        match quantity(text) {
-            Some((0.0, None)) => Some(0),
-            Some((v, Some(u))) if u.dimension() == Dimension::Duration && v >= 0.0 => {
-                let ms = (v * u.factor() * 1000.0).round();
+        // `0` alone, or a duration as policies write it: `90s`, `1h30m`, `1h41m00s`.
+        let secs = match quantity(text) {
+            Some((0.0, None)) => Ok(0.0),
+            _ => crate::ir::parse_duration(text),
+        };
+        match secs {
+            Ok(v) => {
+                let ms = (v * 1000.0).round();
                 (ms < 1e15).then_some(ms as Time).or_else(|| {
                     self.value_error(s, format!("`{field}: {text}` is too long"), String::new());
                     None
                 })
             }
-            _ => {
+            Err(e) => {
                 self.value_error(
                     s,
                     format!("`{field}: {text}` is not a duration"),
-                    "a duration has a unit: `30s`, `5m`, `2h`, `1d`".into(),
+                    e.text().into(),
                 );
                 None
             }
