@@ -72,6 +72,7 @@ pub fn all_codes() -> Vec<&'static str> {
         DUPLICATE_CLAUSE,
         MISSING_CLAUSE,
         BAD_VALUE,
+        CONVERSION,
         WINDOW,
         PROMQL,
         JOIN_LABELS,
