@@ -115,7 +115,56 @@ impl Loaded {
 /// mark is dropped.
 pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, LoadError> {
     let mut out = Vec::new();
+    read_into(paths, &mut std::collections::HashSet::new(), &mut out)?;
+    Ok(out)
+}
+
+/// [`read_paths`], and then for each `NAME_test.apr` file given, the policies
+/// beside it: the other `.apr` files of its folder that are not `_test.apr`
+/// files themselves, as promtool's test files name their rule files. Returns
+/// the files and how many of them (the first ones) came from `paths`.
+pub fn read_tests(paths: &[PathBuf]) -> Result<(Vec<Loaded>, usize), LoadError> {
+    let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    read_into(paths, &mut seen, &mut out)?;
+    let given = out.len();
+    for path in paths.iter().filter(|p| is_test_file(p) && p.is_file()) {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let io = |source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut beside = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let file = entry.path();
+            if is_apr(&file) && !is_test_file(&file) && file.is_file() {
+                beside.push(file);
+            }
+        }
+        beside.sort();
+        for file in beside {
+            read_new(&file, &mut seen, &mut out)?;
+        }
+    }
+    Ok((out, given))
+}
+
+/// `NAME_test.apr`.
+fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("_test.apr"))
+}
+
+fn read_into(
+    paths: &[PathBuf],
+    seen: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<Loaded>,
+) -> Result<(), LoadError> {
     for path in paths {
         let io = |source| LoadError::Io {
             path: path.clone(),
@@ -139,13 +188,13 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Loaded>, LoadError> {
             }
             found.sort();
             for file in found {
-                read_new(&file, &mut seen, &mut out)?;
+                read_new(&file, seen, out)?;
             }
         } else {
-            read_new(path, &mut seen, &mut out)?;
+            read_new(path, seen, out)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A dangling symlink that is not a policy file, such as an editor's lock

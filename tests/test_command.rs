@@ -59,6 +59,47 @@ fn the_examples_tests_pass() {
     assert_eq!((dirs.len(), passed), (7, 18));
 }
 
+/// `autopilot test NAME_test.apr` brings the policies beside it, as
+/// promtool's test files name their rule files, and runs only that file's
+/// tests: not a sibling's `test` blocks, and not another `_test.apr` file.
+#[test]
+fn a_test_file_loads_the_policies_beside_it() {
+    let (out, code) = autopilot(&["test", "examples/postgres/policies_test.apr"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("4 passed, 0 failed\n"), "{out}");
+
+    let dir = std::env::temp_dir().join(format!("autopilot-beside-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policies = std::fs::read_to_string("examples/postgres/policies.apr").unwrap();
+    // A test block in the policies file, which fails if it runs.
+    let failing = "\ntest \"not mine\" {\n  duration 1m\n  expect no action from 0s to 1m\n  expect grow_postgres \"db/x\" at 0s is pending\n}\n";
+    std::fs::write(dir.join("policies.apr"), policies + failing).unwrap();
+    std::fs::copy(
+        "examples/postgres/policies_test.apr",
+        dir.join("policies_test.apr"),
+    )
+    .unwrap();
+    // Another test file, which does not check.
+    std::fs::write(
+        dir.join("other_test.apr"),
+        "test \"x\" {\n  expect nosuch \"db/x\" at 0s is pending\n}\n",
+    )
+    .unwrap();
+    let file = dir.join("policies_test.apr");
+    let (out, code) = autopilot(&["test", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("4 passed, 0 failed\n"), "{out}");
+    assert!(
+        !out.contains("not mine") && !out.contains("nosuch"),
+        "{out}"
+    );
+    // The folder runs every test in it.
+    let (out, code) = autopilot(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("nosuch"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn a_failure_shows_expected_and_actual() {
     let (out, code) = autopilot(&["test", "tests/data/test/failing.apr"]);

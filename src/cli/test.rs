@@ -3,18 +3,23 @@
 //! Exit 0 when every test passed, 1 when one failed, a policy or a test does
 //! not check, or no test ran; 2 for usage and I/O errors.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::Exit;
+use crate::compile;
 use crate::diagnostic;
 use crate::sim::testing;
+use crate::source::FileId;
+use crate::syntax::ast;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files or directories: the policies and their `test` blocks.
+    /// Files or directories: the policies and their `test` blocks. A
+    /// `NAME_test.apr` file brings the other `.apr` files of its folder.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Only the tests whose name matches this regular expression.
@@ -38,15 +43,27 @@ pub fn run(args: Args) -> Exit {
         Some(Some(file)) => Some(file),
         None => None,
     };
-    let Some(mut c) = super::load(&args.paths) else {
-        return Exit::Usage;
+    // A `NAME_test.apr` brings the policies beside it; only the tests of
+    // the paths given run.
+    let (files, given) = match compile::read_tests(&args.paths) {
+        Ok(read) => read,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
     };
+    let given: HashSet<String> = files[..given].iter().map(|f| f.name.clone()).collect();
+    let mut c = compile::compile(files.into_iter().map(compile::Loaded::into_named).collect());
     if c.has_errors() {
         super::report(&c);
         return Exit::Problems;
     }
     let program = Arc::new(std::mem::take(&mut c.checked.program));
-    let (cases, diags) = testing::collect(&mut c.sources, &c.files, &program);
+    let ours: Vec<(FileId, ast::File)> = std::mem::take(&mut c.files)
+        .into_iter()
+        .filter(|(id, _)| given.contains(&c.sources.get(*id).name))
+        .collect();
+    let (cases, diags) = testing::collect(&mut c.sources, &ours, &program);
     if !diags.is_empty() {
         eprint!(
             "{}",
