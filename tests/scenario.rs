@@ -38,6 +38,9 @@ fn brief(s: &Scenario) -> String {
             "{} labels={:?} created={:?} delay={:?}\n  {:?}",
             o.id, o.labels, o.created, o.resize_delay, o.fields
         );
+        if let Some(at) = o.appears {
+            let _ = writeln!(out, "  appears at {at}");
+        }
     }
     for x in &s.series {
         let target = match &x.target {
@@ -53,6 +56,9 @@ fn brief(s: &Scenario) -> String {
     }
     for a in &s.approvals {
         let _ = writeln!(out, "approval {:?}", a.approval);
+    }
+    for c in &s.changes {
+        let _ = writeln!(out, "change at {}: {:?}", c.at, c.change);
     }
     out
 }

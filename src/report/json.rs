@@ -8,7 +8,7 @@ use crate::engine::{ActionResult, Event, EventKind, Planned};
 use crate::ir::format_bytes;
 use crate::sim::Run;
 use crate::sim::scenario::Scenario;
-use crate::sim::world::SimObject;
+use crate::sim::world::{Presence, SimObject};
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -156,6 +156,8 @@ struct JsonObject {
     unschedulable: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     evicted: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     labels: Labels,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -175,7 +177,8 @@ fn json_object(o: &SimObject) -> JsonObject {
         ready_replicas: f.ready_replicas,
         ready: f.ready,
         unschedulable: f.unschedulable,
-        evicted: o.evicted,
+        evicted: o.presence == Presence::Evicted,
+        deleted: o.presence == Presence::Deleted,
         labels: o.object.labels.clone(),
         annotations: o.object.annotations.clone(),
     }

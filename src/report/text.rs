@@ -8,7 +8,7 @@ use crate::engine::Time;
 use crate::ir::{Kind, format_bytes, format_duration};
 use crate::sim::Run;
 use crate::sim::scenario::Scenario;
-use crate::sim::world::SimObject;
+use crate::sim::world::{Presence, SimObject};
 
 /// Time since the scenario's start: `7m00s`, `1h02m30s`, `2d03h00m00s`.
 pub fn since(scenario: &Scenario, t: Time) -> String {
@@ -95,6 +95,11 @@ fn object_state(o: &SimObject) -> String {
     let f = &o.object.fields;
     let bytes = |b: Option<u64>| b.map_or("?".into(), |b| format_bytes(b as f64));
     let mut parts: Vec<String> = Vec::new();
+    match o.presence {
+        Presence::Present | Presence::Evicted => {}
+        Presence::NotYetCreated => return "not yet created".into(),
+        Presence::Deleted => return "deleted".into(),
+    }
     match o.object.id.kind {
         Kind::Pvc => {
             if f.capacity.is_some() {
@@ -113,7 +118,7 @@ fn object_state(o: &SimObject) -> String {
             }
         }
         Kind::Pod => {
-            if o.evicted {
+            if o.presence == Presence::Evicted {
                 parts.push("evicted".into());
             } else if let Some(p) = &f.phase {
                 parts.push(p.clone());

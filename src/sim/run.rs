@@ -5,7 +5,8 @@
 //! 0. at a scenario's restart, the engine is replaced by a new one restored
 //!    from the old one's saved state, through its JSON form, as the
 //!    controller's state annotation carries it;
-//! 1. resizes that are due finish ([`World::advance`]);
+//! 1. the scenario's changes due by t happen ([`World::change`]), and
+//!    resizes that are due finish ([`World::advance`]);
 //! 2. the engine evaluates every policy against the world's objects and
 //!    metric values;
 //! 3. each intent is carried out by the world, and its outcome goes back to
@@ -111,6 +112,7 @@ impl Sim {
             self.restart(at);
         }
         let world = &mut self.world;
+        world.change(t);
         world.advance(t);
         let objects = world.objects();
         let (tick_events, intents) = {

@@ -18,6 +18,10 @@
 //! approvals:
 //!   - {at: 12m, policy: faster_disk_when_slow, object: pvc/db/pg-data, decision: approve}
 //! restarts: [20m]                 # the controller restarts from its saved state
+//! changes:                        # the world changing by itself; the tick at `at` sees it
+//!   - {at: 20m, object: deployment/web/api, set: {ready_replicas: 3}}
+//!   - {at: 25m, create: {kind: pod, namespace: web, name: api-7}}
+//!   - {at: 30m, delete: pod/web/api-1}
 //! ```
 //!
 //! Objects, by kind, with their defaults:
@@ -64,6 +68,7 @@ use crate::source::{FileId, Span};
 
 mod approvals;
 mod budget;
+mod changes;
 mod objects;
 mod scalars;
 mod series_entries;
@@ -139,6 +144,50 @@ pub struct Scenario {
     /// engine's saved state goes through its serialized form into a new
     /// engine before the tick at that time.
     pub restarts: Vec<Time>,
+    /// The world changing by itself, in time order (file order at the same time).
+    pub changes: Vec<ChangeSpec>,
+}
+
+/// One `changes:` entry.
+#[derive(Clone, Debug)]
+pub struct ChangeSpec {
+    /// Milliseconds since the Unix epoch: the tick at (or first after) it sees it.
+    pub at: Time,
+    pub span: Span,
+    pub change: Change,
+}
+
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Fields set; labels and annotations given are added or replaced.
+    Set { object: ObjectId, patch: Vec<Patch> },
+    /// The object (in [`Scenario::objects`], with `appears`) is created.
+    Create { object: ObjectId },
+    /// The object is deleted: gone from the engine's view and from actions.
+    Delete { object: ObjectId },
+}
+
+/// One field a `set` change gives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Patch {
+    Labels(Labels),
+    Annotations(Labels),
+    Capacity(u64),
+    Requested(u64),
+    StorageClass(String),
+    VolumeAttributesClass(String),
+    ResizeDelay(Time),
+    Phase(String),
+    AccessModes(Vec<String>),
+    VolumeMode(String),
+    Node(String),
+    Owner(String),
+    Replicas(u32),
+    ReadyReplicas(u32),
+    AvailableReplicas(u32),
+    UpdatedReplicas(u32),
+    Ready(bool),
+    Unschedulable(bool),
 }
 
 /// One object as it is at `start`.
@@ -154,6 +203,9 @@ pub struct ObjectSpec {
     pub fields: Fields,
     /// How long a resize of this PVC takes, if not the scenario's default.
     pub resize_delay: Option<Time>,
+    /// When a change creates it (milliseconds since the epoch); None: there
+    /// from the start.
+    pub appears: Option<Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -428,6 +480,15 @@ impl Loader<'_> {
                 &mut objects,
             );
         }
+        let changes = self.changes(
+            &raw.changes,
+            start,
+            duration,
+            &mut seen,
+            &mut namespaces,
+            &mut classes,
+            &mut objects,
+        );
         // An object's namespace exists without being listed.
         let named = objects.iter().filter_map(|o| o.id.namespace.clone());
         for ns in named.chain(["default".to_string()]) {
@@ -435,7 +496,8 @@ impl Loader<'_> {
                 .entry(ns)
                 .or_insert_with(|| (Namespace::default(), None));
         }
-        self.references(&raw.objects, &classes);
+        let created = raw.changes.iter().filter_map(|c| c.value.create.as_ref());
+        self.references(raw.objects.iter().chain(created), &classes);
 
         let ids: BTreeSet<ObjectId> = objects.iter().map(|o: &ObjectSpec| o.id.clone()).collect();
         let mut series = Vec::new();
@@ -490,6 +552,7 @@ impl Loader<'_> {
             series,
             approvals,
             restarts,
+            changes,
         }
     }
 }

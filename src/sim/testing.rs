@@ -22,7 +22,8 @@ use crate::sim::ScenarioSource;
 use crate::sim::scenario::{self, Scenario};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{
-    self, Dimension, Expectation, ExprKind, FieldValue, Record, SeriesTarget, TestStmtKind,
+    self, ChangeOp, Dimension, Expectation, ExprKind, FieldValue, Record, SeriesTarget,
+    TestStmtKind,
 };
 
 pub mod codes {
@@ -164,6 +165,10 @@ fn lower(
         yaml: "restarts:\n".into(),
         spans: Vec::new(),
     };
+    let mut changes = Lines {
+        yaml: "changes:\n".into(),
+        spans: Vec::new(),
+    };
     let mut expects = Vec::new();
     let mut has_duration = false;
     // Namespaces objects live in; declared ones need no line of their own.
@@ -252,6 +257,55 @@ fn lower(
                 last_time = last_time.max(at_ms);
                 let at = json(&format!("{}s", at_ms as f64 / 1000.0));
                 restarts.push(format!("  - {at}"), span);
+            }
+            TestStmtKind::Change {
+                op,
+                kind,
+                id,
+                at,
+                fields,
+            } => {
+                let Some(at_ms) = time(at, &mut errors) else {
+                    continue;
+                };
+                last_time = last_time.max(at_ms);
+                let at = json(&format!("{}s", at_ms as f64 / 1000.0));
+                let id = id.as_plain().unwrap_or_default();
+                let object = json(&format!("{}/{id}", kind.name));
+                let add_fields = |line: &mut String, sources: &SourceMap| {
+                    if let Some(r) = fields {
+                        for (k, v) in record(sources, r) {
+                            let _ = write!(line, ", {k}: {v}");
+                        }
+                    }
+                };
+                let line = match op {
+                    ChangeOp::Delete => format!("  - {{at: {at}, delete: {object}}}"),
+                    ChangeOp::Set => {
+                        let mut fields = String::new();
+                        add_fields(&mut fields, sources);
+                        let fields = fields.trim_start_matches(", ");
+                        format!("  - {{at: {at}, object: {object}, set: {{{fields}}}}}")
+                    }
+                    ChangeOp::Create => {
+                        let (ns, name) = match id.split_once('/') {
+                            Some((ns, n)) => (Some(ns), n),
+                            None => (None, id.as_str()),
+                        };
+                        let mut line = format!(
+                            "  - {{at: {at}, create: {{kind: {}, name: {}",
+                            json(&kind.name),
+                            json(name)
+                        );
+                        if let Some(ns) = ns {
+                            let _ = write!(line, ", namespace: {}", json(ns));
+                        }
+                        add_fields(&mut line, sources);
+                        line.push_str("}}");
+                        line
+                    }
+                };
+                changes.push(line, span);
             }
             TestStmtKind::Expect { target, what } => {
                 let resolved = match target {
@@ -389,7 +443,7 @@ fn lower(
     for (line, span) in settings.yaml.lines().zip(&settings.spans) {
         lines.push(line.to_string(), *span);
     }
-    for part in [objects, series, approvals, restarts] {
+    for part in [objects, series, approvals, restarts, changes] {
         if part.spans.is_empty() {
             continue;
         }

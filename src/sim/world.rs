@@ -37,7 +37,7 @@ use crate::engine::{
 };
 use crate::ir::{Kind, MetricId, Program};
 use crate::sim::ScenarioSource;
-use crate::sim::scenario::{Scenario, StorageClass};
+use crate::sim::scenario::{Change, ChangeSpec, Patch, Scenario, StorageClass};
 
 /// An event or a notification that an action sent.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,12 +50,24 @@ pub struct Sent {
     pub message: String,
 }
 
+/// Whether an object is in the cluster. Objects that are not are kept, to
+/// be shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Present,
+    /// A scenario change creates it later.
+    NotYetCreated,
+    /// An evicted pod: gone from the cluster.
+    Evicted,
+    /// A scenario change deleted it.
+    Deleted,
+}
+
 /// One object of the world.
 #[derive(Clone, Debug)]
 pub struct SimObject {
     pub object: Object,
-    /// Evicted pods are gone from the cluster; they are kept here to be shown.
-    pub evicted: bool,
+    pub presence: Presence,
     /// Status capacity at the start, the basis of `pvc.usage` values.
     initial_capacity: Option<u64>,
     resize_delay: Option<Time>,
@@ -91,6 +103,9 @@ pub struct World {
     namespaces: BTreeMap<String, Namespace>,
     resize_delay: Time,
     volume: VolumeBindings,
+    /// The scenario's changes, in time order, and how many have happened.
+    changes: Vec<ChangeSpec>,
+    changed: usize,
     /// Kubernetes Events that `event()` actions created, in order.
     pub events: Vec<Sent>,
     /// Notifications that `notify()` actions sent, in order.
@@ -111,7 +126,11 @@ impl World {
                     fields: spec.fields.clone(),
                     version: None,
                 },
-                evicted: false,
+                presence: if spec.appears.is_some() {
+                    Presence::NotYetCreated
+                } else {
+                    Presence::Present
+                },
                 initial_capacity: spec.fields.capacity,
                 resize_delay: spec.resize_delay,
                 pending: None,
@@ -134,8 +153,40 @@ impl World {
                 used,
                 available,
             },
+            changes: scenario.changes.clone(),
+            changed: 0,
             events: Vec::new(),
             notifications: Vec::new(),
+        }
+    }
+
+    /// The scenario's changes due by `t` happen, in order: the tick at `t`
+    /// sees them.
+    pub fn change(&mut self, t: Time) {
+        while let Some(c) = self.changes.get(self.changed)
+            && c.at <= t
+        {
+            let c = c.clone();
+            self.changed += 1;
+            let (Change::Set { object, .. }
+            | Change::Create { object }
+            | Change::Delete { object }) = &c.change;
+            let Some(&i) = self.index.get(object) else {
+                continue;
+            };
+            let o = &mut self.objects[i];
+            match c.change {
+                Change::Create { .. } => o.presence = Presence::Present,
+                Change::Delete { .. } => {
+                    o.presence = Presence::Deleted;
+                    o.pending = None;
+                }
+                Change::Set { patch, .. } => {
+                    for p in patch {
+                        set_field(o, p);
+                    }
+                }
+            }
         }
     }
 
@@ -151,11 +202,11 @@ impl World {
         }
     }
 
-    /// The objects as the engine sees them now: evicted pods are gone.
+    /// The objects as the engine sees them now: only those in the cluster.
     pub fn objects(&self) -> Vec<Object> {
         self.objects
             .iter()
-            .filter(|o| !o.evicted)
+            .filter(|o| o.presence == Presence::Present)
             .map(|o| {
                 let mut object = o.object.clone();
                 if object.id.kind == Kind::Pvc {
@@ -173,7 +224,7 @@ impl World {
             .collect()
     }
 
-    /// Every object, evicted ones included, in scenario order.
+    /// Every object, those not in the cluster included, in scenario order.
     pub fn all(&self) -> &[SimObject] {
         &self.objects
     }
@@ -215,8 +266,14 @@ impl World {
         let Some(&i) = self.index.get(id) else {
             return ActionOutcome::Failed(Failure::permanent(format!("{id} not found")));
         };
-        if self.objects[i].evicted {
-            return ActionOutcome::Failed(Failure::permanent(format!("{id} not found (evicted)")));
+        let gone = match self.objects[i].presence {
+            Presence::Present => None,
+            Presence::NotYetCreated => Some("not yet created"),
+            Presence::Evicted => Some("evicted"),
+            Presence::Deleted => Some("deleted"),
+        };
+        if let Some(why) = gone {
+            return ActionOutcome::Failed(Failure::permanent(format!("{id} not found ({why})")));
         }
         let allow_expansion = self.allow_expansion(&self.objects[i].object.fields);
         let default_delay = self.resize_delay;
@@ -263,7 +320,7 @@ impl World {
                 if kind != Kind::Pod {
                     return wrong_kind("evict");
                 }
-                o.evicted = true;
+                o.presence = Presence::Evicted;
                 ActionOutcome::Applied
             }
             Planned::Cordon => {
@@ -369,6 +426,31 @@ fn resize(
         o.pending = Some((to, t + delay));
     }
     ActionOutcome::Applied
+}
+
+/// A field a scenario change sets, as the object's owner would.
+fn set_field(o: &mut SimObject, p: Patch) {
+    let f = &mut o.object.fields;
+    match p {
+        Patch::Labels(l) => o.object.labels.extend(l),
+        Patch::Annotations(a) => o.object.annotations.extend(a),
+        Patch::Capacity(b) => f.capacity = Some(b),
+        Patch::Requested(b) => f.requested = Some(b),
+        Patch::StorageClass(c) => f.storage_class = Some(c),
+        Patch::VolumeAttributesClass(c) => f.volume_attributes_class = Some(c),
+        Patch::ResizeDelay(d) => o.resize_delay = Some(d),
+        Patch::Phase(p) => f.phase = Some(p),
+        Patch::AccessModes(m) => f.access_modes = m,
+        Patch::VolumeMode(m) => f.volume_mode = Some(m),
+        Patch::Node(n) => f.node = Some(n),
+        Patch::Owner(n) => f.owner = Some(n),
+        Patch::Replicas(n) => f.replicas = Some(n),
+        Patch::ReadyReplicas(n) => f.ready_replicas = Some(n),
+        Patch::AvailableReplicas(n) => f.available_replicas = Some(n),
+        Patch::UpdatedReplicas(n) => f.updated_replicas = Some(n),
+        Patch::Ready(b) => f.ready = Some(b),
+        Patch::Unschedulable(b) => f.unschedulable = Some(b),
+    }
 }
 
 fn set(map: &mut Labels, key: &str, value: &str) {

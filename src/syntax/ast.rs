@@ -63,11 +63,39 @@ pub enum TestStmtKind {
     },
     /// `restart at 20m`: the controller restarts from its saved state.
     Restart { at: Expr },
+    /// `set deployment "web/api" at 20m { ready_replicas = 3 }`,
+    /// `create pod "web/api-7" at 25m { … }`, `delete pod "web/api-1" at 30m`:
+    /// the world changing by itself.
+    Change {
+        op: ChangeOp,
+        kind: Ident,
+        id: Str,
+        at: Expr,
+        fields: Option<Record>,
+    },
     /// `expect [POLICY "OBJECT"] …`.
     Expect {
         target: Option<Target>,
         what: Expectation,
     },
+}
+
+/// What a test's change statement does to an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeOp {
+    Set,
+    Create,
+    Delete,
+}
+
+impl ChangeOp {
+    pub fn word(self) -> &'static str {
+        match self {
+            ChangeOp::Set => "set",
+            ChangeOp::Create => "create",
+            ChangeOp::Delete => "delete",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -128,6 +128,20 @@ macro_rules! visitor {
                     v.visit_expr(at);
                 }
                 TestStmtKind::Restart { at } => v.visit_expr(at),
+                TestStmtKind::Change {
+                    kind,
+                    id,
+                    at,
+                    fields,
+                    ..
+                } => {
+                    v.visit_ident(kind);
+                    v.visit_str(id);
+                    v.visit_expr(at);
+                    if let Some(r) = fields {
+                        v.visit_record(r);
+                    }
+                }
                 TestStmtKind::Expect { target, what } => {
                     if let Some(t) = target {
                         v.visit_target(t);

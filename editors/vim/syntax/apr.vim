@@ -100,7 +100,7 @@ syn cluster aprTop contains=aprComment,aprControl,aprClause,aprLogical,aprBoolea
 syn match   aprBrace       /[{}]/
 syn region  aprTestBlock   transparent matchgroup=aprBrace start=/\%(\<test\>\s*"\%([^"\\]\|\\.\)*"\s*\)\@200<={/ end=/}/ contains=@aprTop,aprTestKeyword,aprTestBraces
 syn region  aprTestBraces  contained transparent matchgroup=aprBrace start=/{/ end=/}/ contains=@aprTop,aprTestKeyword,aprTestBraces
-syn keyword aprTestKeyword contained object series expect at between action state approve decline restart step duration lookback
+syn keyword aprTestKeyword contained object series expect at between action state approve decline restart set create delete step duration lookback
 
 " ---------------------------------------------------------------- highlighting
 highlight default link aprTodo               Todo

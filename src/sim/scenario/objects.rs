@@ -42,8 +42,15 @@ pub(super) fn allowed_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// A PVC's `status.phase`.
+pub(super) const PVC_PHASES: &[&str] = &["Pending", "Bound", "Lost"];
+/// A pod's `status.phase`.
+pub(super) const POD_PHASES: &[&str] = &["Pending", "Running", "Succeeded", "Failed", "Unknown"];
+/// A PVC's `spec.volumeMode`.
+pub(super) const VOLUME_MODES: &[&str] = &["Filesystem", "Block"];
+
 /// A PVC's `spec.accessModes`, as Kubernetes spells them.
-const ACCESS_MODES: &[&str] = &[
+pub(super) const ACCESS_MODES: &[&str] = &[
     "ReadWriteOnce",
     "ReadOnlyMany",
     "ReadWriteMany",
@@ -304,6 +311,7 @@ impl Loader<'_> {
                     created,
                     fields,
                     resize_delay,
+                    appears: None,
                 });
             }
         }
@@ -317,7 +325,7 @@ impl Loader<'_> {
                 f.phase = Some(
                     raw.phase
                         .as_ref()
-                        .and_then(|p| self.one_of(p, "phase", &["Pending", "Bound", "Lost"]))
+                        .and_then(|p| self.one_of(p, "phase", PVC_PHASES))
                         .unwrap_or_else(|| "Bound".into()),
                 );
                 f.storage_class = text(&raw.storage_class);
@@ -331,7 +339,7 @@ impl Loader<'_> {
                 f.volume_mode = Some(
                     raw.volume_mode
                         .as_ref()
-                        .and_then(|m| self.one_of(m, "volume_mode", &["Filesystem", "Block"]))
+                        .and_then(|m| self.one_of(m, "volume_mode", VOLUME_MODES))
                         .unwrap_or_else(|| "Filesystem".into()),
                 );
                 f.volume_attributes_class = text(&raw.volume_attributes_class);
@@ -356,13 +364,7 @@ impl Loader<'_> {
                 f.phase = Some(
                     raw.phase
                         .as_ref()
-                        .and_then(|p| {
-                            self.one_of(
-                                p,
-                                "phase",
-                                &["Pending", "Running", "Succeeded", "Failed", "Unknown"],
-                            )
-                        })
+                        .and_then(|p| self.one_of(p, "phase", POD_PHASES))
                         .unwrap_or_else(|| "Running".into()),
                 );
                 f.node = text(&raw.node);
@@ -407,9 +409,9 @@ impl Loader<'_> {
 
     /// Storage classes that PVCs name must be declared. (Namespaces exist
     /// implicitly: a scenario lists them only to give them labels.)
-    pub(super) fn references(
+    pub(super) fn references<'r>(
         &mut self,
-        raw: &[Spanned<RawObject>],
+        raw: impl IntoIterator<Item = &'r Spanned<RawObject>>,
         classes: &BTreeMap<String, StorageClass>,
     ) {
         for r in raw {

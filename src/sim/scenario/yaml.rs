@@ -70,6 +70,8 @@ pub(super) struct RawScenario {
     pub(super) approvals: Vec<Spanned<RawApproval>>,
     #[serde(default)]
     pub(super) restarts: Vec<S>,
+    #[serde(default)]
+    pub(super) changes: Vec<Spanned<RawChange>>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +109,18 @@ pub(super) struct RawObject {
     // storageclass
     pub(super) allow_volume_expansion: Option<S>,
     pub(super) provisioner: Option<S>,
+}
+
+/// One `changes:` entry: `{at, object, set: {…}}`, `{at, create: {…}}` or
+/// `{at, delete: ID}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChange {
+    pub(super) at: Option<S>,
+    pub(super) object: Option<S>,
+    pub(super) set: Option<Spanned<RawObject>>,
+    pub(super) create: Option<Spanned<RawObject>>,
+    pub(super) delete: Option<S>,
 }
 
 #[derive(Deserialize)]

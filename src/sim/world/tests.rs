@@ -232,7 +232,7 @@ fn evict_removes_the_pod() {
             .iter()
             .all(|o| o.id != id("pod/default/p"))
     );
-    assert!(f.world.get(&id("pod/default/p")).unwrap().evicted);
+    assert!(f.world.get(&id("pod/default/p")).unwrap().presence == super::Presence::Evicted);
     assert!(matches!(
         apply(&mut f.world, 0, "pod/default/p", Planned::Evict),
         ActionOutcome::Failed(_)

@@ -217,6 +217,26 @@ impl Formatter<'_> {
                 format!("{word} {} at {}", self.target(target), self.expr(at))
             }
             TestStmtKind::Restart { at } => format!("restart at {}", self.expr(at)),
+            TestStmtKind::Change {
+                op,
+                kind,
+                id,
+                at,
+                fields,
+            } => {
+                let mut line = format!(
+                    "{} {} {} at {}",
+                    op.word(),
+                    kind.name,
+                    self.string(id),
+                    self.expr(at)
+                );
+                if let Some(r) = fields {
+                    line.push(' ');
+                    line.push_str(&self.record(r));
+                }
+                line
+            }
             TestStmtKind::Expect { target, what } => {
                 let mut line = String::from("expect");
                 if let Some(t) = target {

@@ -148,6 +148,24 @@ impl<'t> Builder<'t> {
                     at: self.expr(it.next().expect("restart time")),
                 }
             }
+            Rule::t_change => {
+                let op = match it.next().expect("change word").as_rule() {
+                    Rule::kw_set => ast::ChangeOp::Set,
+                    Rule::kw_create => ast::ChangeOp::Create,
+                    _ => ast::ChangeOp::Delete,
+                };
+                let kind = self.ident(it.next().expect("change kind"));
+                let id = self.string(it.next().expect("change object"));
+                it.next(); // `at`
+                let at = self.expr(it.next().expect("change time"));
+                K::Change {
+                    op,
+                    kind,
+                    id,
+                    at,
+                    fields: it.next().map(|r| self.record(r)),
+                }
+            }
             Rule::t_decision => {
                 let word = it.next().expect("decision word");
                 let approve = word.as_rule() == Rule::kw_approve;

@@ -36,9 +36,9 @@ pub(super) fn rule_words(rule: Rule) -> Option<&'static str> {
         promql | promql_text => "a PromQL query in backticks",
         action => "an action like `resize(...)`",
         test_item | kw_test => "`test`",
-        t_setting | t_object | t_series | t_decision | t_restart | t_expect | kw_start
-        | kw_step | kw_duration | kw_lookback | kw_restart | kw_series | kw_approve
-        | kw_decline | kw_expect => "a test statement",
+        t_setting | t_object | t_series | t_decision | t_restart | t_change | t_expect
+        | kw_start | kw_step | kw_duration | kw_lookback | kw_restart | kw_set | kw_create
+        | kw_delete | kw_series | kw_approve | kw_decline | kw_expect => "a test statement",
         record | field => "a field like `capacity = 100Gi`",
         target => "a policy and an object",
         expect_at | kw_at => "`at`",
