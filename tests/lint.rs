@@ -2,7 +2,9 @@
 //!
 //! - `tests/data/lint/NAME.apr`, one per rule: the rule firing, and disabled
 //!   for a line with `# apr-lint-disable NAME`. `NAME.file.apr` beside it
-//!   disables it for the whole file. One snapshot per file in
+//!   disables it for the whole file. `NAME.CASE.apr` holds more cases of
+//!   the rule (`conflicting-actions.exclusive.apr`: where it stays silent).
+//!   One snapshot per file in
 //!   `tests/snapshots/`: the check and lint diagnostics, rendered without
 //!   colour at 100 columns. After a deliberate change, regenerate with
 //!   `INSTA_UPDATE=always cargo test --test lint` (or `cargo insta review`),
@@ -108,6 +110,38 @@ fn every_rule_fires_and_is_disabled_in_its_data_files() {
     }
 }
 
+/// The rule a data file is about: `NAME.apr`, `NAME.file.apr`, or a case
+/// `NAME.CASE.apr` (`conflicting-actions.exclusive.apr`). None for a name
+/// of another shape.
+fn rule_of(file: &str) -> Option<&str> {
+    let stem = file.strip_suffix(".apr")?;
+    match stem.split_once('.') {
+        None => Some(stem),
+        Some((rule, case))
+            if !case.is_empty()
+                && case
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            Some(rule)
+        }
+        Some(_) => None,
+    }
+}
+
+#[test]
+fn data_file_names_say_their_rule() {
+    assert_eq!(rule_of("unused-let.apr"), Some("unused-let"));
+    assert_eq!(rule_of("unused-let.file.apr"), Some("unused-let"));
+    assert_eq!(
+        rule_of("conflicting-actions.exclusive.apr"),
+        Some("conflicting-actions")
+    );
+    assert_eq!(rule_of("unused-let.a.b.apr"), None);
+    assert_eq!(rule_of("unused-let..apr"), None);
+    assert_eq!(rule_of("unused-let.txt"), None);
+}
+
 #[test]
 fn every_data_file_belongs_to_a_rule() {
     for entry in std::fs::read_dir(data("")).expect("tests/data/lint") {
@@ -116,12 +150,8 @@ fn every_data_file_belongs_to_a_rule() {
             .file_name()
             .to_string_lossy()
             .into_owned();
-        let rule = name
-            .strip_suffix(".file.apr")
-            .or_else(|| name.strip_suffix(".apr"))
-            .unwrap_or(&name);
         assert!(
-            lint::by_name(rule).is_some(),
+            rule_of(&name).is_some_and(|r| lint::by_name(r).is_some()),
             "tests/data/lint/{name} names no rule"
         );
     }

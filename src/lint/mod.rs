@@ -13,6 +13,7 @@
 
 mod conflicts;
 mod dead;
+mod intervals;
 mod limits;
 mod modes;
 mod naming;
