@@ -74,6 +74,7 @@ use rule;
 pub static RULES: &[Rule] = &[
     timing::FOR_BELOW_TICK,
     timing::SHORT_RATE_RANGE,
+    timing::LONG_FOR_ON_ABSENT_METRIC,
     thresholds::PERCENT_OUT_OF_RANGE,
     dead::CONSTANT_CONDITION,
     dead::UNUSED_LET,
