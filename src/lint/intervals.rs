@@ -125,12 +125,25 @@ impl Set {
         Set::of(self.0.iter().chain(&other.0).copied())
     }
 
+    /// In one pass over both (sorted and apart), so that two long `in`
+    /// lists cost their lengths, not their product.
     pub fn intersect(&self, other: &Set) -> Set {
-        Set::of(
-            self.0
-                .iter()
-                .flat_map(|a| other.0.iter().map(|b| a.intersect(b))),
-        )
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::new();
+        while i < a.len() && j < b.len() {
+            let both = a[i].intersect(&b[j]);
+            if !both.is_empty() {
+                out.push(both);
+            }
+            // The one that ends first meets nothing further in the other.
+            if cmp_hi(a[i].hi, b[j].hi) == Ordering::Less {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        Set(out)
     }
 
     pub fn complement(&self) -> Set {
@@ -354,6 +367,16 @@ mod tests {
         let band = gt(20.0).intersect(&le(50.0));
         assert_eq!(band.complement(), le(20.0).union(&gt(50.0)));
         assert_eq!(band.complement().complement(), band);
+    }
+
+    #[test]
+    fn long_lists_intersect_in_linear_time() {
+        let evens: Vec<f64> = (0..100_000).map(|n| f64::from(n) * 2.0).collect();
+        let odds: Vec<f64> = evens.iter().map(|n| n + 1.0).collect();
+        let (a, b) = (list(BinOp::In, &evens), list(BinOp::In, &odds));
+        assert!(a.intersect(&b).is_empty());
+        assert_eq!(a.intersect(&a), a);
+        assert_eq!(a.intersect(&b.complement()), a);
     }
 
     #[test]
