@@ -116,8 +116,8 @@ fn long_for_on_absent_metric(cx: &Cx) -> Vec<Diagnostic> {
         undefaulted(&p.ir.condition, &mut read);
         let Some((m, func)) = read.into_iter().find_map(|id| {
             let m = cx.program.metric(id);
-            (!m.stdlib).then_some(())?;
-            Some((m, quiet_function(&m.promql)?))
+            let user = !m.stdlib;
+            user.then(|| quiet_function(&m.promql).map(|f| (m, f)))?
         }) else {
             continue;
         };
