@@ -2,7 +2,11 @@
 //!
 //! - `tests/data/lint/NAME.apr`, one per rule: the rule firing, and disabled
 //!   for a line with `# apr-lint-disable NAME`. `NAME.file.apr` beside it
-//!   disables it for the whole file. One snapshot per file in
+//!   disables it for the whole file. `NAME.CASE.apr` holds more cases of
+//!   the rule (`conflicting-actions.exclusive.apr`: where it stays silent);
+//!   `NAME.item.apr` disables it for whole items, with the comment on the
+//!   line before a policy whose diagnostic is on a later line.
+//!   One snapshot per file in
 //!   `tests/snapshots/`: the check and lint diagnostics, rendered without
 //!   colour at 100 columns. After a deliberate change, regenerate with
 //!   `INSTA_UPDATE=always cargo test --test lint` (or `cargo insta review`),
@@ -108,6 +112,92 @@ fn every_rule_fires_and_is_disabled_in_its_data_files() {
     }
 }
 
+/// `NAME.item.apr`: every disable comment of NAME sits on the line before
+/// an item (a policy or rule) whose diagnostic of NAME is on a later line;
+/// each takes away one, and a policy with no comment still fires.
+#[test]
+fn a_directive_before_an_item_covers_the_whole_item() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(data("")).expect("tests/data/lint") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(rule) = name.strip_suffix(".item.apr").and_then(lint::by_name) else {
+            continue;
+        };
+        seen += 1;
+        let text = std::fs::read_to_string(data(&name)).expect("read");
+        let line = format!("# {} {}", lint::DISABLE, rule.name);
+        let lines: Vec<&str> = text.lines().collect();
+        let directives: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with(&line))
+            .collect();
+        assert!(!directives.is_empty(), "{name} has no `{line}`");
+        for &i in &directives {
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(
+                next.starts_with("policy ") || next.starts_with("when "),
+                "{name}:{}: the directive is not before an item",
+                i + 1
+            );
+        }
+        let (_, diags) = lint_text(&name, &without_directives(&text, rule.name));
+        let lines_hit: Vec<usize> = diags
+            .iter()
+            .filter(|d| d.code == rule.code)
+            .map(|d| text[..d.primary.span.start as usize].lines().count())
+            .collect();
+        for &i in &directives {
+            // 1-based: the item starts on line i + 2; its diagnostic is later.
+            assert!(
+                lines_hit.iter().any(|&l| l > i + 2),
+                "{name}: no diagnostic of {} below line {} without the directive",
+                rule.name,
+                i + 2
+            );
+        }
+        let with = count(&name, &text, rule.code);
+        let without = count(&name, &without_directives(&text, rule.name), rule.code);
+        assert!(with > 0, "{name}: the uncommented item should still fire");
+        assert_eq!(without - with, directives.len(), "{name}");
+    }
+    assert!(seen > 0, "no tests/data/lint/NAME.item.apr");
+}
+
+/// The rule a data file is about: `NAME.apr`, `NAME.file.apr`, or a case
+/// `NAME.CASE.apr` (`conflicting-actions.exclusive.apr`). None for a name
+/// of another shape.
+fn rule_of(file: &str) -> Option<&str> {
+    let stem = file.strip_suffix(".apr")?;
+    match stem.split_once('.') {
+        None => Some(stem),
+        Some((rule, case))
+            if !case.is_empty()
+                && case
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            Some(rule)
+        }
+        Some(_) => None,
+    }
+}
+
+#[test]
+fn data_file_names_say_their_rule() {
+    assert_eq!(rule_of("unused-let.apr"), Some("unused-let"));
+    assert_eq!(rule_of("unused-let.file.apr"), Some("unused-let"));
+    assert_eq!(
+        rule_of("conflicting-actions.exclusive.apr"),
+        Some("conflicting-actions")
+    );
+    assert_eq!(rule_of("unused-let.a.b.apr"), None);
+    assert_eq!(rule_of("unused-let..apr"), None);
+    assert_eq!(rule_of("unused-let.txt"), None);
+}
+
 #[test]
 fn every_data_file_belongs_to_a_rule() {
     for entry in std::fs::read_dir(data("")).expect("tests/data/lint") {
@@ -116,12 +206,8 @@ fn every_data_file_belongs_to_a_rule() {
             .file_name()
             .to_string_lossy()
             .into_owned();
-        let rule = name
-            .strip_suffix(".file.apr")
-            .or_else(|| name.strip_suffix(".apr"))
-            .unwrap_or(&name);
         assert!(
-            lint::by_name(rule).is_some(),
+            rule_of(&name).is_some_and(|r| lint::by_name(r).is_some()),
             "tests/data/lint/{name} names no rule"
         );
     }

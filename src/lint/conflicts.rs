@@ -7,9 +7,15 @@
 //! conjunctions constrains one label, field or metric to nothing (`app ==
 //! "a"` against `app == "b"`, `lag > 1000` against `lag < 100`). Anything the
 //! prover does not understand may be true, so it errs towards a warning.
+//! Beside it, [`intervals`](super::intervals) puts the numbers each
+//! compared expression may take in a union of intervals (`cpu > 80% or cpu
+//! < 10%` against `cpu >= 20% and cpu < 50%`, `replicas in [1, 2]` against
+//! `replicas > 3`, `pod.cpu / 2` as one expression): two policies are also
+//! apart when, for one expression, those sets do not meet.
 
 use std::collections::BTreeSet;
 
+use super::intervals::{self, Ranges};
 use super::{Cx, Policy, rule};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, ActionKind, BinOp, ExprKind, ResizeStep, ScaleStep, TemplatePart, Value};
@@ -22,11 +28,16 @@ rule!(
 );
 
 fn conflicting_actions(cx: &Cx) -> Vec<Diagnostic> {
+    let pairs = candidate_pairs(&cx.policies);
+    if pairs.is_empty() {
+        return Vec::new();
+    }
     let scopes: Vec<Dnf> = cx.policies.iter().map(|p| scope(p.ir)).collect();
+    let ranges: Vec<Ranges> = cx.policies.iter().map(|p| numbers(cx, p.ir)).collect();
     let mut out = Vec::new();
-    for (i, j) in candidate_pairs(&cx.policies) {
+    for (i, j) in pairs {
         let (p, q) = (&cx.policies[i], &cx.policies[j]);
-        if disjoint(&scopes[i], &scopes[j]) {
+        if disjoint(&scopes[i], &scopes[j]) || ranges[i].apart(&ranges[j]) {
             continue;
         }
         if let Some(d) = conflict(cx, p, q) {
@@ -34,6 +45,15 @@ fn conflicting_actions(cx: &Cx) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The numbers a policy's filter and condition allow what they compare.
+fn numbers(cx: &Cx, p: &ir::Policy) -> Ranges {
+    let when = intervals::ranges(cx.program, p.kind, &p.condition);
+    match &p.filter {
+        Some(f) => intervals::ranges(cx.program, p.kind, f).and(when),
+        None => when,
+    }
 }
 
 /// The pairs of policies `(i, j)`, `i < j`, sorted by `j` then `i`, that

@@ -7,12 +7,13 @@
 //! read the typed IR of the policies that checked (with their syntax, for
 //! spans); a few read the syntax of every parsed file, so they run on
 //! policies with errors too. `# apr-lint-disable NAME` comments suppress a
-//! rule for one line or a file ([`suppress`]).
+//! rule for one line, the item that line starts, or a file ([`suppress`]).
 //!
 //! Lint does no I/O; the CLI prints the check diagnostics and these together.
 
 mod conflicts;
 mod dead;
+mod intervals;
 mod limits;
 mod modes;
 mod naming;
@@ -73,6 +74,7 @@ use rule;
 pub static RULES: &[Rule] = &[
     timing::FOR_BELOW_TICK,
     timing::SHORT_RATE_RANGE,
+    timing::LONG_FOR_ON_ABSENT_METRIC,
     thresholds::PERCENT_OUT_OF_RANGE,
     dead::CONSTANT_CONDITION,
     dead::UNUSED_LET,
@@ -160,7 +162,19 @@ impl<'a> Cx<'a> {
             .collect();
         let directives = files
             .iter()
-            .map(|(id, _)| (*id, suppress::parse(*id, &c.sources.get(*id).text)))
+            .map(|(id, file)| {
+                let source = c.sources.get(*id);
+                let mut directives = suppress::parse(*id, &source.text);
+                directives.widen(file.items.iter().map(|item| {
+                    let span = item.span();
+                    let last = span.end.saturating_sub(1).max(span.start);
+                    (
+                        source.line_col(span.start as usize).0,
+                        source.line_col(last as usize).0,
+                    )
+                }));
+                (*id, directives)
+            })
             .collect();
         Cx {
             sources: &c.sources,

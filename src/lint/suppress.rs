@@ -3,7 +3,10 @@
 //! - `# apr-lint-disable NAME[, NAME]...` on a line of its own disables the
 //!   rules for the next line that holds code (and the comment lines before
 //!   it): a diagnostic is suppressed when its primary span starts on that
-//!   line. At the end of a line of code it disables them for that line.
+//!   line. When that line starts a top-level item (a policy, a rule, a
+//!   `let`, a `metric`), they are disabled for every line of the item
+//!   ([`Directives::widen`]). At the end of a line of code it disables them
+//!   for that line only.
 //! - `# apr-lint-disable-file NAME[, NAME]...` anywhere disables them for the
 //!   whole file.
 //!
@@ -34,6 +37,9 @@ pub struct Directives {
     file: HashSet<String>,
     /// 1-based line → rules disabled on it.
     lines: HashMap<usize, HashSet<String>>,
+    /// The same, from directives on lines of their own only: those that
+    /// widen to the item the line starts.
+    above: HashMap<usize, HashSet<String>>,
     /// Names that are no rule, and misspelt directives.
     problems: Vec<Problem>,
 }
@@ -50,6 +56,23 @@ impl Directives {
     pub fn disables(&self, rule: &str, line: usize) -> bool {
         self.file.contains(rule) || self.lines.get(&line).is_some_and(|l| l.contains(rule))
     }
+
+    /// Disables the rules of a directive above the first line of an item
+    /// for all of its lines; `items` are the first and last lines (1-based)
+    /// of the top-level items of the file.
+    pub fn widen(&mut self, items: impl IntoIterator<Item = (usize, usize)>) {
+        for (first, last) in items {
+            let Some(names) = self.above.get(&first) else {
+                continue;
+            };
+            for line in first + 1..=last {
+                self.lines
+                    .entry(line)
+                    .or_default()
+                    .extend(names.iter().cloned());
+            }
+        }
+    }
 }
 
 /// Finds the disable comments of a file.
@@ -63,6 +86,7 @@ pub fn parse(file: FileId, text: &str) -> Directives {
             continue;
         };
         let at = |start: usize, len: usize| Span::new(file, start, start + len);
+        let above = !c.trailing;
         let target = match d.word {
             DISABLE_FILE => None,
             DISABLE => {
@@ -103,6 +127,9 @@ pub fn parse(file: FileId, text: &str) -> Directives {
                 Some(range) => {
                     for line in range.clone() {
                         out.lines.entry(line).or_default().insert(name.to_string());
+                        if above {
+                            out.above.entry(line).or_default().insert(name.to_string());
+                        }
                     }
                 }
             }
@@ -263,6 +290,25 @@ mod tests {
         // The good name still counts; the directive on the last comment
         // line reaches the `let`.
         assert!(d.disables("unused-let", 4));
+    }
+
+    #[test]
+    fn a_directive_above_an_item_covers_all_of_it() {
+        let text = "# apr-lint-disable unbounded-disruption\npolicy p {\n  on pod\n  when pod.restarts > 1\n  then evict()\n}\nwhen pod.restarts > 1 then evict()\n";
+        let mut d = parse(FileId(0), text);
+        d.widen([(2, 6), (7, 7)]);
+        assert!((2..=6).all(|l| d.disables("unbounded-disruption", l)));
+        assert!(!d.disables("unbounded-disruption", 7));
+        assert!(!d.disables("unused-let", 4));
+    }
+
+    #[test]
+    fn a_trailing_directive_or_one_inside_an_item_does_not_widen() {
+        let text = "policy p { # apr-lint-disable unused-let\n  # apr-lint-disable for-below-tick\n  when pod.restarts > 1 for 1s\n  then evict()\n}\n";
+        let mut d = parse(FileId(0), text);
+        d.widen([(1, 5)]);
+        assert!(d.disables("unused-let", 1) && !d.disables("unused-let", 2));
+        assert!(d.disables("for-below-tick", 3) && !d.disables("for-below-tick", 4));
     }
 
     #[test]
