@@ -131,7 +131,7 @@ fn list(format: Format) {
             }
             outln!();
             outln!(
-                "Disable a rule for the next line with `# {} NAME`, or for a file with `# {} NAME`.",
+                "Disable a rule for the next line (or the whole item after it) with `# {} NAME`, or for a file with `# {} NAME`.",
                 lint::DISABLE,
                 lint::DISABLE_FILE
             );
