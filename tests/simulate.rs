@@ -181,6 +181,7 @@ fn plot_draws_every_traced_panel() {
         "pvc.usage of pvc/db/pg-archive",
         "pvc.inodes_usage of pvc/db/pg-data",
         "grow_postgres: &gt; 80%",
+        "pvc.capacity of pvc/db/pg-data",
         "resize applied",
         "resize declined",
         "resize skipped",

@@ -90,11 +90,11 @@ pub fn run(args: Args) -> Exit {
             diagnostic::render_all(&c.sources, &silent, super::style())
         );
     }
-    let traces = match &args.plot {
-        Some(_) => report::plot::traces(&program, &scenario),
-        None => Vec::new(),
+    let plan = match &args.plot {
+        Some(_) => report::plot::plan(&c.sources, &program, &scenario),
+        None => report::plot::Plan::default(),
     };
-    let run = sim::run(Arc::clone(&program), &scenario, &source, &traces);
+    let run = sim::run(Arc::clone(&program), &scenario, &source, &plan.probes);
     match args.format {
         Format::Text => out!(
             "{}",
@@ -103,7 +103,7 @@ pub fn run(args: Args) -> Exit {
         Format::Json => outln!("{}", report::json::simulation(&scenario, &run)),
     }
     if let Some(file) = plot {
-        let svg = report::plot::svg(&program, &scenario, &run);
+        let svg = report::plot::svg(&program, &scenario, &plan, &run);
         if !file.write(svg.as_bytes()) {
             return Exit::Usage;
         }

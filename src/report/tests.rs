@@ -55,6 +55,7 @@ struct Fixture {
     sources: SourceMap,
     program: Arc<Program>,
     scenario: Scenario,
+    plan: super::plot::Plan,
     run: Run,
 }
 
@@ -69,12 +70,13 @@ fn fixture() -> Fixture {
     let problems = scenario.check(&program);
     assert!(problems.is_empty(), "{problems:#?}");
     let source = ScenarioSource::new(&scenario, &program).unwrap_or_else(|d| panic!("{d:#?}"));
-    let traces = super::plot::traces(&program, &scenario);
-    let run = sim::run(Arc::clone(&program), &scenario, &source, &traces);
+    let plan = super::plot::plan(&c.sources, &program, &scenario);
+    let run = sim::run(Arc::clone(&program), &scenario, &source, &plan.probes);
     Fixture {
         sources: c.sources,
         program,
         scenario,
+        plan,
         run,
     }
 }
@@ -110,28 +112,17 @@ fn explain_each_policy() {
 #[test]
 fn plot_thresholds_traces_and_legend() {
     let f = fixture();
-    let mut out: Vec<String> = super::plot::thresholds(&f.program)
-        .iter()
-        .map(|t| {
-            format!(
-                "threshold  {}: {} {} {}",
-                f.program.policies[t.policy].name,
-                f.program.metric(t.metric).qualified(),
-                t.op.symbol(),
-                t.value
-            )
-        })
-        .collect();
-    for t in &f.run.traces {
+    let mut out = f.plan.outline();
+    for (p, t) in f.plan.probes.iter().zip(&f.run.traces) {
         let with_data = t.samples.iter().filter(|s| s.1.is_some()).count();
         out.push(format!(
             "trace      {} of {}: {with_data} of {} samples",
-            f.program.metric(t.metric).qualified(),
+            f.sources.text(p.expr.span).lines().next().unwrap_or(""),
             t.object,
             t.samples.len()
         ));
     }
-    let svg = super::plot::svg(&f.program, &f.scenario, &f.run);
+    let svg = super::plot::svg(&f.program, &f.scenario, &f.plan, &f.run);
     // The legend names each action with its result, once per panel.
     for key in [
         "resize applied",
@@ -141,9 +132,77 @@ fn plot_thresholds_traces_and_legend() {
         "set_class applied",
         "grow: &gt; 80%",
         "slow_writes: &gt; 20ms",
+        "pvc.capacity of pvc/default/data",
+        "time (UTC)",
     ] {
         out.push(format!("svg has {key:?}: {}", svg.contains(key)));
     }
+    insta::assert_snapshot!(out.join("\n"));
+}
+
+/// A computed threshold is drawn as a series, a scaled workload's replicas
+/// get their own panel, a policy's window puts the times in its zone, and
+/// an object no policy selects has no panel.
+#[test]
+fn plot_computed_thresholds_replicas_and_zones() {
+    let policies = r#"
+metric deployment.rps : number = `sum by (namespace, deployment) (rate(http_requests_total[2m]))`
+
+policy busy {
+  on deployment where deployment.labels.app == "web"
+  when deployment.rps > 100 * deployment.replicas
+  then scale(+1, max = 5)
+  cooldown 1m
+  window "Mon-Sun 00:00-23:59 Europe/Berlin"
+}
+"#;
+    let yaml = r#"
+step: 1m
+duration: 6m
+objects:
+  - {kind: deployment, name: web, replicas: 1, labels: {app: web}}
+  - {kind: deployment, name: batch, replicas: 1}
+series:
+  - {metric: deployment.rps, object: deployment/default/web, values: "150 250 350 50x3"}
+  - {metric: deployment.rps, object: deployment/default/batch, values: "900x6"}
+"#;
+    let mut c = compile(vec![("p.apr".into(), policies.into())]);
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let program = Arc::new(std::mem::take(&mut c.checked.program));
+    let file = c.sources.add("s.yaml".to_string(), yaml.to_string());
+    let scenario = scenario::parse(file, yaml).unwrap_or_else(|d| panic!("{d:#?}"));
+    let source = ScenarioSource::new(&scenario, &program).unwrap_or_else(|d| panic!("{d:#?}"));
+    let plan = super::plot::plan(&c.sources, &program, &scenario);
+    let run = sim::run(Arc::clone(&program), &scenario, &source, &plan.probes);
+    let mut out = plan.outline();
+    for (p, t) in plan.probes.iter().zip(&run.traces) {
+        let values: Vec<String> = t
+            .samples
+            .iter()
+            .map(|s| s.1.map_or("_".into(), |v| v.to_string()))
+            .collect();
+        out.push(format!(
+            "{} of {}: {}",
+            c.sources.text(p.expr.span).lines().next().unwrap_or(""),
+            t.object,
+            values.join(" ")
+        ));
+    }
+    let svg = super::plot::svg(&program, &scenario, &plan, &run);
+    for key in [
+        "deployment.rps of deployment/default/web",
+        "deployment.replicas of deployment/default/web",
+        "busy: &gt; 100 * deployment.replicas",
+        "time (Europe/Berlin)",
+        "01:00",
+        "scale applied",
+    ] {
+        out.push(format!("svg has {key:?}: {}", svg.contains(key)));
+    }
+    out.push(format!(
+        "svg has batch: {}",
+        svg.contains("of deployment/default/batch")
+    ));
     insta::assert_snapshot!(out.join("\n"));
 }
 

@@ -10,7 +10,7 @@ pub mod source;
 pub mod testing;
 pub mod world;
 
-pub use run::{Run, Sim, Trace, run};
+pub use run::{Probe, Run, Sim, Trace, run};
 pub use scenario::Scenario;
 pub use source::ScenarioSource;
 pub use world::World;

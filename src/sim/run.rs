@@ -17,18 +17,27 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::engine::{Engine, Event, MetricSource, ObjectId, Snapshot, Time};
-use crate::ir::{MetricId, Program};
+use crate::engine::eval::{self, Cx, Val};
+use crate::engine::{Engine, Event, Object, ObjectId, Snapshot, Time};
+use crate::ir::{self, Program, Value};
 use crate::sim::ScenarioSource;
 use crate::sim::scenario::Scenario;
 use crate::sim::world::World;
 
-/// Samples of one metric for one object, one per tick, as the engine saw them.
+/// An expression to record for one object at every tick (`--plot`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    pub expr: ir::Expr,
+    pub object: ObjectId,
+}
+
+/// A probe's values, one per tick, as the engine saw them: before the
+/// tick's actions.
 #[derive(Clone, Debug)]
 pub struct Trace {
-    pub metric: MetricId,
     pub object: ObjectId,
-    /// (tick time, value); None for no data or an error.
+    /// (tick time, value); None for no data, an error, or the object not in
+    /// the cluster. A condition reads 1 for true and 0 for false.
     pub samples: Vec<(Time, Option<f64>)>,
 }
 
@@ -43,12 +52,12 @@ pub struct Run {
     pub traces: Vec<Trace>,
 }
 
-/// Runs the program over the scenario; records `traces` of (metric, object).
+/// Runs the program over the scenario; records a trace of each probe.
 pub fn run(
     program: Arc<Program>,
     scenario: &Scenario,
     source: &ScenarioSource,
-    traces: &[(MetricId, ObjectId)],
+    traces: &[Probe],
 ) -> Run {
     let mut sim = Sim::new(program, scenario, traces);
     for t in scenario.ticks() {
@@ -68,6 +77,7 @@ pub struct Sim {
     /// Every event so far, in order.
     pub events: Vec<Event>,
     pub traces: Vec<Trace>,
+    probes: Vec<Probe>,
     approvals: Vec<crate::engine::Approval>,
     restarts: Vec<Time>,
     program: Arc<Program>,
@@ -75,7 +85,7 @@ pub struct Sim {
 }
 
 impl Sim {
-    pub fn new(program: Arc<Program>, scenario: &Scenario, traces: &[(MetricId, ObjectId)]) -> Sim {
+    pub fn new(program: Arc<Program>, scenario: &Scenario, traces: &[Probe]) -> Sim {
         let order = program
             .policies
             .iter()
@@ -88,12 +98,12 @@ impl Sim {
             events: Vec::new(),
             traces: traces
                 .iter()
-                .map(|(metric, object)| Trace {
-                    metric: *metric,
-                    object: object.clone(),
+                .map(|p| Trace {
+                    object: p.object.clone(),
                     samples: Vec::new(),
                 })
                 .collect(),
+            probes: traces.to_vec(),
             approvals: scenario.approvals(),
             restarts: scenario.restarts.clone(),
             program,
@@ -117,12 +127,31 @@ impl Sim {
         let objects = world.objects();
         let (tick_events, intents) = {
             let metrics = world.metrics(source);
-            for trace in &mut self.traces {
-                let value = match metrics.sample(trace.metric, &trace.object, t) {
-                    crate::engine::Sample::Value(v) if v.is_finite() => Some(v),
-                    _ => None,
-                };
-                trace.samples.push((t, value));
+            if !self.probes.is_empty() {
+                let by_id: HashMap<&ObjectId, &Object> =
+                    objects.iter().map(|o| (&o.id, o)).collect();
+                for (probe, trace) in self.probes.iter().zip(&mut self.traces) {
+                    let value = by_id.get(&probe.object).and_then(|o| {
+                        let namespace =
+                            o.id.namespace
+                                .as_ref()
+                                .and_then(|n| world.namespaces().get(n));
+                        let cx = Cx {
+                            program: &self.program,
+                            object: o,
+                            namespace,
+                            metrics: &metrics,
+                            t,
+                            cache: None,
+                        };
+                        match eval::eval(&probe.expr, &cx) {
+                            Val::Value(Value::Num(v)) if v.is_finite() => Some(v),
+                            Val::Value(Value::Bool(b)) => Some(f64::from(u8::from(b))),
+                            _ => None,
+                        }
+                    });
+                    trace.samples.push((t, value));
+                }
             }
             let snapshot = Snapshot {
                 objects: &objects,
