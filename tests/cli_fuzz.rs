@@ -144,10 +144,18 @@ fn test_file() -> BoxedStrategy<String> {
         prop_oneof![Just("4m"), Just("40m")],
         prop_oneof![Just("3m"), Just("60m"), Just("5m")],
         name(),
+        // The world changing: good, at the end, past it, or of nothing.
+        prop_oneof![
+            Just(String::new()),
+            name().prop_map(|o| format!("  set pvc \"db/{o}\" at 2m {{ capacity = 150Gi }}\n")),
+            Just("  create pod \"db/p\" at 1m { phase = \"Failed\" }\n  delete pod \"db/p\" at 3m\n".to_string()),
+            Just("  delete pod \"db/nothing\" at 90m\n".to_string()),
+            Just("  set pvc \"db/x\" at 1m { }\n".to_string()),
+        ],
     )
-        .prop_map(|(duration, at, object)| {
+        .prop_map(|(duration, at, object, change)| {
             format!(
-                "test \"generated\" {{\n  step 1m\n  duration {duration}\n  storageclass \"standard\" {{ allow_volume_expansion = true }}\n  pvc \"db/{object}\" {{ storage_class = \"standard\",\n    capacity = 100Gi }}\n  series pvc.used \"db/{object}\" = \"60Gi+5Gix40\"\n  expect \"policies.apr:1\" \"db/{object}\" at {at} is pending\n  expect no action from 0s to {at}\n}}\n"
+                "test \"generated\" {{\n  step 1m\n  duration {duration}\n  storageclass \"standard\" {{ allow_volume_expansion = true }}\n  pvc \"db/{object}\" {{ storage_class = \"standard\",\n    capacity = 100Gi }}\n  series pvc.used \"db/{object}\" = \"60Gi+5Gix40\"\n{change}  expect \"policies.apr:1\" \"db/{object}\" at {at} is pending\n  expect no action from 0s to {at}\n}}\n"
             )
         })
         .boxed()

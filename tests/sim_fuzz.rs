@@ -18,6 +18,9 @@
 //!   timeline without them (transitions and actions taken; a skip or an
 //!   error, which a state says once, may be said again after a restart).
 //!
+//! The worlds change by themselves too (`changes:`): workloads degrade and
+//! recover, pods fail, appear and are deleted.
+//!
 //! `SIM_FUZZ_CASES` sets the number of generated programs (default 2,000;
 //! only valid ones are simulated, and the test asserts that enough were).
 
@@ -121,6 +124,44 @@ fn scenario_yaml(program: &Program, seed: u64) -> String {
         );
         ids.push((ir::Kind::Node, format!("node/n{i}")));
     }
+    // The world changing by itself: workloads degrade and recover, pods
+    // fail, come and go, volumes grow from outside.
+    let mut changes = String::new();
+    let pods = ids.iter().filter(|(k, _)| *k == ir::Kind::Pod).count();
+    for i in 0..rng.below(4) {
+        // Sets and creations in the first half, deletions in the second, so
+        // that nothing is set after it is gone.
+        let at = rng.below(TICKS as u64 / 2);
+        let Some((kind, id)) = ids.get(rng.below(ids.len() as u64) as usize).cloned() else {
+            break;
+        };
+        let set = match kind {
+            ir::Kind::Deployment | ir::Kind::StatefulSet => {
+                format!("ready_replicas: {}", rng.below(6))
+            }
+            ir::Kind::Pod => ["phase: Failed", "phase: Running"][rng.below(2) as usize].into(),
+            ir::Kind::Pvc => format!("labels: {{app: {}}}", app(&mut rng)),
+            ir::Kind::Node => format!("unschedulable: {}", rng.chance(50)),
+        };
+        let _ = writeln!(changes, "  - {{at: {at}m, object: {id}, set: {{{set}}}}}");
+        if i == 0 && rng.chance(50) {
+            let n = ns(&mut rng);
+            let _ = writeln!(
+                changes,
+                "  - {{at: {at}m, create: {{kind: pod, namespace: {n}, name: late{pods}, phase: Failed, labels: {{app: {}}}}}}}",
+                app(&mut rng)
+            );
+        }
+        if kind == ir::Kind::Pod && rng.chance(30) {
+            let later = TICKS as u64 / 2 + rng.below(TICKS as u64 / 2);
+            let _ = writeln!(changes, "  - {{at: {later}m, delete: {id}}}");
+            break;
+        }
+    }
+    if !changes.is_empty() {
+        y += "changes:\n";
+        y += &changes;
+    }
     let read: BTreeSet<u32> = program
         .policies
         .iter()
@@ -190,6 +231,7 @@ fn true_at(
     t: Time,
 ) -> BTreeSet<(String, ObjectId)> {
     let mut world = world.clone();
+    world.change(t);
     world.advance(t);
     let objects = world.objects();
     let metrics = world.metrics(source);
