@@ -103,6 +103,17 @@ fn resize_without_min_step(cx: &Cx) -> Vec<Diagnostic> {
             if r.min_step.is_some() {
                 continue;
             }
+            // A computed step holds a stand-in until it fires: the help
+            // works an example percent instead.
+            let computed = a.computed.iter().any(|c| c.slot == ir::ArgSlot::Step);
+            let help = if computed {
+                format!(
+                    "the step is computed when the policy fires; at 10% {}",
+                    example(r, EXAMPLE_FRACTION)
+                )
+            } else {
+                example(r, f)
+            };
             out.push(
                 RESIZE_WITHOUT_MIN_STEP
                     .diag(
@@ -110,17 +121,21 @@ fn resize_without_min_step(cx: &Cx) -> Vec<Diagnostic> {
                         "a percent step without `min_step` is small on small volumes",
                     )
                     .label("no `min_step`")
-                    .help(example(r, f)),
+                    .help(help),
             );
         }
     }
     out
 }
 
+/// The percent a computed step is shown with.
+const EXAMPLE_FRACTION: f64 = 0.1;
+
 /// The step on a small volume, with and without the suggested `min_step`.
 fn example(r: &ir::Resize, fraction: f64) -> String {
     let unbounded = ir::Resize {
         max: None,
+        step: ResizeStep::Fraction(fraction),
         ..r.clone()
     };
     let grown = |r: &ir::Resize| match plan::resize(SMALL, r) {
