@@ -22,6 +22,14 @@ use autopilot::compile::{Compiled, compile};
 use autopilot::diagnostic::{self, Diagnostic, Style};
 use autopilot::lint::{self, RULES};
 
+/// The names of the files in `tests/data/lint`.
+fn data_files() -> Vec<String> {
+    std::fs::read_dir(data(""))
+        .expect("tests/data/lint")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/lint")
@@ -118,12 +126,7 @@ fn every_rule_fires_and_is_disabled_in_its_data_files() {
 #[test]
 fn a_directive_before_an_item_covers_the_whole_item() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(data("")).expect("tests/data/lint") {
-        let name = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
+    for name in data_files() {
         let Some(rule) = name.strip_suffix(".item.apr").and_then(lint::by_name) else {
             continue;
         };
@@ -200,12 +203,7 @@ fn data_file_names_say_their_rule() {
 
 #[test]
 fn every_data_file_belongs_to_a_rule() {
-    for entry in std::fs::read_dir(data("")).expect("tests/data/lint") {
-        let name = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
+    for name in data_files() {
         assert!(
             rule_of(&name).is_some_and(|r| lint::by_name(r).is_some()),
             "tests/data/lint/{name} names no rule"

@@ -317,7 +317,7 @@ fn text(v: &Value) -> Option<String> {
 fn atom(op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr, negated: bool) -> Option<Atom> {
     let (op, t, v) = match (term(lhs), &rhs.kind, term(rhs), &lhs.kind) {
         (Some(t), ExprKind::Const(v), _, _) => (op, t, v),
-        (_, _, Some(t), ExprKind::Const(v)) => (mirror(op)?, t, v),
+        (_, _, Some(t), ExprKind::Const(v)) => (op.mirrored()?, t, v),
         _ => return None,
     };
     let op = if negated { negate(op)? } else { op };
@@ -347,18 +347,6 @@ fn atom(op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr, negated: bool) -> Option<Atom
         _ => return None,
     };
     Some((t, allowed))
-}
-
-/// `c op t` as `t op' c`.
-fn mirror(op: BinOp) -> Option<BinOp> {
-    Some(match op {
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        BinOp::Eq | BinOp::Ne => op,
-        _ => return None,
-    })
 }
 
 /// `not (t op c)` as `t op' c`: true exactly when the comparison has a value

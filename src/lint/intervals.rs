@@ -209,18 +209,6 @@ fn compared(op: BinOp, c: &Value) -> Option<Set> {
     })
 }
 
-/// `c op x` as `x op' c`.
-fn mirror(op: BinOp) -> Option<BinOp> {
-    Some(match op {
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        BinOp::Eq | BinOp::Ne => op,
-        _ => return None,
-    })
-}
-
 /// Per compared expression, by its printed form, the numbers a condition
 /// allows it; an expression left out may be anything.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -304,7 +292,7 @@ fn comparison(
     let (op, x, c) = match (&lhs.kind, &rhs.kind) {
         (ExprKind::Const(_), ExprKind::Const(_)) => return None,
         (_, ExprKind::Const(c)) => (op, lhs, c),
-        (ExprKind::Const(c), _) => (mirror(op)?, rhs, c),
+        (ExprKind::Const(c), _) => (op.mirrored()?, rhs, c),
         _ => return None,
     };
     let set = compared(op, c)?;

@@ -113,7 +113,7 @@ fn check(cx: &Shares, kind: ir::Kind, e: &ir::Expr) -> Option<Diagnostic> {
     let (op, metric, threshold) = match (&lhs.kind, &rhs.kind) {
         (_, ExprKind::Const(Value::Num(c))) if is_percentage(cx, lhs) => (*op, lhs, (*c, rhs)),
         (ExprKind::Const(Value::Num(c)), _) if is_percentage(cx, rhs) => {
-            (flip(*op)?, rhs, (*c, lhs))
+            (op.mirrored()?, rhs, (*c, lhs))
         }
         _ => return None,
     };
@@ -171,18 +171,6 @@ fn is_percentage(cx: &Shares, e: &ir::Expr) -> bool {
         } => args.iter().all(|a| is_percentage(cx, a)),
         _ => false,
     }
-}
-
-/// `c op m` as `m op' c`.
-fn flip(op: BinOp) -> Option<BinOp> {
-    Some(match op {
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        BinOp::Eq | BinOp::Ne => op,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

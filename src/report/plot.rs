@@ -49,7 +49,11 @@ pub fn comparisons(program: &Program) -> Vec<Comparison> {
             let ExprKind::Binary { op, lhs, rhs } = &e.kind else {
                 continue;
             };
-            let Some(flipped) = flip(*op) else {
+            // Ordered comparisons: what `==` compares is not a threshold.
+            let Some(flipped) = op
+                .mirrored()
+                .filter(|_| !matches!(op, BinOp::Eq | BinOp::Ne))
+            else {
                 continue;
             };
             if !lhs.ty.is_quantity() || !rhs.ty.is_quantity() {
@@ -90,18 +94,6 @@ fn reads(e: &Expr) -> Reads {
         })
         .max()
         .unwrap_or(Reads::Nothing)
-}
-
-/// The comparison with its sides swapped; None for operators that are not
-/// ordered comparisons.
-fn flip(op: BinOp) -> Option<BinOp> {
-    Some(match op {
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        _ => return None,
-    })
 }
 
 /// A line of a panel: a probe's series, or a constant.

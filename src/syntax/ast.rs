@@ -525,6 +525,19 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The comparison with its sides swapped (`c < x` is `x > c`); None for
+    /// an operator that is not a comparison.
+    pub fn mirrored(self) -> Option<BinaryOp> {
+        Some(match self {
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Eq | BinaryOp::Ne => self,
+            _ => return None,
+        })
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Or => "or",
