@@ -610,9 +610,20 @@ fn trivia() -> BoxedStrategy<String> {
 fn scan_string() -> BoxedStrategy<String> {
     let leaf = Just("\"x\"".to_string()).boxed();
     leaf.prop_recursive(3, 24, 4, |inner| {
+        // An interpolation holds any expression: paths, numbers, brackets,
+        // strings with their own interpolations.
         let path = prop_oneof![
-            lit(&["pvc.name", "a", "pvc.labels.app"]),
-            inner.prop_map(|s| format!("pvc.labels[{s}]")),
+            lit(&[
+                "pvc.name",
+                "a",
+                "pvc.labels.app",
+                "1",
+                "100% - pvc.usage",
+                "-e"
+            ]),
+            inner.clone().prop_map(|s| format!("pvc.labels[{s}]")),
+            inner.clone().prop_map(|s| format!("max(({s}), [1, (2)])")),
+            inner.prop_map(|s| format!("{s} ?? \"d\"")),
         ];
         let part = prop_oneof![
             3 => lit(&["(", "[", "{{", "}}", "}", "`", "#", ")", "]", " x ", "é"]),
@@ -691,6 +702,37 @@ proptest! {
         if parsed {
             prop_assert_eq!(codes, vec![codes::TOO_DEEP]);
         }
+    }
+}
+
+/// An interpolation of an expression other than a path (`"{1}"`) ends at
+/// its `}`: the pre-scan once read the rest of the line as a string, missed
+/// the brackets after it, and let pest recurse past the limit (the long fuzz
+/// run found it through `fmt`, whose output then failed to parse).
+#[test]
+fn brackets_after_an_interpolated_expression_are_counted() {
+    use autopilot::syntax::parse::{self, codes, nesting_depths};
+    for interp in [
+        "{1}",
+        "{100% - pvc.usage}",
+        "{-e}",
+        "{max((1), [2])}",
+        "{\"{1}\" ?? 2}",
+    ] {
+        let text = format!("when a then resize(\"{interp}\"), resize(((((x)))))\n");
+        let (seen, tree) = nesting_depths(&text);
+        assert_eq!((seen, tree), (5, Some(5)), "{text}");
+        let n = 10_000;
+        let deep = format!(
+            "when a then event(\"r\", \"{interp}\"), resize({}1{})\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        );
+        let codes = on_small_stack(move || {
+            let (_, diags) = parse::parse(FileId(0), &deep);
+            diags.iter().map(|d| d.code).collect::<Vec<_>>()
+        });
+        assert_eq!(codes, vec![codes::TOO_DEEP], "{interp}");
     }
 }
 

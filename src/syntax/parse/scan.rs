@@ -137,17 +137,6 @@ impl Scan<'_> {
         }
     }
 
-    /// `WHITESPACE*`: spaces, tabs, line ends and comments.
-    fn trivia(&mut self) {
-        while let Some(b) = self.peek() {
-            match b {
-                b' ' | b'\t' | b'\n' | b'\r' => self.i += 1,
-                b'#' => self.comment(),
-                _ => break,
-            }
-        }
-    }
-
     fn code(&mut self) -> Result<(), usize> {
         while let Some(b) = self.peek() {
             match b {
@@ -204,60 +193,39 @@ impl Scan<'_> {
         }
     }
 
-    /// `{ path }` with whitespace and comments around the path.
+    /// `{ expr }`: an interpolation holds any expression, over lines and
+    /// with comments, strings (and their interpolations) inside. It ends at
+    /// the `}` that closes it; a closing bracket that does not match, a
+    /// PromQL query or the end of the text is where the grammar fails.
     fn interp(&mut self) -> Result<StrEnd, usize> {
+        let inside = self.depth + 1;
         self.open()?;
-        self.trivia();
-        if let StrEnd::Broken = self.path()? {
-            return Ok(StrEnd::Broken);
-        }
-        self.trivia();
-        if self.peek() != Some(b'}') {
-            return Ok(StrEnd::Broken);
-        }
-        self.i += 1;
-        self.depth -= 1;
-        Ok(StrEnd::Closed)
-    }
-
-    /// `ident (. field_name | [ string ])*`, no whitespace inside.
-    fn path(&mut self) -> Result<StrEnd, usize> {
-        let start = |b: u8| b.is_ascii_lowercase() || b == b'_';
-        let word = |s: &mut Self| {
-            if !s.peek().is_some_and(start) {
-                return false;
-            }
-            while s.peek().is_some_and(|b| start(b) || b.is_ascii_digit()) {
-                s.i += 1;
-            }
-            true
-        };
-        if !word(self) {
-            return Ok(StrEnd::Broken);
-        }
         loop {
-            match self.peek() {
-                Some(b'.') => {
-                    self.i += 1;
-                    if !word(self) {
-                        return Ok(StrEnd::Broken);
-                    }
-                }
-                Some(b'[') => {
-                    self.open()?;
-                    if self.peek() != Some(b'"') {
-                        return Ok(StrEnd::Broken);
-                    }
+            let Some(b) = self.peek() else {
+                return Ok(StrEnd::Broken);
+            };
+            match b {
+                b'#' => self.comment(),
+                b'"' => {
                     if let StrEnd::Broken = self.string()? {
                         return Ok(StrEnd::Broken);
                     }
-                    if self.peek() != Some(b']') {
+                }
+                b'`' => return Ok(StrEnd::Broken),
+                b'(' | b'[' | b'{' => self.open()?,
+                b')' | b']' | b'}' if self.depth == inside => {
+                    if b != b'}' {
                         return Ok(StrEnd::Broken);
                     }
                     self.i += 1;
                     self.depth -= 1;
+                    return Ok(StrEnd::Closed);
                 }
-                _ => return Ok(StrEnd::Closed),
+                b')' | b']' | b'}' => {
+                    self.depth -= 1;
+                    self.i += 1;
+                }
+                _ => self.i += 1,
             }
         }
     }
