@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use super::eval::{Run, Sample, Val, drop_name};
-use super::{EvalError, Labels, NAME};
+use super::{EvalError, Labels};
 
 /// The binary operators, a closed set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -222,12 +222,6 @@ fn vector_vector(
             continue;
         };
         let (lv, rv) = if swap { (*ov, *mv) } else { (*mv, *ov) };
-        let (mut value, keep) = op.apply(lv, rv);
-        if m.return_bool {
-            value = f64::from(u8::from(keep));
-        } else if !keep {
-            continue;
-        }
         let mut labels = if op.is_comparison() && !m.return_bool {
             ml.clone()
         } else {
@@ -254,6 +248,7 @@ fn vector_vector(
                 }
             }
         }
+        // Prometheus rejects ambiguous matches before a comparison filters.
         let key = if include.is_some() {
             labels.clone()
         } else {
@@ -269,7 +264,12 @@ fn vector_vector(
                 )
             }));
         }
-        let _ = NAME;
+        let (mut value, keep) = op.apply(lv, rv);
+        if m.return_bool {
+            value = f64::from(u8::from(keep));
+        } else if !keep {
+            continue;
+        }
         out.push((labels, value));
     }
     Ok(out)

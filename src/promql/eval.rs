@@ -107,14 +107,8 @@ impl Run<'_> {
             Expr::Paren(p) => self.eval(&p.expr, t),
             Expr::Unary(u) => match self.eval(&u.expr, t)? {
                 Val::Scalar(v) => Ok(Val::Scalar(-v)),
-                Val::Vector(v) => Ok(Val::Vector(
-                    v.into_iter()
-                        .map(|(mut l, x)| {
-                            l.remove(NAME);
-                            (l, -x)
-                        })
-                        .collect(),
-                )),
+                Val::Vector(v) => unique(v.into_iter().map(|(l, x)| (drop_name(l), -x)).collect())
+                    .map(Val::Vector),
                 other => Err(EvalError::Invalid(format!(
                     "unary minus on a {}",
                     other.kind()
@@ -181,7 +175,15 @@ impl Run<'_> {
     fn matching<'s>(
         &'s self,
         vs: &'s VectorSelector,
-    ) -> impl Iterator<Item = &'s (Labels, Vec<(i64, f64)>)> + 's {
+    ) -> Result<impl Iterator<Item = &'s Series> + 's, EvalError> {
+        if self
+            .store
+            .native_histograms()
+            .iter()
+            .any(|l| selects(vs, l))
+        {
+            return Err(EvalError::Unsupported("native histograms".into()));
+        }
         let name = vs.name.clone().or_else(|| {
             vs.matchers
                 .matchers
@@ -194,9 +196,10 @@ impl Run<'_> {
         } else {
             vs.name.clone()
         };
-        self.store
+        Ok(self
+            .store
             .candidates(name.as_deref())
-            .filter(move |(labels, _)| selects(vs, labels))
+            .filter(move |(labels, _)| selects(vs, labels)))
     }
 
     pub fn select_instant(&self, vs: &VectorSelector, t: i64) -> Result<Vec<Sample>, EvalError> {
@@ -216,7 +219,7 @@ impl Run<'_> {
         let at = self.shifted(&vs.at, &vs.offset, t);
         let lo = at - self.lookback_ms;
         let mut out = Vec::new();
-        for (labels, samples) in self.matching(vs) {
+        for (labels, samples) in self.matching(vs)? {
             let upto = samples.partition_point(|s| s.0 <= at);
             if upto == 0 {
                 continue;
@@ -233,7 +236,7 @@ impl Run<'_> {
         let end = self.shifted(&vs.at, &vs.offset, t);
         let start = end - range;
         let mut series = Vec::new();
-        for (labels, samples) in self.matching(vs) {
+        for (labels, samples) in self.matching(vs)? {
             let from = samples.partition_point(|s| s.0 <= start);
             let to = samples.partition_point(|s| s.0 <= end);
             let points: Vec<(i64, f64)> = samples
@@ -331,8 +334,25 @@ fn system_millis(st: &SystemTime) -> i64 {
     }
 }
 
-/// Drops `__name__`, as most functions and operators do.
+/// Drops `__name__` and the other reserved metadata labels, as most
+/// functions and operators do.
 pub(crate) fn drop_name(mut l: Labels) -> Labels {
     l.remove(NAME);
+    l.remove("__type__");
+    l.remove("__unit__");
     l
+}
+
+/// A vector must not hold two samples with the same labels, which dropping
+/// the metric name can cause.
+pub(crate) fn unique(v: Vec<Sample>) -> Result<Vec<Sample>, EvalError> {
+    let mut seen = std::collections::HashSet::new();
+    for (l, _) in &v {
+        if !seen.insert(l) {
+            return Err(EvalError::Invalid(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
+        }
+    }
+    Ok(v)
 }

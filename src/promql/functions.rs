@@ -4,7 +4,7 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{Call, Expr};
 use regex::Regex;
 
-use super::eval::{Range, Run, Sample, Val, drop_name};
+use super::eval::{Range, Run, Sample, Val, drop_name, unique};
 use super::{EvalError, Labels, NAME};
 
 pub(crate) fn call(run: &Run, c: &Call, t: i64) -> Result<Val, EvalError> {
@@ -57,8 +57,8 @@ pub(crate) fn call(run: &Run, c: &Call, t: i64) -> Result<Val, EvalError> {
         "asinh" => map(vector(0)?, f64::asinh),
         "acosh" => map(vector(0)?, f64::acosh),
         "atanh" => map(vector(0)?, f64::atanh),
-        "deg" => map(vector(0)?, |x| x * 180.0 / std::f64::consts::PI),
-        "rad" => map(vector(0)?, |x| x * std::f64::consts::PI / 180.0),
+        "deg" => map(vector(0)?, |x| x * (180.0 / std::f64::consts::PI)),
+        "rad" => map(vector(0)?, |x| x * (std::f64::consts::PI / 180.0)),
         "round" => {
             let v = vector(0)?;
             let to = if args.len() > 1 { scalar(1)? } else { 1.0 };
@@ -115,7 +115,7 @@ pub(crate) fn call(run: &Run, c: &Call, t: i64) -> Result<Val, EvalError> {
         }
         "histogram_quantile" => {
             let q = scalar(0)?;
-            histogram_quantile(q, vector(1)?)
+            histogram_quantile(q, vector(1)?)?
         }
         "rate" => over_range(range(0)?, |r, p| extrapolated_rate(r, p, true, true)),
         "increase" => over_range(range(0)?, |r, p| extrapolated_rate(r, p, true, false)),
@@ -179,20 +179,6 @@ pub(crate) fn call(run: &Run, c: &Call, t: i64) -> Result<Val, EvalError> {
         other => return Err(EvalError::Unsupported(format!("function {other}"))),
     };
     unique(out).map(Val::Vector)
-}
-
-/// A vector must not hold two samples with the same labels, which dropping
-/// the metric name can cause.
-fn unique(v: Vec<Sample>) -> Result<Vec<Sample>, EvalError> {
-    let mut seen = HashSet::new();
-    for (l, _) in &v {
-        if !seen.insert(l) {
-            return Err(EvalError::Invalid(
-                "vector cannot contain metrics with the same labelset".into(),
-            ));
-        }
-    }
-    Ok(v)
 }
 
 fn map(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Vec<Sample> {
@@ -263,7 +249,7 @@ fn absent_labels(arg: &Expr) -> Labels {
     let mut out = Labels::new();
     let mut has = HashSet::new();
     for m in &vs.matchers.matchers {
-        if m.name == NAME {
+        if matches!(m.name.as_str(), NAME | "__type__" | "__unit__") {
             continue;
         }
         if m.op == MatchOp::Equal && !has.contains(&m.name) {
@@ -290,8 +276,10 @@ fn sorted(mut v: Vec<Sample>, desc: bool) -> Vec<Sample> {
     v
 }
 
+/// A label name must be valid UTF-8 (the parser turns invalid bytes into
+/// U+FFFD) and not empty.
 fn valid_label_name(s: &str) -> bool {
-    !s.is_empty()
+    !s.is_empty() && !s.contains('\u{FFFD}')
 }
 
 fn label_replace(
@@ -541,15 +529,24 @@ pub(crate) fn quantile(q: f64, mut xs: Vec<f64>) -> f64 {
     at(lower) * (1.0 - w) + at(upper) * w
 }
 
-fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
+fn histogram_quantile(q: f64, v: Vec<Sample>) -> Result<Vec<Sample>, EvalError> {
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
     let mut index = std::collections::HashMap::new();
+    let mut names: std::collections::HashMap<Labels, Option<String>> = Default::default();
     for (mut l, x) in v {
         let Some(le) = l.remove("le") else { continue };
-        let Some(upper) = parse_float(&le) else {
+        // A NaN bound is malformed: Prometheus ignores the bucket.
+        let Some(upper) = parse_float(&le).filter(|u| !u.is_nan()) else {
             continue;
         };
+        let name = l.get(NAME).cloned();
         let l = drop_name(l);
+        // Two histograms whose labels differ only in their name collide.
+        if names.entry(l.clone()).or_insert_with(|| name.clone()) != &name {
+            return Err(EvalError::Invalid(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
+        }
         let i = *index.entry(l.clone()).or_insert_with(|| {
             groups.push((l, Vec::new()));
             groups.len() - 1
@@ -558,10 +555,10 @@ fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
             g.1.push((upper, x));
         }
     }
-    groups
+    Ok(groups
         .into_iter()
         .map(|(l, b)| (l, bucket_quantile(q, b)))
-        .collect()
+        .collect())
 }
 
 fn parse_float(s: &str) -> Option<f64> {

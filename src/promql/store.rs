@@ -10,6 +10,7 @@ pub struct Store {
     series: Vec<Series>,
     by_labels: HashMap<Labels, usize>,
     by_name: HashMap<String, Vec<usize>>,
+    native_histograms: Vec<Labels>,
 }
 
 impl Store {
@@ -24,8 +25,11 @@ impl Store {
             let existing = &mut self.series[i].1;
             existing.extend(samples);
             // Appends are usually in order; a stable sort keeps that cheap.
+            // A later sample at the same time replaces the earlier one.
             existing.sort_by_key(|s| s.0);
+            existing.reverse();
             existing.dedup_by_key(|s| s.0);
+            existing.reverse();
             return;
         }
         let i = self.series.len();
@@ -35,6 +39,18 @@ impl Store {
         let mut samples = samples;
         samples.sort_by_key(|s| s.0);
         self.series.push((labels, samples));
+    }
+
+    /// Records that a series holds native histograms, which this evaluator
+    /// does not read: a selector matching it is `Unsupported`.
+    pub fn add_native_histogram(&mut self, labels: Labels) {
+        if !self.native_histograms.contains(&labels) {
+            self.native_histograms.push(labels);
+        }
+    }
+
+    pub(crate) fn native_histograms(&self) -> &[Labels] {
+        &self.native_histograms
     }
 
     /// The number of series.
