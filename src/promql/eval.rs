@@ -8,6 +8,9 @@ use super::{EvalError, Labels, NAME, Store, Value, aggregate, binary, functions,
 /// The step of a subquery written without one, as promqltest uses.
 const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 const DEFAULT_LOOKBACK_MS: i64 = 5 * 60_000;
+/// The most steps one subquery may evaluate, Prometheus's limit on points
+/// per series: a budget in steps, not in wall time.
+const MAX_SUBQUERY_STEPS: i64 = 11_000;
 
 pub(crate) type Sample = (Labels, f64);
 pub(crate) type Series = (Labels, Vec<(i64, f64)>);
@@ -24,7 +27,7 @@ pub(crate) struct Range {
 
 impl Range {
     pub fn seconds(&self) -> f64 {
-        (self.end - self.start) as f64 / 1000.0
+        self.end.saturating_sub(self.start) as f64 / 1000.0
     }
 }
 
@@ -169,7 +172,7 @@ impl Run<'_> {
             Some(Offset::Pos(d)) => millis(d),
             Some(Offset::Neg(d)) => -millis(d),
         };
-        base - off
+        base.saturating_sub(off)
     }
 
     fn matching<'s>(
@@ -217,7 +220,7 @@ impl Run<'_> {
         t: i64,
     ) -> Result<Vec<(Labels, i64, f64)>, EvalError> {
         let at = self.shifted(&vs.at, &vs.offset, t);
-        let lo = at - self.lookback_ms;
+        let lo = at.saturating_sub(self.lookback_ms);
         let mut out = Vec::new();
         for (labels, samples) in self.matching(vs)? {
             let upto = samples.partition_point(|s| s.0 <= at);
@@ -234,7 +237,7 @@ impl Run<'_> {
 
     fn select_range(&self, vs: &VectorSelector, range: i64, t: i64) -> Result<Range, EvalError> {
         let end = self.shifted(&vs.at, &vs.offset, t);
-        let start = end - range;
+        let start = end.saturating_sub(range);
         let mut series = Vec::new();
         for (labels, samples) in self.matching(vs)? {
             let from = samples.partition_point(|s| s.0 <= start);
@@ -266,11 +269,17 @@ impl Run<'_> {
         if step <= 0 {
             return Err(EvalError::Invalid("subquery step must be positive".into()));
         }
-        let start = end - range;
+        let start = end.saturating_sub(range);
+        if range / step > MAX_SUBQUERY_STEPS {
+            return Err(EvalError::Invalid(format!(
+                "subquery of {} steps exceeds the budget of {MAX_SUBQUERY_STEPS}",
+                range / step
+            )));
+        }
         // Go's integer division truncates towards zero, as Rust's does.
-        let mut ts = step * (start / step);
+        let mut ts = step.saturating_mul(start / step);
         if ts <= start {
-            ts += step;
+            ts = ts.saturating_add(step);
         }
         let mut series: Vec<Series> = Vec::new();
         let mut index: std::collections::HashMap<Labels, usize> = Default::default();
@@ -304,7 +313,10 @@ impl Run<'_> {
                     )));
                 }
             }
-            ts += step;
+            match ts.checked_add(step) {
+                Some(next) => ts = next,
+                None => break,
+            }
         }
         Ok(Range { series, start, end })
     }

@@ -358,8 +358,8 @@ fn extrapolated_rate(r: &Range, p: &[(i64, f64)], is_counter: bool, is_rate: boo
             }
         }
     }
-    let mut to_start = (first.0 - r.start) as f64 / 1000.0;
-    let mut to_end = (r.end - last.0) as f64 / 1000.0;
+    let mut to_start = first.0.saturating_sub(r.start) as f64 / 1000.0;
+    let mut to_end = r.end.saturating_sub(last.0) as f64 / 1000.0;
     let sampled = (last.0 - first.0) as f64 / 1000.0;
     let avg = sampled / (p.len() - 1) as f64;
     let threshold = avg * 1.1;

@@ -75,6 +75,26 @@ mod tests {
     }
 
     #[test]
+    fn hostile_times_and_steps_are_errors_not_panics() {
+        let s = store();
+        let ev = Evaluator::new(&s);
+        for q in [
+            "up offset 292y",
+            "up @ 9223372036854775",
+            "rate(up[292y])",
+            "max_over_time(up[100y:1ms])",
+            "up[292y:292y] offset -292y",
+        ] {
+            let _ = ev.query(q, i64::MAX);
+            let _ = ev.query(q, i64::MIN);
+        }
+        assert!(matches!(
+            ev.query("max_over_time(up[100y:1ms])", 0),
+            Err(EvalError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn errors_name_the_construct() {
         let s = store();
         let ev = Evaluator::new(&s);
