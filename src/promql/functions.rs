@@ -83,6 +83,15 @@ pub(crate) fn call(run: &Run, c: &Call, t: i64) -> Result<Val, EvalError> {
             map(vector(0)?, |x| go_min(hi, x))
         }
         "timestamp" => timestamp(run, arg(0)?, t)?,
+        "minute" | "hour" | "day_of_week" | "day_of_month" | "day_of_year" | "days_in_month"
+        | "month" | "year" => {
+            let v = if args.is_empty() {
+                vec![(Labels::new(), t as f64 / 1000.0)]
+            } else {
+                vector(0)?
+            };
+            map(v, |secs| date_part(name, secs))
+        }
         "absent" => {
             if vector(0)?.is_empty() {
                 vec![(absent_labels(arg(0)?), 1.0)]
@@ -193,6 +202,56 @@ fn over_range(r: Range, f: impl Fn(&Range, &[(i64, f64)]) -> Option<f64>) -> Vec
         }
     }
     out
+}
+
+/// A part of the UTC date at `secs` seconds since the epoch, as Go's
+/// time package computes it.
+fn date_part(part: &str, secs: f64) -> f64 {
+    let secs = secs as i64;
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let before: i64 = month_days.iter().take((m - 1) as usize).sum();
+    (match part {
+        "minute" => of_day / 60 % 60,
+        "hour" => of_day / 3600,
+        // 1970-01-01 was a Thursday; Sunday is 0.
+        "day_of_week" => (days + 4).rem_euclid(7),
+        "day_of_month" => d,
+        "day_of_year" => before + d,
+        "days_in_month" => month_days.get((m - 1) as usize).copied().unwrap_or(30),
+        "month" => m,
+        _ => y,
+    }) as f64
+}
+
+/// Howard Hinnant's days-to-civil algorithm: (year, month 1-12, day 1-31).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 fn sgn(x: f64) -> f64 {
