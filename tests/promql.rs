@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use autopilot::promql::{EvalError, Evaluator, Labels, Store, Value, is_stale, stale_nan};
 
 /// Prometheus's conformance cases this evaluator passes; raise it as it grows.
-const PASSED_AT_LEAST: usize = 880;
+const PASSED_AT_LEAST: usize = 888;
 
 /// Prometheus cases that disagree for a stated reason, reported apart from
 /// passes and failures: (file, line of the eval, why).

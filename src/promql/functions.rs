@@ -176,6 +176,26 @@ pub(crate) fn call(run: &Run, c: &Call, t: i64) -> Result<Val, EvalError> {
                 Some(quantile(q, p.iter().map(|s| s.1).collect()))
             })
         }
+        "mad_over_time" => over_range(range(0)?, |_, p| {
+            let xs: Vec<f64> = p.iter().map(|s| s.1).collect();
+            if xs.iter().any(|x| x.is_nan()) {
+                return Some(f64::NAN);
+            }
+            let median = quantile(0.5, xs.clone());
+            Some(quantile(
+                0.5,
+                xs.iter().map(|x| (x - median).abs()).collect(),
+            ))
+        }),
+        "first_over_time" => {
+            let r = range(0)?;
+            return Ok(Val::Vector(
+                r.series
+                    .into_iter()
+                    .filter_map(|(l, p)| p.first().map(|s| (l, s.1)))
+                    .collect(),
+            ));
+        }
         "last_over_time" => {
             let r = range(0)?;
             return Ok(Val::Vector(
