@@ -426,9 +426,14 @@ fn run_file(text: &str) -> Vec<Case> {
             match parse_metric(def).and_then(|(l, rest)| expand(rest).map(|v| (l, v))) {
                 Some((l, v)) if v.len() == 1 => match v[0] {
                     Some(x) => e.samples.push((l, x)),
-                    None => e.skip = Some(format!("expected line {def:?}")),
+                    None => {
+                        e.skip.get_or_insert(format!("expected line {def:?}"));
+                    }
                 },
-                _ => e.skip = Some(format!("expected line {def:?}")),
+                // The first reason (a range query, say) is the one to report.
+                _ => {
+                    e.skip.get_or_insert(format!("expected line {def:?}"));
+                }
             }
         }
         if start_timestamps {
