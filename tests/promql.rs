@@ -469,7 +469,12 @@ fn our_files() {
     });
 }
 
+/// `PROMQL_TESTDATA` as scripts/test-env prints it, else the Go module
+/// cache's copy of the module.
 fn prometheus_testdata() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PROMQL_TESTDATA").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
     let cache = std::env::var("GOMODCACHE")
         .ok()
         .filter(|s| !s.is_empty())
