@@ -2,27 +2,15 @@ use std::collections::HashMap;
 
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 
-use super::eval::{Run, Sample, Val, drop_name};
+use super::eval::{Run, Sample, Val, by_modifier};
 use super::functions::{go_max, go_min, kahan_inc, mean, quantile};
 use super::{EvalError, Labels, NAME};
 
 /// The output labels of the group a sample falls in.
 fn group_labels(l: &Labels, modifier: &Option<LabelModifier>) -> Labels {
-    match modifier {
-        None => Labels::new(),
-        Some(LabelModifier::Include(ls)) => ls
-            .labels
-            .iter()
-            .filter_map(|n| l.get(n).map(|v| (n.clone(), v.clone())))
-            .collect(),
-        Some(LabelModifier::Exclude(ls)) => {
-            let mut out = drop_name(l.clone());
-            for n in &ls.labels {
-                out.remove(n);
-            }
-            out
-        }
-    }
+    modifier
+        .as_ref()
+        .map_or_else(Labels::new, |m| by_modifier(l, m))
 }
 
 /// Samples grouped by their output labels, in first-seen order.

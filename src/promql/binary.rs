@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
 
-use super::eval::{Run, Sample, Val, drop_name};
+use super::eval::{Run, Sample, Val, by_modifier, drop_name};
 use super::{EvalError, Labels};
 
 /// The binary operators, a closed set.
@@ -141,21 +141,9 @@ fn vector_scalar(op: Op, v: Vec<Sample>, s: f64, swap: bool, bool_: bool) -> Vec
 
 /// The labels two samples are matched on.
 fn signature(l: &Labels, matching: &Option<LabelModifier>) -> Labels {
-    match matching {
-        Some(LabelModifier::Include(ls)) => ls
-            .labels
-            .iter()
-            .filter_map(|n| l.get(n).map(|v| (n.clone(), v.clone())))
-            .collect(),
-        Some(LabelModifier::Exclude(ls)) => {
-            let mut out = drop_name(l.clone());
-            for n in &ls.labels {
-                out.remove(n);
-            }
-            out
-        }
-        None => drop_name(l.clone()),
-    }
+    matching
+        .as_ref()
+        .map_or_else(|| drop_name(l.clone()), |m| by_modifier(l, m))
 }
 
 fn set_op(op: Op, l: Vec<Sample>, r: Vec<Sample>, matching: &Option<LabelModifier>) -> Vec<Sample> {

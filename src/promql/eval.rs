@@ -346,6 +346,26 @@ fn system_millis(st: &SystemTime) -> i64 {
     }
 }
 
+/// The labels `by (…)` keeps, or those `without (…)` leaves (with
+/// `__name__` dropped), as aggregations and vector matching read them.
+pub(crate) fn by_modifier(l: &Labels, m: &promql_parser::parser::LabelModifier) -> Labels {
+    use promql_parser::parser::LabelModifier;
+    match m {
+        LabelModifier::Include(ls) => ls
+            .labels
+            .iter()
+            .filter_map(|n| l.get(n).map(|v| (n.clone(), v.clone())))
+            .collect(),
+        LabelModifier::Exclude(ls) => {
+            let mut out = drop_name(l.clone());
+            for n in &ls.labels {
+                out.remove(n);
+            }
+            out
+        }
+    }
+}
+
 /// Drops `__name__` and the other reserved metadata labels, as most
 /// functions and operators do.
 pub(crate) fn drop_name(mut l: Labels) -> Labels {
