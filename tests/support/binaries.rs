@@ -1,4 +1,4 @@
-//! Where the real servers are: `KUBE_APISERVER`, `ETCD` and `PROMETHEUS` from
+//! Where the real servers are: `KUBE_APISERVER`, `ETCD`, `PROMETHEUS` and `PROMTOOL` from
 //! the environment, else what `scripts/test-env --print` reports.
 
 use std::collections::BTreeMap;
@@ -10,14 +10,15 @@ pub struct Binaries {
     pub kube_apiserver: PathBuf,
     pub etcd: PathBuf,
     pub prometheus: PathBuf,
+    pub promtool: PathBuf,
 }
 
-const KEYS: [&str; 3] = ["KUBE_APISERVER", "ETCD", "PROMETHEUS"];
+const KEYS: [&str; 4] = ["KUBE_APISERVER", "ETCD", "PROMETHEUS", "PROMTOOL"];
 
 pub fn locate() -> Result<Binaries, String> {
     let help = "the end-to-end tests run against a real kube-apiserver, etcd and Prometheus: \
         run `eval \"$(scripts/test-env)\"` once (it builds and caches them) or set \
-        KUBE_APISERVER, ETCD and PROMETHEUS";
+        KUBE_APISERVER, ETCD, PROMETHEUS and PROMTOOL";
     let mut found: BTreeMap<&str, PathBuf> = KEYS
         .iter()
         .filter_map(|k| std::env::var_os(k).map(|v| (*k, PathBuf::from(v))))
@@ -57,5 +58,6 @@ pub fn locate() -> Result<Binaries, String> {
         kube_apiserver: path("KUBE_APISERVER")?,
         etcd: path("ETCD")?,
         prometheus: path("PROMETHEUS")?,
+        promtool: path("PROMTOOL")?,
     })
 }
