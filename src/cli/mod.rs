@@ -34,6 +34,7 @@ mod cluster_args;
 mod explain;
 mod fmt;
 mod lint;
+mod prometheus_args;
 mod repl;
 mod run;
 mod simulate;

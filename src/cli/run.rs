@@ -7,12 +7,9 @@ use std::time::Duration;
 use clap::ValueEnum;
 
 use super::Exit;
+use super::prometheus_args::PrometheusArgs;
 use crate::cluster::client::{self, ClientSource};
-use crate::cluster::prometheus::Prometheus;
-use crate::config::{self, Config};
 use crate::controller::{self, Options};
-use crate::diagnostic;
-use crate::source::SourceMap;
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
 pub enum LogFormat {
@@ -32,12 +29,8 @@ pub struct Args {
     /// A context of the kubeconfig.
     #[arg(long, value_name = "NAME", requires = "kubeconfig")]
     context: Option<String>,
-    /// Prometheus's base URL, e.g. http://prometheus:9090.
-    #[arg(long, value_name = "URL")]
-    prometheus: Option<String>,
-    /// The configuration file (Prometheus auth, notify receivers).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    prometheus: PrometheusArgs,
     /// The controller's own namespace.
     #[arg(long, value_name = "NS", default_value = "autopilot-system")]
     namespace: String,
@@ -98,24 +91,11 @@ fn identity(flag: Option<String>) -> String {
 
 pub fn run(args: Args) -> Exit {
     init_logs(args.log_format);
-    let config = match args.config.as_deref().map(read_config) {
-        Some(Some(config)) => config,
-        Some(None) => return Exit::Usage,
-        None => Config::default(),
-    };
-    let prom = config.prometheus.clone().with_url(args.prometheus.clone());
-    if prom.url.is_none() {
-        eprintln!(
-            "error: give Prometheus's URL with --prometheus URL or `prometheus.url` in --config"
-        );
+    let Some(config) = args.prometheus.read_config() else {
         return Exit::Usage;
-    }
-    let prometheus = match Prometheus::from_config(&prom) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
+    };
+    let Some(prometheus) = args.prometheus.client(&config) else {
+        return Exit::Usage;
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -141,8 +121,8 @@ pub fn run(args: Args) -> Exit {
         interval: args.interval,
         listen: args.listen.clone(),
         dry_run: args.dry_run,
-        in_flight: prom.max_in_flight,
-        matchers: prom.matchers.clone(),
+        in_flight: config.prometheus.max_in_flight,
+        matchers: config.prometheus.matchers.clone(),
         receivers: config.notify.clone(),
         identity: identity(args.identity.clone()),
         leader_election: !args.no_leader_election,
@@ -170,34 +150,6 @@ pub fn run(args: Args) -> Exit {
             }
         }
     })
-}
-
-/// The configuration file, or `None` once its problems are printed.
-fn read_config(path: &std::path::Path) -> Option<Config> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("error: {}: {e}", path.display());
-            return None;
-        }
-    };
-    let mut sources = SourceMap::new();
-    let file = sources.add(path.display().to_string(), text.clone());
-    match config::parse(file, &text) {
-        Ok(config) => Some(config),
-        Err(diags) => {
-            eprint!(
-                "{}",
-                diagnostic::render_all(&sources, &diags, super::style())
-            );
-            eprintln!(
-                "error: {}: {} problem(s) in the configuration",
-                path.display(),
-                diags.len()
-            );
-            None
-        }
-    }
 }
 
 /// SIGTERM (what Kubernetes sends) or Ctrl-C.
