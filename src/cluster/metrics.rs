@@ -1,12 +1,8 @@
 //! Live metric values for the engine: each tick, one instant query per
 //! binding that some policy reads (never one per object), run concurrently
 //! with a bound on how many are in flight, each answer joined to objects by
-//! the binding's labels.
-//!
-//! Per binding and per object, three different answers stay three
-//! ([`Sample`]): a value; no data (no series for the object, or NaN/±Inf);
-//! an error (the query failed, or two series name the same object). An
-//! error of one binding is that binding's only.
+//! the binding's labels ([`Fetched`], in `engine::answers`: value, no data
+//! and error kept apart).
 //!
 //! Label matchers from the configuration (`cluster="eu-1"`, one cluster's
 //! series in a shared Thanos or Mimir) are put into every selector of every
@@ -20,7 +16,7 @@ use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{self, Expr};
 
 use super::prometheus::{Prometheus, Sample as PromSample};
-use crate::engine::{MetricSource, ObjectId, Sample, Time};
+pub use crate::engine::answers::{Fetched, Series};
 use crate::ir::{MetricId, Program};
 
 /// How many queries of one tick may be in flight at once, unless configured.
@@ -146,142 +142,6 @@ pub fn queries(program: &Program, matchers: &[LabelMatcher]) -> Result<Vec<Query
         .collect()
 }
 
-/// An answer's entries by namespace (`""` when the join labels name no
-/// namespace) and name, so that a lookup borrows the object's id.
-type ByObject = HashMap<String, HashMap<String, Entry>>;
-
-/// What one binding's query gave this tick.
-#[derive(Clone, Debug)]
-enum Answer {
-    Failed(String),
-    Series {
-        /// The join labels, for messages.
-        join: Vec<String>,
-        values: ByObject,
-    },
-}
-
-/// The series of one object in an answer.
-#[derive(Clone, Copy, Debug)]
-enum Entry {
-    /// One series: its value, None for NaN or ±Inf.
-    One(Option<f64>),
-    /// Several series name the object: which to believe is not ours to say.
-    Many(usize),
-}
-
-/// The answers of one tick, as the engine reads them.
-#[derive(Clone, Debug, Default)]
-pub struct Fetched {
-    answers: HashMap<MetricId, Answer>,
-    /// Per binding: series whose labels lack a join label (they name no
-    /// object), for logs.
-    pub unjoined: HashMap<MetricId, usize>,
-    /// Per binding: how long its query took (shared queries: the one run).
-    pub took: HashMap<MetricId, std::time::Duration>,
-}
-
-impl Fetched {
-    /// Joins one binding's answer (or failure) to objects by `join`.
-    pub fn add(
-        &mut self,
-        metric: MetricId,
-        join: &[String],
-        answer: Result<Vec<PromSample>, String>,
-    ) {
-        let series = match answer {
-            Ok(series) => series,
-            Err(e) => {
-                self.answers.insert(metric, Answer::Failed(e));
-                return;
-            }
-        };
-        let mut values: ByObject = HashMap::new();
-        let mut unjoined = 0;
-        for mut s in series {
-            let Some((namespace, name)) = key_of(join, &mut s) else {
-                unjoined += 1;
-                continue;
-            };
-            let value = s.value.filter(|v| v.is_finite());
-            values
-                .entry(namespace.unwrap_or_default())
-                .or_default()
-                .entry(name)
-                .and_modify(|e| {
-                    *e = match *e {
-                        Entry::One(_) => Entry::Many(2),
-                        Entry::Many(n) => Entry::Many(n + 1),
-                    }
-                })
-                .or_insert(Entry::One(value));
-        }
-        if unjoined > 0 {
-            self.unjoined.insert(metric, unjoined);
-        }
-        self.answers.insert(
-            metric,
-            Answer::Series {
-                join: join.to_vec(),
-                values,
-            },
-        );
-    }
-}
-
-impl Fetched {
-    /// The bindings whose query failed this tick, with the error.
-    pub fn failures(&self) -> impl Iterator<Item = (MetricId, &str)> {
-        self.answers.iter().filter_map(|(m, a)| match a {
-            Answer::Failed(e) => Some((*m, e.as_str())),
-            Answer::Series { .. } => None,
-        })
-    }
-}
-
-/// The object a series names by the join labels: `[namespace, name]`, or
-/// `[name]` for cluster-scoped kinds. The labels are taken out of the series.
-fn key_of(join: &[String], s: &mut PromSample) -> Option<(Option<String>, String)> {
-    if join.len() >= 2 {
-        let (namespace, name) = (&join[0], &join[1]);
-        if !s.labels.contains_key(namespace) || !s.labels.contains_key(name) {
-            return None;
-        }
-        Some((s.labels.remove(namespace), s.labels.remove(name)?))
-    } else {
-        Some((None, s.labels.remove(join.first()?)?))
-    }
-}
-
-impl MetricSource for Fetched {
-    fn sample(&self, metric: MetricId, object: &ObjectId, _t: Time) -> Sample {
-        match self.answers.get(&metric) {
-            // Not queried this tick: no policy reads it.
-            None => Sample::Missing,
-            Some(Answer::Failed(e)) => Sample::Error(e.clone()),
-            Some(Answer::Series { join, values }) => {
-                let namespace = if join.len() >= 2 {
-                    object.namespace.as_deref().unwrap_or_default()
-                } else {
-                    ""
-                };
-                let entry = values
-                    .get(namespace)
-                    .and_then(|names| names.get(object.name.as_str()));
-                match entry {
-                    None | Some(Entry::One(None)) => Sample::Missing,
-                    Some(Entry::One(Some(v))) => Sample::Value(*v),
-                    Some(Entry::Many(n)) => Sample::Error(format!(
-                        "{n} series name this object; a binding must give one per object \
-                         (aggregate it, e.g. `max by ({}) (…)`)",
-                        join.join(", ")
-                    )),
-                }
-            }
-        }
-    }
-}
-
 /// Runs every query at `at`, at most `in_flight` at once, and joins the
 /// answers. Each query has the client's timeout; a failed query fails its
 /// binding only.
@@ -355,6 +215,15 @@ pub async fn fetch_all(
                     .get(q.promql.as_str())
                     .cloned()
                     .unwrap_or_else(|| Err("the query did not finish".into()));
+                let answer = answer.map(|series| {
+                    series
+                        .into_iter()
+                        .map(|s| Series {
+                            labels: s.labels,
+                            value: s.value,
+                        })
+                        .collect()
+                });
                 fetched.add(q.metric, &program.metric(q.metric).join, answer);
                 if let Some(d) = took.get(q.promql.as_str()) {
                     fetched.took.insert(q.metric, *d);

@@ -6,6 +6,7 @@
 //! carry out; the caller (the simulated world, or the cluster) carries each
 //! out and reports back with [`Engine::finish`].
 
+pub mod answers;
 pub mod eval;
 pub mod object;
 pub mod outcome;

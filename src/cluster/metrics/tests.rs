@@ -1,7 +1,4 @@
-use std::collections::BTreeMap;
-
 use super::*;
-use crate::ir::Kind;
 
 fn m(name: &str, op: MatchKind, value: &str) -> LabelMatcher {
     LabelMatcher {
@@ -53,89 +50,6 @@ fn matchers_reach_every_selector() {
         "sum(",
         "nothing to add: as written"
     );
-}
-
-fn series(labels: &[(&str, &str)], value: Option<f64>) -> PromSample {
-    PromSample {
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-        timestamp: 0.0,
-        value,
-    }
-}
-
-fn pvc(ns: &str, name: &str) -> ObjectId {
-    ObjectId::new(Kind::Pvc, Some(ns), name)
-}
-
-#[test]
-fn answers_join_to_objects_by_their_labels() {
-    let join = ["namespace".to_string(), "persistentvolumeclaim".to_string()];
-    let usage = MetricId(0);
-    let mut f = Fetched::default();
-    f.add(
-        usage,
-        &join,
-        Ok(vec![
-            series(
-                &[("namespace", "db"), ("persistentvolumeclaim", "a")],
-                Some(81.5),
-            ),
-            series(
-                &[("namespace", "db"), ("persistentvolumeclaim", "nan")],
-                None,
-            ),
-            series(
-                &[("namespace", "web"), ("persistentvolumeclaim", "a")],
-                Some(10.0),
-            ),
-            series(
-                &[("namespace", "db"), ("persistentvolumeclaim", "twice")],
-                Some(1.0),
-            ),
-            series(
-                &[("namespace", "db"), ("persistentvolumeclaim", "twice")],
-                Some(2.0),
-            ),
-            series(&[("persistentvolumeclaim", "no-namespace")], Some(3.0)),
-        ]),
-    );
-    let at = |o: &ObjectId| f.sample(usage, o, 0);
-    assert_eq!(at(&pvc("db", "a")), Sample::Value(81.5));
-    assert_eq!(at(&pvc("web", "a")), Sample::Value(10.0));
-    assert_eq!(at(&pvc("db", "nan")), Sample::Missing, "NaN is no data");
-    assert_eq!(at(&pvc("db", "absent")), Sample::Missing);
-    match at(&pvc("db", "twice")) {
-        Sample::Error(e) => assert!(e.starts_with("2 series name this object"), "{e}"),
-        other => panic!("two series for one object must be an error: {other:?}"),
-    }
-    assert_eq!(f.unjoined.get(&usage), Some(&1));
-    // A binding not queried this tick reads as no data.
-    assert_eq!(f.sample(MetricId(7), &pvc("db", "a"), 0), Sample::Missing);
-}
-
-#[test]
-fn a_failed_query_is_an_error_for_its_binding_only() {
-    let join = ["node".to_string()];
-    let mut f = Fetched::default();
-    f.add(
-        MetricId(0),
-        &join,
-        Err("Prometheus at x is unreachable".into()),
-    );
-    f.add(
-        MetricId(1),
-        &join,
-        Ok(vec![series(&[("node", "n1")], Some(0.5))]),
-    );
-    let node = ObjectId::new(Kind::Node, None, "n1");
-    assert_eq!(
-        f.sample(MetricId(0), &node, 0),
-        Sample::Error("Prometheus at x is unreachable".into())
-    );
-    assert_eq!(f.sample(MetricId(1), &node, 0), Sample::Value(0.5));
 }
 
 #[test]
