@@ -178,3 +178,21 @@ fn the_clock_shows_the_world_before_the_ticks_actions() {
         "{stdout}"
     );
 }
+
+/// Over raw kubelet series, the REPL shows what the bindings' PromQL gives
+/// at its clock: the tick at the clock, not the one before, and the volume
+/// stats after the world's resize.
+#[test]
+fn raw_series_at_the_clock() {
+    let out = repl(
+        &[
+            "--scenario",
+            "tests/data/simulate/raw/volume_stats.yaml",
+            "tests/data/simulate/raw/policies.apr",
+        ],
+        "pvc.usage\n:at 11m\npvc.usage > 80%\n:at 20m\npvc.usage\npvc.available\npvc.capacity\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}

@@ -234,7 +234,7 @@ fn true_at(
     world.change(t);
     world.advance(t);
     let objects = world.objects();
-    let metrics = world.metrics(source);
+    let metrics = world.metrics(source, None);
     let mut out = BTreeSet::new();
     for p in &program.policies {
         for o in objects.iter().filter(|o| o.id.kind == p.kind) {

@@ -4,6 +4,9 @@
 //!   text timeline and the JSON report, one snapshot each.
 //! - `tests/data/simulate/*.yaml` with `tests/data/simulate/policies.apr`:
 //!   exit code, stdout and stderr in one snapshot.
+//! - `tests/data/simulate/raw/*.yaml`, raw Prometheus series through the
+//!   bindings' PromQL, with the `.apr` file of the same name beside it, else
+//!   that folder's `policies.apr`: the same.
 //!
 //! Snapshots live in `tests/snapshots/`. Regenerate with `INSTA_UPDATE=always
 //! cargo test --test simulate` (or `cargo insta review`), read the diff,
@@ -129,6 +132,23 @@ fn data() {
             "--scenario",
             &scenario,
         ]);
+        insta::assert_snapshot!(format!(
+            "exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"
+        ));
+    });
+}
+
+#[test]
+fn raw_series() {
+    insta::glob!("data/simulate/raw/*.yaml", |path| {
+        let scenario = relative(path);
+        let own = path.with_extension("apr");
+        let policies = if own.exists() {
+            relative(&own)
+        } else {
+            "tests/data/simulate/raw/policies.apr".to_string()
+        };
+        let (code, stdout, stderr) = autopilot(&["simulate", &policies, "--scenario", &scenario]);
         insta::assert_snapshot!(format!(
             "exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"
         ));

@@ -26,7 +26,7 @@ fn autopilot(args: &[&str]) -> (String, i32) {
 fn the_semantics_tests_pass() {
     let (out, code) = autopilot(&["test", "tests/data/semantics/"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("10 passed, 0 failed"), "{out}");
+    assert!(out.contains("12 passed, 0 failed"), "{out}");
 }
 
 /// Each example is its own set of policies, tested as a user runs it:

@@ -62,6 +62,30 @@ impl Store {
         self.series.is_empty()
     }
 
+    /// Whether a series is named `name`.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.by_name.get(name).is_some_and(|ix| !ix.is_empty())
+    }
+
+    /// The series named `name`, with their samples.
+    pub fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a Labels, &'a [(i64, f64)])> {
+        self.candidates(Some(name)).map(|(l, s)| (l, s.as_slice()))
+    }
+
+    /// Changes the samples of each series named `name` in place (times kept:
+    /// `f` may change values only). The simulated world uses it to keep
+    /// volume stats consistent with the capacity it holds.
+    pub fn rewrite(&mut self, name: &str, mut f: impl FnMut(&Labels, &mut [(i64, f64)])) {
+        let Some(ix) = self.by_name.get(name) else {
+            return;
+        };
+        for &i in ix {
+            if let Some((labels, samples)) = self.series.get_mut(i) {
+                f(labels, samples);
+            }
+        }
+    }
+
     /// The series that may match a selector: those named `name` when the
     /// selector fixes the name, otherwise all of them.
     pub(crate) fn candidates<'a>(

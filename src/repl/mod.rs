@@ -142,7 +142,7 @@ impl Session {
             sim.tick(t, &world.source);
         }
         // The world as the tick at the clock sees it, before it acts.
-        sim.world.advance(now);
+        sim.observe(now, &world.source);
         self.sim = Some(sim);
     }
 

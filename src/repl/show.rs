@@ -123,7 +123,7 @@ impl Session {
             .filter(|o| o.id.kind == kind)
             .collect();
         objects.sort_by(|a, b| a.id.cmp(&b.id));
-        let metrics = sim.world.metrics(&world.source);
+        let metrics = sim.metrics(&world.source);
         objects
             .iter()
             .map(|o| {

@@ -3,6 +3,7 @@
 //! world that stands in for the API server, the tick loop, and `test` blocks.
 //! Pure: no I/O, and time comes from the scenario's clock.
 
+pub mod raw;
 pub mod run;
 pub mod scenario;
 pub mod series;

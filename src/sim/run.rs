@@ -17,12 +17,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::engine::answers::Fetched;
 use crate::engine::eval::{self, Cx, Val};
 use crate::engine::{Engine, Event, Object, ObjectId, Snapshot, Time};
 use crate::ir::{self, Program, Value};
 use crate::sim::ScenarioSource;
+use crate::sim::raw::VolumeStats;
 use crate::sim::scenario::Scenario;
-use crate::sim::world::World;
+use crate::sim::world::{World, WorldMetrics};
 
 /// An expression to record for one object at every tick (`--plot`).
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +84,11 @@ pub struct Sim {
     restarts: Vec<Time>,
     program: Arc<Program>,
     order: HashMap<String, usize>,
+    /// The scenario's raw series as the world keeps them (volume stats
+    /// following its capacity), once a tick has read them.
+    volume: Option<VolumeStats>,
+    /// The bindings' answers over the raw series at the last tick.
+    answers: Option<Fetched>,
 }
 
 impl Sim {
@@ -108,7 +115,26 @@ impl Sim {
             restarts: scenario.restarts.clone(),
             program,
             order,
+            volume: None,
+            answers: None,
         }
+    }
+
+    /// The world as the tick at `t` sees it, before the engine: resizes due
+    /// by `t` finished, and the bindings' answers over the raw series at `t`
+    /// (the REPL looks at its clock this way).
+    pub fn observe(&mut self, t: Time, source: &ScenarioSource) {
+        self.world.advance(t);
+        if let Some(raw) = source.raw() {
+            let volume = self.volume.get_or_insert_with(|| VolumeStats::new(raw));
+            volume.follow(t, &self.world.resized());
+            self.answers = Some(raw.answers(&volume.store, t));
+        }
+    }
+
+    /// Metric values as the last tick (or [`Sim::observe`]) read them.
+    pub fn metrics<'a>(&'a self, source: &'a ScenarioSource) -> WorldMetrics<'a> {
+        self.world.metrics(source, self.answers.as_ref())
     }
 
     /// Runs the tick at `t`: the world advances, the engine evaluates, the
@@ -121,12 +147,12 @@ impl Sim {
             self.restarts.remove(0);
             self.restart(at);
         }
+        self.world.change(t);
+        self.observe(t, source);
         let world = &mut self.world;
-        world.change(t);
-        world.advance(t);
         let objects = world.objects();
         let (tick_events, intents) = {
-            let metrics = world.metrics(source);
+            let metrics = world.metrics(source, self.answers.as_ref());
             if !self.probes.is_empty() {
                 let by_id: HashMap<&ObjectId, &Object> =
                     objects.iter().map(|o| (&o.id, o)).collect();

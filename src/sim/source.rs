@@ -2,15 +2,16 @@
 //! scenario's start, for a binding and an object, read as Prometheus reads
 //! a series (the lookback, staleness markers: [`Timeline`]).
 //!
-//! Raw Prometheus series (`series: 'metric{…}'`) need PromQL evaluation,
-//! which comes later: a scenario that has one is refused, naming the entry,
-//! never silently ignored.
+//! Raw Prometheus series (`series: 'metric{…}'`) are evaluated through the
+//! bindings' PromQL ([`RawSeries`]); a binding's own values for an object,
+//! when given, are what the object reads.
 
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::engine::{MetricSource, ObjectId, Sample, Time};
 use crate::ir::{self, ExprKind, MetricId, Program};
+use crate::sim::raw::RawSeries;
 use crate::sim::scenario::{Scenario, SeriesTarget, codes};
 use crate::sim::series::{Read, Timeline};
 
@@ -23,6 +24,8 @@ pub struct ScenarioSource {
     /// out of the window.
     lookback: u64,
     series: HashMap<(MetricId, ObjectId), Timeline>,
+    /// The raw series, when the scenario has any.
+    raw: Option<RawSeries>,
 }
 
 impl ScenarioSource {
@@ -35,23 +38,7 @@ impl ScenarioSource {
         for entry in &scenario.series {
             let what = format!("series entry {}", entry.index);
             match &entry.target {
-                SeriesTarget::Raw { selector, span } => {
-                    diags.push(
-                        Diagnostic::error(
-                            codes::UNSUPPORTED,
-                            *span,
-                            format!(
-                                "{what} (`{selector}`) is a raw Prometheus series; simulating \
-                                 those needs PromQL evaluation, which is not there yet"
-                            ),
-                        )
-                        .label("raw series")
-                        .help(
-                            "give the values of the binding the policies read instead, e.g. \
-                             `metric: pvc.used`, `object: pvc/db/pg-data`, `values: \"40Gi+1Gix30\"`",
-                        ),
-                    );
-                }
+                SeriesTarget::Raw { .. } => {}
                 SeriesTarget::Binding {
                     metric,
                     metric_span,
@@ -83,12 +70,21 @@ impl ScenarioSource {
                 }
             }
         }
+        let given = |m: MetricId| series.keys().any(|(g, _)| *g == m);
+        let raw = match RawSeries::new(scenario, program, &given) {
+            Ok(raw) => raw,
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        };
         if diags.is_empty() {
             Ok(ScenarioSource {
                 start: scenario.start,
                 step: scenario.step,
                 lookback: lookback_steps(scenario.lookback, scenario.step),
                 series,
+                raw,
             })
         } else {
             Err(diags)
@@ -104,9 +100,11 @@ impl ScenarioSource {
         let volume = crate::sim::world::volume_bindings(program);
         let given = |m: MetricId| {
             let derived = volume.contains(&Some(m));
-            self.series
-                .keys()
-                .any(|(g, _)| *g == m || (derived && volume.contains(&Some(*g))))
+            self.raw.as_ref().is_some_and(|r| r.reads(m))
+                || self
+                    .series
+                    .keys()
+                    .any(|(g, _)| *g == m || (derived && volume.contains(&Some(*g))))
         };
         let mut said = Vec::new();
         let mut diags = Vec::new();
@@ -146,6 +144,11 @@ impl ScenarioSource {
             }
         }
         diags
+    }
+
+    /// The raw series, when the scenario has any.
+    pub fn raw(&self) -> Option<&RawSeries> {
+        self.raw.as_ref()
     }
 
     /// Whether the scenario gives values of `metric` for `object`.

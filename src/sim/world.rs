@@ -29,6 +29,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::engine::answers::Fetched;
 use crate::engine::object::Labels;
 use crate::engine::plan;
 use crate::engine::{
@@ -248,11 +249,33 @@ impl World {
 
     /// Metric values as the engine reads them at a tick: the scenario's
     /// series, with PVC volume stats following the simulated capacity.
-    pub fn metrics<'a>(&'a self, series: &'a ScenarioSource) -> WorldMetrics<'a> {
+    ///
+    /// `answers` are this tick's answers of the bindings over the scenario's
+    /// raw series ([`crate::sim::raw`]), read where the scenario gives no
+    /// values of the binding for the object.
+    pub fn metrics<'a>(
+        &'a self,
+        series: &'a ScenarioSource,
+        answers: Option<&'a Fetched>,
+    ) -> WorldMetrics<'a> {
         WorldMetrics {
             world: self,
             series,
+            answers,
         }
+    }
+
+    /// The PVCs whose capacity the world changed: their id, their capacity
+    /// at the start, and now.
+    pub fn resized(&self) -> Vec<(&ObjectId, f64, f64)> {
+        self.objects
+            .iter()
+            .filter(|o| o.presence == Presence::Present)
+            .filter_map(|o| {
+                let (c0, c) = (o.initial_capacity?, o.object.fields.capacity?);
+                (c0 != c).then_some((&o.object.id, c0 as f64, c as f64))
+            })
+            .collect()
     }
 
     /// Carries out one action at `t`, as the API server would.
@@ -471,13 +494,18 @@ fn sent(t: Time, policy: &str, id: &ObjectId, to: &str, message: &str) -> Sent {
 pub struct WorldMetrics<'a> {
     world: &'a World,
     series: &'a ScenarioSource,
+    answers: Option<&'a Fetched>,
 }
 
 impl MetricSource for WorldMetrics<'_> {
     fn sample(&self, metric: MetricId, object: &ObjectId, t: Time) -> Sample {
-        self.world
-            .volume_stat(self.series, metric, object, t)
-            .unwrap_or_else(|| self.series.at(metric, object, t))
+        if let Some(s) = self.world.volume_stat(self.series, metric, object, t) {
+            return s;
+        }
+        match self.answers {
+            Some(answers) if !self.series.has(metric, object) => answers.sample(metric, object, t),
+            _ => self.series.at(metric, object, t),
+        }
     }
 }
 

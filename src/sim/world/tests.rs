@@ -297,7 +297,7 @@ fn volume_stats_follow_the_capacity() {
     );
     let data = id("pvc/default/data");
     let t = crate::sim::scenario::DEFAULT_START;
-    let m = f.world.metrics(&f.source);
+    let m = f.world.metrics(&f.source, None);
     assert_eq!(m.sample(usage, &data, t), Sample::Value(50.0));
     assert_eq!(m.sample(used, &data, t), Sample::Value(50.0 * GI as f64));
     assert_eq!(
@@ -305,7 +305,7 @@ fn volume_stats_follow_the_capacity() {
         Sample::Value(50.0 * GI as f64)
     );
     apply(&mut f.world, t, "pvc/default/data", resize(200));
-    let m = f.world.metrics(&f.source);
+    let m = f.world.metrics(&f.source, None);
     assert_eq!(m.sample(usage, &data, t), Sample::Value(25.0));
     assert_eq!(m.sample(used, &data, t), Sample::Value(50.0 * GI as f64));
     assert_eq!(
