@@ -127,6 +127,8 @@ pub struct Metric {
     pub ty: Type,
     /// Sent as written (trimmed).
     pub promql: String,
+    /// Where `promql` is, inside the backticks.
+    pub promql_span: Span,
     /// Result labels that name the object: `[namespace, name]`, or `[name]`.
     pub join: Vec<String>,
     pub span: Span,

@@ -140,11 +140,19 @@ impl<'a> Checker<'a> {
             return false;
         }
         let key = (kind, m.name.name.clone());
+        let text = &m.promql.text;
+        let lead = text.len() - text.trim_start().len();
+        let promql_span = crate::source::Span::new(
+            m.promql.span.file,
+            m.promql.span.start as usize + lead,
+            m.promql.span.start as usize + lead + text.trim().len(),
+        );
         let metric = ir::Metric {
             kind,
             name: m.name.name.clone(),
             ty,
-            promql: m.promql.text.trim().to_string(),
+            promql: text.trim().to_string(),
+            promql_span,
             join,
             span: m.span,
             stdlib,

@@ -38,6 +38,9 @@ pub const CAPACITY: &str = "kubelet_volume_stats_capacity_bytes";
 pub const AVAILABLE: &str = "kubelet_volume_stats_available_bytes";
 pub const USED: &str = "kubelet_volume_stats_used_bytes";
 
+/// The longest raw series selector.
+const MAX_SELECTOR: usize = 8192;
+
 /// A scenario's raw series and the bindings' queries over them.
 #[derive(Clone, Debug)]
 pub struct RawSeries {
@@ -62,6 +65,14 @@ struct Query {
 
 /// A selector of a raw series entry: its labels, or why it is not one.
 fn series_labels(selector: &str) -> Result<Labels, String> {
+    // Bounded before promql-parser, which recurses: a series has no brackets
+    // but its one pair of braces, and a name and labels fit in 8 KiB.
+    if selector.len() > MAX_SELECTOR {
+        return Err(format!("a raw series is at most {MAX_SELECTOR} bytes"));
+    }
+    if selector.contains(['(', ')', '[', ']']) {
+        return Err("a raw series is one metric with its labels, `name{label=\"value\"}`".into());
+    }
     let expr = parser::parse(selector).map_err(|e| format!("not a PromQL series: {e}"))?;
     let Expr::VectorSelector(vs) = expr else {
         return Err("a raw series is one metric with its labels, `name{label=\"value\"}`".into());
@@ -247,14 +258,14 @@ impl RawSeries {
                 diags.push(
                     Diagnostic::error(
                         codes::UNSUPPORTED,
-                        metric.span,
+                        construct(&metric.promql, metric.promql_span, &what),
                         format!(
                             "`{}` cannot be simulated from raw series: its PromQL uses {what}, \
                              which autopilot's PromQL evaluator does not support (it works live)",
                             metric.qualified()
                         ),
                     )
-                    .label("this binding")
+                    .label(format!("{what}: not in the evaluator"))
                     .help(format!(
                         "give the binding's values in the scenario instead: \
                          `series: [{{metric: {}, object: {}/…, values: \"…\"}}]`",
@@ -324,6 +335,37 @@ impl RawSeries {
             fetched.add(q.metric, &q.join, answer);
         }
         fetched
+    }
+}
+
+/// Where in a binding's PromQL the construct an evaluator error names is:
+/// the last word of `what` (`aggregation limitk`: `limitk`) found whole in
+/// the text, else the whole query.
+fn construct(text: &str, span: crate::source::Span, what: &str) -> crate::source::Span {
+    let word_char = |c: char| c.is_alphanumeric() || c == '_';
+    let found = what.split(|c: char| !word_char(c)).rev().find_map(|w| {
+        if w.len() < 2 {
+            return None;
+        }
+        text.match_indices(w)
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let before = text[..i].chars().next_back().is_none_or(|c| !word_char(c));
+                let after = text[i + w.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !word_char(c));
+                before && after
+            })
+            .map(|i| (i, w.len()))
+    });
+    match found {
+        Some((i, len)) => crate::source::Span::new(
+            span.file,
+            span.start as usize + i,
+            span.start as usize + i + len,
+        ),
+        None => span,
     }
 }
 
@@ -481,6 +523,8 @@ mod tests {
             r#"{job="a"}"#,
             "up{",
             r#"up{job="a", job="b"}"#,
+            &"(".repeat(100_000),
+            &format!("up{{a=\"{}\"}}", "x".repeat(10_000)),
         ] {
             assert!(series_labels(bad).is_err(), "{bad}");
         }
