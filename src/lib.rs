@@ -15,6 +15,7 @@ pub mod engine;
 pub mod failpoint;
 pub mod ir;
 pub mod lint;
+pub mod lsp;
 pub mod promql;
 pub mod quantity;
 pub mod repl;

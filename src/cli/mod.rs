@@ -34,6 +34,7 @@ mod cluster_args;
 mod explain;
 mod fmt;
 mod lint;
+mod lsp;
 mod prometheus_args;
 mod repl;
 mod run;
@@ -90,6 +91,8 @@ enum Command {
     Decline(approve::Args),
     /// Print the ActionApproval CRD (what deploy/crd.yaml holds).
     Crd,
+    /// The language server, over stdio (editors start it).
+    Lsp(lsp::Args),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -134,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
         Command::Approve(args) => approve::run(args, ApprovalDecision::Approved),

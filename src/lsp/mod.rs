@@ -1,0 +1,277 @@
+//! `autopilot lsp`: a language server over stdio, a thin layer over the
+//! library (the checker, lint, fmt and their diagnostics stay as they are).
+//!
+//! One synchronous loop owns the workspace ([`workspace::Workspace`]) and
+//! handles messages strictly in order (lsp-server, as rust-analyzer does):
+//! full-text sync with versions; diagnostics of `check` and `lint` for every
+//! file of the workspace folder, published once edits pause for
+//! [`DEBOUNCE`]; formatting; document symbols. A request it does not know
+//! is answered `MethodNotFound`, a request that cannot be read
+//! `InvalidParams`; nothing a client sends stops the server but `exit`.
+
+pub mod workspace;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+    Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{DocumentSymbolRequest, Formatting, Request as _};
+use lsp_types::{
+    DocumentSymbolResponse, InitializeParams, OneOf, PositionEncodingKind,
+    PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind,
+};
+
+use workspace::{Encoding, Workspace, path_of, uri_of};
+
+/// How long edits must pause before diagnostics are computed again.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Why the server stopped other than by `exit`.
+#[derive(Debug, thiserror::Error)]
+pub enum LspError {
+    #[error("the client did not initialize: {0}")]
+    Initialize(String),
+}
+
+/// Serves one client until `exit` (or the client disconnects).
+pub fn serve(connection: &Connection) -> Result<(), LspError> {
+    let (id, params) = connection
+        .initialize_start()
+        .map_err(|e| LspError::Initialize(e.to_string()))?;
+    let params: InitializeParams = serde_json::from_value(params).unwrap_or_default();
+    let utf8 = params
+        .capabilities
+        .general
+        .as_ref()
+        .and_then(|g| g.position_encodings.as_ref())
+        .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
+    let mut ws = Workspace {
+        encoding: if utf8 {
+            Encoding::Utf8
+        } else {
+            Encoding::Utf16
+        },
+        ..Workspace::default()
+    };
+    if let Some(root) = root(&params) {
+        ws.disk = read_folder(&root);
+    }
+    let capabilities = ServerCapabilities {
+        position_encoding: Some(if utf8 {
+            PositionEncodingKind::UTF8
+        } else {
+            PositionEncodingKind::UTF16
+        }),
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    };
+    let result = serde_json::json!({
+        "capabilities": capabilities,
+        "serverInfo": ServerInfo { name: "autopilot".into(), version: Some(env!("CARGO_PKG_VERSION").into()) },
+    });
+    connection
+        .initialize_finish(id, result)
+        .map_err(|e| LspError::Initialize(e.to_string()))?;
+    let mut server = Server {
+        ws,
+        dirty: true,
+        published: BTreeSet::new(),
+    };
+    loop {
+        let msg = if server.dirty {
+            match connection.receiver.recv_timeout(DEBOUNCE) {
+                Ok(msg) => msg,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    server.publish(connection);
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+        } else {
+            match connection.receiver.recv() {
+                Ok(msg) => msg,
+                Err(_) => return Ok(()),
+            }
+        };
+        match msg {
+            Message::Request(req) => {
+                if req.method == "shutdown" {
+                    let _ = connection
+                        .sender
+                        .send(Response::new_ok(req.id.clone(), ()).into());
+                    continue;
+                }
+                let response = server.request(req);
+                let _ = connection.sender.send(response.into());
+            }
+            Message::Notification(n) => {
+                if n.method == "exit" {
+                    return Ok(());
+                }
+                server.notification(n);
+            }
+            Message::Response(_) => {}
+        }
+    }
+}
+
+/// The workspace folder: the first of `workspaceFolders`, else `rootUri`.
+fn root(params: &InitializeParams) -> Option<PathBuf> {
+    if let Some(folder) = params.workspace_folders.as_ref().and_then(|f| f.first()) {
+        return path_of(&folder.uri);
+    }
+    #[allow(deprecated)]
+    params.root_uri.as_ref().and_then(path_of)
+}
+
+/// Every `.apr` file under `root` that can be read (as `check` reads a folder).
+fn read_folder(root: &std::path::Path) -> std::collections::BTreeMap<PathBuf, String> {
+    crate::compile::read_paths(&[root.to_path_buf()])
+        .map(|loaded| loaded.into_iter().map(|l| (l.path, l.text)).collect())
+        .unwrap_or_default()
+}
+
+struct Server {
+    ws: Workspace,
+    /// Diagnostics are out of date.
+    dirty: bool,
+    /// Files last published with diagnostics, to clear when they have none.
+    published: BTreeSet<PathBuf>,
+}
+
+impl Server {
+    fn publish(&mut self, connection: &Connection) {
+        self.dirty = false;
+        let all = self.ws.diagnostics();
+        let mut now = BTreeSet::new();
+        for (path, diagnostics) in all {
+            let had = self.published.contains(&path);
+            if diagnostics.is_empty() && !had && !self.ws.open.contains_key(&path) {
+                continue;
+            }
+            let Some(uri) = uri_of(&path) else {
+                continue;
+            };
+            if !diagnostics.is_empty() {
+                now.insert(path.clone());
+            }
+            let version = self.ws.open.get(&path).map(|(v, _)| *v);
+            let params = PublishDiagnosticsParams {
+                uri,
+                diagnostics,
+                version,
+            };
+            let _ = connection
+                .sender
+                .send(Notification::new(PublishDiagnostics::METHOD.into(), params).into());
+        }
+        self.published = now;
+    }
+
+    fn notification(&mut self, n: Notification) {
+        match n.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                if let Ok(p) =
+                    n.extract::<lsp_types::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD)
+                    && let Some(path) = path_of(&p.text_document.uri)
+                {
+                    self.ws
+                        .open
+                        .insert(path, (p.text_document.version, p.text_document.text));
+                    self.dirty = true;
+                }
+            }
+            DidChangeTextDocument::METHOD => {
+                if let Ok(p) = n.extract::<lsp_types::DidChangeTextDocumentParams>(
+                    DidChangeTextDocument::METHOD,
+                ) && let Some(path) = path_of(&p.text_document.uri)
+                    // Full sync: the last change holds the whole text.
+                    && let Some(change) = p.content_changes.into_iter().last()
+                {
+                    let stale = self
+                        .ws
+                        .open
+                        .get(&path)
+                        .is_some_and(|(v, _)| *v > p.text_document.version);
+                    if !stale {
+                        self.ws
+                            .open
+                            .insert(path, (p.text_document.version, change.text));
+                        self.dirty = true;
+                    }
+                }
+            }
+            DidCloseTextDocument::METHOD => {
+                if let Ok(p) =
+                    n.extract::<lsp_types::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
+                    && let Some(path) = path_of(&p.text_document.uri)
+                {
+                    self.ws.open.remove(&path);
+                    // The file on disk is what the folder has again.
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => {
+                            self.ws.disk.insert(path, text);
+                        }
+                        Err(_) => {
+                            self.ws.disk.remove(&path);
+                        }
+                    }
+                    self.dirty = true;
+                }
+            }
+            DidSaveTextDocument::METHOD => {
+                if let Ok(p) =
+                    n.extract::<lsp_types::DidSaveTextDocumentParams>(DidSaveTextDocument::METHOD)
+                    && let Some(path) = path_of(&p.text_document.uri)
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                {
+                    self.ws.disk.insert(path, text);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn request(&mut self, req: Request) -> Response {
+        let id = req.id.clone();
+        let invalid = |e: String| Response::new_err(id.clone(), ErrorCode::InvalidParams as i32, e);
+        match req.method.as_str() {
+            Formatting::METHOD => {
+                match req.extract::<lsp_types::DocumentFormattingParams>(Formatting::METHOD) {
+                    Ok((id, p)) => {
+                        let edits = path_of(&p.text_document.uri)
+                            .map(|path| self.ws.format(&path))
+                            .unwrap_or_default();
+                        Response::new_ok(id, edits)
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            DocumentSymbolRequest::METHOD => {
+                match req.extract::<lsp_types::DocumentSymbolParams>(DocumentSymbolRequest::METHOD)
+                {
+                    Ok((id, p)) => {
+                        let symbols = path_of(&p.text_document.uri)
+                            .map(|path| self.ws.symbols(&path))
+                            .unwrap_or_default();
+                        Response::new_ok(id, DocumentSymbolResponse::Nested(symbols))
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            other => Response::new_err(
+                id,
+                ErrorCode::MethodNotFound as i32,
+                format!("autopilot lsp does not handle `{other}`"),
+            ),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `autopilot lsp` driven over stdio as an editor drives it: the built
+//! binary, framed JSON-RPC on its stdin and stdout. The scripted session is
+//! snapshot-tested: initialize on a workspace folder, open a file with
+//! errors, edit it, format, document symbols, requests it does not know or
+//! cannot read, shut down. Paths are redacted to `file:///WS/…`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    incoming: mpsc::Receiver<Value>,
+    next_id: i64,
+    root: String,
+}
+
+impl Client {
+    fn start(root: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_autopilot"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, incoming) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut len = None;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        len = n.parse::<usize>().ok();
+                    }
+                }
+                let mut body = vec![0; len.expect("a Content-Length header")];
+                if r.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let v: Value = serde_json::from_slice(&body).expect("the server writes JSON");
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            stdin: child.stdin.take(),
+            child,
+            incoming,
+            next_id: 1,
+            root: url::Url::from_file_path(root).unwrap().to_string(),
+        }
+    }
+
+    fn uri(&self, name: &str) -> String {
+        format!("{}/{name}", self.root)
+    }
+
+    fn write(&mut self, v: &Value) {
+        let body = serde_json::to_string(v).unwrap();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.write(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Sends a request; returns its response (notifications before it are kept back).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.write(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let v = self.recv();
+            if v.get("id") == Some(&json!(id)) {
+                return v;
+            }
+        }
+    }
+
+    fn recv(&self) -> Value {
+        self.incoming
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server answers within 30s")
+    }
+
+    /// The next diagnostics published for `name`.
+    fn diagnostics_of(&self, name: &str) -> Value {
+        let uri = self.uri(name);
+        loop {
+            let v = self.recv();
+            if v["method"] == "textDocument/publishDiagnostics" && v["params"]["uri"] == uri {
+                return v["params"].clone();
+            }
+        }
+    }
+
+    fn redact(&self, v: &Value) -> String {
+        serde_json::to_string_pretty(v)
+            .unwrap()
+            .replace(&self.root, "file:///WS")
+    }
+}
+
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lsp/workspace");
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, root.join(p.file_name().unwrap())).unwrap();
+    }
+    (dir, root)
+}
+
+fn initialize(c: &mut Client, root: &Path) -> Value {
+    let root_uri = url::Url::from_file_path(root).unwrap().to_string();
+    let r = c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": root_uri, "capabilities": {},
+               "workspaceFolders": [{"uri": root_uri, "name": "ws"}]}),
+    );
+    c.notify("initialized", json!({}));
+    r
+}
+
+#[test]
+fn scripted_session() {
+    let (_dir, root) = workspace();
+    let mut c = Client::start(&root);
+    let mut log = String::new();
+    let mut step = |title: &str, v: &Value, c: &Client| {
+        log.push_str(&format!("### {title}\n{}\n", c.redact(v)));
+    };
+    let init = initialize(&mut c, &root);
+    step("initialize", &init["result"]["capabilities"], &c);
+
+    // A type error and a misspelled let, in an open buffer: the other file
+    // of the folder defines `nearly_full`.
+    let broken = "policy grow {\n  when pvc.usage > 50 for 5m\n  then resize(+50%, max = 1Ti)\n}\n\nwhen pvc.usage > nearly_ful then resize(+10%, max = 1Ti)\n";
+    let uri = c.uri("grow.apr");
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "apr", "version": 1, "text": broken}}),
+    );
+    let d = c.diagnostics_of("grow.apr");
+    step("didOpen with errors: diagnostics", &d, &c);
+
+    let fixed = "policy grow {\n  when pvc.usage > nearly_full for 5m\n      then resize(+50%, max = 1Ti)\n}\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
+    );
+    let d = c.diagnostics_of("grow.apr");
+    step("didChange fixing them: diagnostics", &d, &c);
+
+    let f = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    step("formatting", &f, &c);
+
+    let s = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    step("documentSymbol", &s, &c);
+
+    let u = c.request("workspace/unknownThing", json!({}));
+    step("an unknown method", &u, &c);
+    let bad = c.request("textDocument/formatting", json!({"nope": 1}));
+    step("params that cannot be read", &bad, &c);
+
+    let sd = c.request("shutdown", json!(null));
+    step("shutdown", &sd, &c);
+    c.notify("exit", json!(null));
+    let status = c.child.wait().unwrap();
+    assert!(status.success(), "exit 0 after exit: {status}");
+    insta::assert_snapshot!(log);
+}
+
+#[test]
+fn a_client_that_disconnects_stops_the_server() {
+    let (_dir, root) = workspace();
+    let mut c = Client::start(&root);
+    initialize(&mut c, &root);
+    // Mid-session, without shutdown: stdin closes.
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": c.uri("grow.apr"), "languageId": "apr", "version": 1, "text": "policy {"}}),
+    );
+    c.stdin = None;
+    let status = c.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut err = String::new();
+    c.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+}
