@@ -163,6 +163,15 @@ fn scripted_session() {
     let d = c.diagnostics_of("grow.apr");
     step("didOpen with errors: diagnostics", &d, &c);
 
+    // Quick fixes for the two "did you mean"s: `50` → `50%`, `nearly_ful` → `nearly_full`.
+    let q = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri},
+               "range": {"start": {"line": 1, "character": 0}, "end": {"line": 5, "character": 40}},
+               "context": {"diagnostics": []}}),
+    );
+    step("codeAction: quick fixes", &q["result"], &c);
+
     let fixed = "policy grow {\n  when pvc.usage > nearly_full for 5m\n      then resize(+50%, max = 1Ti)\n}\n";
     c.notify(
         "textDocument/didChange",
@@ -176,6 +185,47 @@ fn scripted_session() {
         json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
     );
     step("formatting", &f, &c);
+
+    let hover = |c: &mut Client, line: u32, character: u32| {
+        let uri = c.uri("grow.apr");
+        c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
+        )["result"]
+            .clone()
+    };
+    let h = hover(&mut c, 1, 10);
+    step("hover on the stdlib binding pvc.usage", &h, &c);
+    let h = hover(&mut c, 1, 24);
+    step("hover on a let of another file", &h, &c);
+    let h = hover(&mut c, 2, 13);
+    step("hover on an action", &h, &c);
+    let h = hover(&mut c, 99, 99);
+    step("hover past the end", &h, &c);
+
+    // Completion in context, in a second buffer.
+    let partial = "policy p {\n  on \n  when pvc. > 1\n  then resize(\n  \n}\n";
+    let other = c.uri("partial.apr");
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": other, "languageId": "apr", "version": 1, "text": partial}}),
+    );
+    for (what, line, character) in [
+        ("after `on`", 1, 5),
+        ("after `pvc.`", 2, 11),
+        ("inside `resize(`", 3, 14),
+        ("a clause keyword", 4, 2),
+    ] {
+        let r = c.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": other}, "position": {"line": line, "character": character}}),
+        );
+        let labels: Vec<&str> = r["result"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|i| i["label"].as_str()).collect())
+            .unwrap_or_default();
+        step(&format!("completion {what}"), &json!(labels), &c);
+    }
 
     let s = c.request(
         "textDocument/documentSymbol",

@@ -468,7 +468,7 @@ impl Checker<'_> {
     }
 
     fn resize(&mut self, a: &ast::Action, c: &mut Computing) -> Option<ir::Resize> {
-        let args = self.args(a, &["step"], &["to", "max", "min_step", "round"])?;
+        let args = self.args(a, &["step"], named_args("resize"))?;
         let to = args.named("to");
         let step = match (args.positional.first(), to) {
             (Some(step), Some(to)) => {
@@ -602,7 +602,7 @@ impl Checker<'_> {
     }
 
     fn scale(&mut self, a: &ast::Action, c: &mut Computing) -> Option<ir::Scale> {
-        let args = self.args(a, &["step"], &["to", "min", "max"])?;
+        let args = self.args(a, &["step"], named_args("scale"))?;
         // A replica count: Some(constant), or None when it is computed at
         // firing time (pushed to `c`, negated for a `-` step).
         let count = |cx: &mut Self,
@@ -789,7 +789,17 @@ fn actions_for(kind: Kind) -> Vec<&'static str> {
         .collect()
 }
 
-fn signature(name: &str) -> String {
+/// The named arguments an action takes.
+pub fn named_args(name: &str) -> &'static [&'static str] {
+    match name {
+        "resize" => &["to", "max", "min_step", "round"],
+        "scale" => &["to", "min", "max"],
+        _ => &[],
+    }
+}
+
+/// An action's signature, as help and hover show it.
+pub fn signature(name: &str) -> String {
     match name {
         "resize" => {
             "`resize(+50%, max = 1Ti, min_step = 10Gi, round = 1Gi)` or `resize(to = 200Gi)`"

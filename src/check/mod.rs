@@ -4,7 +4,7 @@
 //! that one run reports everything. A policy with an error is left out of the
 //! program, and never stops the others.
 
-mod actions;
+pub mod actions;
 pub mod codes;
 mod declare;
 mod env;

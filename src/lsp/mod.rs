@@ -9,6 +9,7 @@
 //! is answered `MethodNotFound`, a request that cannot be read
 //! `InvalidParams`; nothing a client sends stops the server but `exit`.
 
+pub mod features;
 pub mod workspace;
 
 use std::collections::BTreeSet;
@@ -20,14 +21,16 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
     Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{DocumentSymbolRequest, Formatting, Request as _};
+use lsp_types::request::{
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, HoverRequest, Request as _,
+};
 use lsp_types::{
     DocumentSymbolResponse, InitializeParams, OneOf, PositionEncodingKind,
     PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
     TextDocumentSyncKind,
 };
 
-use workspace::{Encoding, Workspace, path_of, uri_of};
+use workspace::{Analysis, Encoding, Workspace, path_of, uri_of};
 
 /// How long edits must pause before diagnostics are computed again.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -71,6 +74,12 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         document_formatting_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
+        hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
+        completion_provider: Some(lsp_types::CompletionOptions {
+            trigger_characters: Some(vec![".".into(), "(".into(), " ".into()]),
+            ..lsp_types::CompletionOptions::default()
+        }),
+        code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
     };
     let result = serde_json::json!({
@@ -83,6 +92,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
     let mut server = Server {
         ws,
         dirty: true,
+        analysis: None,
         published: BTreeSet::new(),
     };
     loop {
@@ -143,6 +153,8 @@ struct Server {
     ws: Workspace,
     /// Diagnostics are out of date.
     dirty: bool,
+    /// The last analysis, while the texts are unchanged.
+    analysis: Option<Analysis>,
     /// Files last published with diagnostics, to clear when they have none.
     published: BTreeSet<PathBuf>,
 }
@@ -150,7 +162,7 @@ struct Server {
 impl Server {
     fn publish(&mut self, connection: &Connection) {
         self.dirty = false;
-        let all = self.ws.diagnostics();
+        let all = self.with_analysis(|ws, a| ws.diagnostics(a));
         let mut now = BTreeSet::new();
         for (path, diagnostics) in all {
             let had = self.published.contains(&path);
@@ -176,6 +188,19 @@ impl Server {
         self.published = now;
     }
 
+    /// The analysis of the current texts, computed when they changed.
+    fn with_analysis<R>(&mut self, f: impl FnOnce(&Workspace, &Analysis) -> R) -> R {
+        let a = self.analysis.take().unwrap_or_else(|| self.ws.analyze());
+        let out = f(&self.ws, &a);
+        self.analysis = Some(a);
+        out
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.analysis = None;
+    }
+
     fn notification(&mut self, n: Notification) {
         match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
@@ -186,7 +211,7 @@ impl Server {
                     self.ws
                         .open
                         .insert(path, (p.text_document.version, p.text_document.text));
-                    self.dirty = true;
+                    self.changed();
                 }
             }
             DidChangeTextDocument::METHOD => {
@@ -205,7 +230,7 @@ impl Server {
                         self.ws
                             .open
                             .insert(path, (p.text_document.version, change.text));
-                        self.dirty = true;
+                        self.changed();
                     }
                 }
             }
@@ -224,7 +249,7 @@ impl Server {
                             self.ws.disk.remove(&path);
                         }
                     }
-                    self.dirty = true;
+                    self.changed();
                 }
             }
             DidSaveTextDocument::METHOD => {
@@ -263,6 +288,54 @@ impl Server {
                             .map(|path| self.ws.symbols(&path))
                             .unwrap_or_default();
                         Response::new_ok(id, DocumentSymbolResponse::Nested(symbols))
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            HoverRequest::METHOD => {
+                match req.extract::<lsp_types::HoverParams>(HoverRequest::METHOD) {
+                    Ok((id, p)) => {
+                        let at = p.text_document_position_params;
+                        let hover = path_of(&at.text_document.uri).and_then(|path| {
+                            let a = self.analysis.take().unwrap_or_else(|| self.ws.analyze());
+                            let h = features::hover(&self.ws, &a, &path, at.position);
+                            self.analysis = Some(a);
+                            h
+                        });
+                        Response::new_ok(id, hover)
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            Completion::METHOD => {
+                match req.extract::<lsp_types::CompletionParams>(Completion::METHOD) {
+                    Ok((id, p)) => {
+                        let at = p.text_document_position;
+                        let items = path_of(&at.text_document.uri)
+                            .map(|path| {
+                                let a = self.analysis.take().unwrap_or_else(|| self.ws.analyze());
+                                let items = features::complete(&self.ws, &a, &path, at.position);
+                                self.analysis = Some(a);
+                                items
+                            })
+                            .unwrap_or_default();
+                        Response::new_ok(id, items)
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            CodeActionRequest::METHOD => {
+                match req.extract::<lsp_types::CodeActionParams>(CodeActionRequest::METHOD) {
+                    Ok((id, p)) => {
+                        let fixes = path_of(&p.text_document.uri)
+                            .map(|path| {
+                                let a = self.analysis.take().unwrap_or_else(|| self.ws.analyze());
+                                let fixes = features::quick_fixes(&self.ws, &a, &path, p.range);
+                                self.analysis = Some(a);
+                                fixes
+                            })
+                            .unwrap_or_default();
+                        Response::new_ok(id, fixes)
                     }
                     Err(e) => invalid(e.to_string()),
                 }

@@ -27,6 +27,25 @@ pub enum Encoding {
     Utf8,
 }
 
+/// The workspace as the checker saw it.
+#[derive(Debug)]
+pub struct Analysis {
+    pub compiled: compile::Compiled,
+    /// Check and lint diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    /// The file of `path` in the analysis.
+    pub fn file_id(&self, path: &Path) -> Option<FileId> {
+        let name = path.display().to_string();
+        self.compiled
+            .sources
+            .ids()
+            .find(|id| self.compiled.sources.get(*id).name == name)
+    }
+}
+
 /// A workspace: files by path.
 #[derive(Clone, Debug, Default)]
 pub struct Workspace {
@@ -57,18 +76,26 @@ impl Workspace {
             .collect()
     }
 
+    /// Every file parsed, checked and linted together.
+    pub fn analyze(&self) -> Analysis {
+        let compiled = compile::compile(self.files());
+        let mut diagnostics = compiled.diagnostics.clone();
+        diagnostics.extend(lint::lint(&compiled));
+        Analysis {
+            compiled,
+            diagnostics,
+        }
+    }
+
     /// The diagnostics of `check` and `lint` (disable comments applied) of
     /// every file, by path; a file with none has an empty list.
-    pub fn diagnostics(&self) -> BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> {
-        let files = self.files();
-        let mut out: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = files
-            .iter()
-            .map(|(name, _)| (PathBuf::from(name), Vec::new()))
+    pub fn diagnostics(&self, a: &Analysis) -> BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> {
+        let c = &a.compiled;
+        let mut out: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>> = c
+            .user_files()
+            .map(|(id, _)| (PathBuf::from(&c.sources.get(*id).name), Vec::new()))
             .collect();
-        let c = compile::compile(files);
-        let mut diags = c.diagnostics.clone();
-        diags.extend(lint::lint(&c));
-        for d in &diags {
+        for d in &a.diagnostics {
             let file = c.sources.get(d.primary.span.file);
             if file.is_stdlib() {
                 continue;

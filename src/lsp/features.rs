@@ -1,0 +1,383 @@
+//! Hover, completion and quick fixes over a [`Workspace`]: the checker's and
+//! the stdlib's knowledge at a position. Pure.
+
+use std::path::Path;
+
+use lsp_types::{
+    CodeAction, CodeActionKind, CompletionItem, CompletionItemKind, Hover, HoverContents,
+    MarkupContent, MarkupKind, Position, TextEdit, WorkspaceEdit,
+};
+
+use super::workspace::{Analysis, Workspace, offset, range};
+use crate::check::{actions, kinds};
+use crate::ir::{Kind, Program};
+use crate::source::SourceFile;
+use crate::syntax::ast;
+
+/// The clause keywords of a policy.
+const CLAUSES: [&str; 8] = [
+    "on", "when", "then", "cooldown", "mode", "no_data", "window", "at_most",
+];
+
+/// The dotted name around `at` (`pvc.usage`, `namespace.labels.tier`): its
+/// start and the text up to its end.
+fn word_at(text: &str, at: usize) -> (usize, &str) {
+    let is = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is(*c))
+        .last()
+        .map_or(at, |(i, _)| i);
+    let end = text[at..]
+        .char_indices()
+        .find(|(_, c)| !is(*c))
+        .map_or(text.len(), |(i, _)| at + i);
+    (start, &text[start..end])
+}
+
+fn markdown(value: String) -> Hover {
+    Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value,
+        }),
+        range: None,
+    }
+}
+
+/// The comment lines right above an item: its docs.
+fn docs_above(text: &str, start: usize) -> String {
+    let mut lines: Vec<&str> = text[..start]
+        .lines()
+        .rev()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .map(|l| l.trim_start().trim_start_matches('#').trim())
+        .collect();
+    lines.reverse();
+    lines.join("\n")
+}
+
+/// What the name or expression under the cursor is.
+pub fn hover(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Option<Hover> {
+    let text = ws.text(path)?;
+    let at = offset(text, pos, ws.encoding);
+    let (_, word) = word_at(text, at);
+    let program = &a.compiled.checked.program;
+    let segments: Vec<&str> = word.split('.').collect();
+    if let [k, name] = segments[..]
+        && let Some(kind) = Kind::from_name(k)
+    {
+        if let Some(m) = program
+            .metrics
+            .iter()
+            .find(|m| m.kind == kind && m.name == name)
+        {
+            let file = a.compiled.sources.get(m.span.file);
+            let docs = docs_above(&file.text, m.span.start as usize);
+            return Some(markdown(format!(
+                "```apr\nmetric {}.{} : {}\n```\n{}{}\nThe PromQL it sends:\n```promql\n{}\n```\njoined to {} objects by `{}`{}",
+                m.kind,
+                m.name,
+                m.ty,
+                docs,
+                if docs.is_empty() { "" } else { "\n" },
+                m.promql,
+                m.kind,
+                m.join.join("`, `"),
+                if m.stdlib { " (stdlib)" } else { "" }
+            )));
+        }
+        if let Some((_, ty)) = kinds::field(kind, name) {
+            return Some(markdown(format!(
+                "```apr\n{k}.{name} : {ty}\n```\na field of {k} objects"
+            )));
+        }
+    }
+    if let [k] = segments[..] {
+        if let Some(kind) = Kind::from_name(k) {
+            let fields: Vec<String> = kinds::fields(kind)
+                .iter()
+                .map(|(n, _, t)| format!("`{n}` {t}"))
+                .collect();
+            let metrics: Vec<String> = program
+                .metrics
+                .iter()
+                .filter(|m| m.kind == kind)
+                .map(|m| format!("`{}` {}", m.name, m.ty))
+                .collect();
+            return Some(markdown(format!(
+                "kind `{k}`\n\nfields: {}, `labels`, `annotations`\n\nmetrics: {}",
+                fields.join(", "),
+                metrics.join(", ")
+            )));
+        }
+        if actions::NAMES.contains(&k) {
+            return Some(markdown(format!("action {}", actions::signature(k))));
+        }
+        if let Some((l, file)) = find_let(a, k) {
+            let value = file.text.get(l.value.span.range()).unwrap_or_default();
+            // Its type as read where the cursor is (a let is typed where used).
+            let ty = a
+                .file_id(path)
+                .and_then(|f| expr_type_at(program, f, at))
+                .map(|t| format!("\n`{t}`"))
+                .unwrap_or_default();
+            return Some(markdown(format!("```apr\nlet {k} = {value}\n```{ty}")));
+        }
+    }
+    let file = a.file_id(path)?;
+    let ty = expr_type_at(program, file, at)?;
+    Some(markdown(format!("`{ty}`")))
+}
+
+/// A `let` of the workspace by name, and its file.
+fn find_let<'a>(a: &'a Analysis, name: &str) -> Option<(&'a ast::Let, &'a SourceFile)> {
+    a.compiled.files.iter().find_map(|(id, f)| {
+        f.items.iter().find_map(|item| match item {
+            ast::Item::Let(l) if l.name.name == name => Some((l, a.compiled.sources.get(*id))),
+            _ => None,
+        })
+    })
+}
+
+/// The type of the smallest checked expression at `at` in `file`.
+fn expr_type_at(program: &Program, file: crate::source::FileId, at: usize) -> Option<String> {
+    program
+        .policies
+        .iter()
+        .flat_map(|p| p.filter.iter().chain([&p.condition]))
+        .flat_map(crate::ir::Expr::nodes)
+        .filter(|e| {
+            e.span.file == file && (e.span.start as usize) <= at && at <= e.span.end as usize
+        })
+        .min_by_key(|e| e.span.len())
+        .map(|e| e.ty.to_string())
+}
+
+/// Completions at the cursor, from what comes before it on the line.
+pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec<CompletionItem> {
+    let Some(text) = ws.text(path) else {
+        return Vec::new();
+    };
+    let at = offset(text, pos, ws.encoding);
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..at];
+    let (word_start, word) = word_at(text, at);
+    let word = &word[..at - word_start];
+    let prefix = before[..before.len() - word.len()].trim_end();
+    let item = |label: String, kind: CompletionItemKind, detail: Option<String>| CompletionItem {
+        label,
+        kind: Some(kind),
+        detail,
+        ..CompletionItem::default()
+    };
+    let program = &a.compiled.checked.program;
+    // `pvc.` → its fields and metrics.
+    if let Some((k, _)) = word.split_once('.')
+        && let Some(kind) = Kind::from_name(k)
+    {
+        let mut out: Vec<CompletionItem> = kinds::fields(kind)
+            .into_iter()
+            .map(|(n, _, t)| {
+                item(
+                    n.to_string(),
+                    CompletionItemKind::FIELD,
+                    Some(t.to_string()),
+                )
+            })
+            .collect();
+        out.extend(["labels", "annotations"].map(|n| {
+            item(
+                n.to_string(),
+                CompletionItemKind::FIELD,
+                Some("labels".into()),
+            )
+        }));
+        out.extend(program.metrics.iter().filter(|m| m.kind == kind).map(|m| {
+            item(
+                m.name.clone(),
+                CompletionItemKind::VARIABLE,
+                Some(format!("metric : {}", m.ty)),
+            )
+        }));
+        return out;
+    }
+    // `on ` → kinds.
+    if prefix.ends_with("on")
+        && (prefix.len() == 2
+            || !prefix[..prefix.len() - 2].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+    {
+        return Kind::ALL
+            .iter()
+            .map(|k| item(k.name().to_string(), CompletionItemKind::CLASS, None))
+            .collect();
+    }
+    // Inside an action's parentheses → its named arguments.
+    if let Some(open) = before.rfind('(')
+        && !before[open..].contains(')')
+    {
+        let name_end = before[..open].trim_end();
+        let name_start = name_end
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let action = &name_end[name_start..];
+        if actions::NAMES.contains(&action) {
+            return actions::named_args(action)
+                .iter()
+                .map(|n| {
+                    item(
+                        format!("{n} = "),
+                        CompletionItemKind::PROPERTY,
+                        Some(actions::signature(action)),
+                    )
+                })
+                .collect();
+        }
+    }
+    // After `then` or a comma in a `then` clause → actions.
+    if prefix.ends_with("then") || (prefix.ends_with(',') && before.contains("then")) {
+        return actions::NAMES
+            .iter()
+            .map(|n| {
+                item(
+                    n.to_string(),
+                    CompletionItemKind::FUNCTION,
+                    Some(actions::signature(n)),
+                )
+            })
+            .collect();
+    }
+    // At the start of a line inside a policy → clause keywords.
+    if prefix.is_empty() && inside_policy(text, at) {
+        return CLAUSES
+            .iter()
+            .map(|k| item(k.to_string(), CompletionItemKind::KEYWORD, None))
+            .collect();
+    }
+    // Elsewhere in an expression: kinds, lets and functions.
+    let mut out: Vec<CompletionItem> = Kind::ALL
+        .iter()
+        .map(|k| item(k.name().to_string(), CompletionItemKind::CLASS, None))
+        .collect();
+    out.push(item("namespace".into(), CompletionItemKind::CLASS, None));
+    for (_, f) in &a.compiled.files {
+        for i in &f.items {
+            if let ast::Item::Let(l) = i {
+                out.push(item(
+                    l.name.name.clone(),
+                    CompletionItemKind::CONSTANT,
+                    Some("let".into()),
+                ));
+            }
+        }
+    }
+    out.extend(
+        crate::ir::Func::ALL
+            .iter()
+            .map(|f| item(f.name().to_string(), CompletionItemKind::FUNCTION, None)),
+    );
+    out
+}
+
+/// Whether `at` is inside the braces of a `policy … { … }`.
+fn inside_policy(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    let Some(p) = before.rfind("policy ") else {
+        return false;
+    };
+    let opens = before[p..].matches('{').count();
+    let closes = before[p..].matches('}').count();
+    opens > closes
+}
+
+/// Quick fixes: every diagnostic whose help names a concrete replacement
+/// ("did you mean `x`?", "write `50%`") and whose primary span overlaps
+/// `range` becomes an edit of that span.
+pub fn quick_fixes(
+    ws: &Workspace,
+    a: &Analysis,
+    path: &Path,
+    want: lsp_types::Range,
+) -> Vec<CodeAction> {
+    let Some(uri) = super::workspace::uri_of(path) else {
+        return Vec::new();
+    };
+    let Some(file_id) = a.file_id(path) else {
+        return Vec::new();
+    };
+    let file = a.compiled.sources.get(file_id);
+    let mut out = Vec::new();
+    for d in &a.diagnostics {
+        if d.primary.span.file != file_id {
+            continue;
+        }
+        let Some(replacement) = d.help.as_deref().and_then(replacement) else {
+            continue;
+        };
+        let r = range(file, d.primary.span, ws.encoding);
+        if r.end < want.start || want.end < r.start {
+            continue;
+        }
+        let edit = lsp_types::TextDocumentEdit {
+            text_document: lsp_types::OptionalVersionedTextDocumentIdentifier {
+                uri: uri.clone(),
+                version: ws.open.get(path).map(|(v, _)| *v),
+            },
+            edits: vec![lsp_types::OneOf::Left(TextEdit {
+                range: r,
+                new_text: replacement.to_string(),
+            })],
+        };
+        out.push(CodeAction {
+            title: format!("Replace with `{replacement}`"),
+            kind: Some(CodeActionKind::QUICKFIX),
+            diagnostics: None,
+            edit: Some(WorkspaceEdit {
+                document_changes: Some(lsp_types::DocumentChanges::Edits(vec![edit])),
+                ..WorkspaceEdit::default()
+            }),
+            is_preferred: Some(true),
+            ..CodeAction::default()
+        });
+    }
+    out
+}
+
+/// The replacement a help names: `did you mean `x`?` or `write `x``.
+fn replacement(help: &str) -> Option<&str> {
+    for lead in ["did you mean `", "write `"] {
+        if let Some(i) = help.find(lead) {
+            let rest = &help[i + lead.len()..];
+            let end = rest.find('`')?;
+            return Some(&rest[..end]);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacements_named_by_help() {
+        assert_eq!(
+            replacement("did you mean `nearly_full`?"),
+            Some("nearly_full")
+        );
+        assert_eq!(
+            replacement("the other side is a percent; write `50%`"),
+            Some("50%")
+        );
+        assert_eq!(replacement("add a `min_step`"), None);
+    }
+
+    #[test]
+    fn words_at_the_cursor() {
+        let t = "when pvc.usage > 5";
+        assert_eq!(word_at(t, 7), (5, "pvc.usage"));
+        assert_eq!(word_at(t, 14), (5, "pvc.usage"));
+        assert_eq!(word_at(t, 15), (15, ""));
+    }
+}
