@@ -24,6 +24,7 @@ impl Client {
     fn start(root: &Path) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_autopilot"))
             .arg("lsp")
+            .env("AUTOPILOT_CACHE_DIR", root.join(".cache"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -116,6 +117,7 @@ impl Client {
         serde_json::to_string_pretty(v)
             .unwrap()
             .replace(&self.root, "file:///WS")
+            .replace(env!("CARGO_PKG_VERSION"), "VERSION")
     }
 }
 
@@ -202,6 +204,27 @@ fn scripted_session() {
     step("hover on an action", &h, &c);
     let h = hover(&mut c, 99, 99);
     step("hover past the end", &h, &c);
+
+    let at = |c: &Client, line: u32, character: u32| json!({"textDocument": {"uri": c.uri("grow.apr")}, "position": {"line": line, "character": character}});
+    let d = c.request("textDocument/definition", at(&c, 1, 24));
+    step("definition of a let in another file", &d["result"], &c);
+    let d = c.request("textDocument/definition", at(&c, 1, 10));
+    step(
+        "definition of a stdlib binding: its read-only copy",
+        &d["result"],
+        &c,
+    );
+    let stdlib = root.join(format!(
+        ".cache/stdlib-{}/pvc.apr",
+        env!("CARGO_PKG_VERSION")
+    ));
+    let copy = std::fs::read_to_string(&stdlib).expect("the stdlib copy is written");
+    assert!(copy.contains("metric pvc.usage"), "{copy}");
+    assert!(std::fs::metadata(&stdlib).unwrap().permissions().readonly());
+    let mut params = at(&c, 1, 24);
+    params["context"] = json!({"includeDeclaration": true});
+    let r = c.request("textDocument/references", params);
+    step("references of the let", &r["result"], &c);
 
     // Completion in context, in a second buffer.
     let partial = "policy p {\n  on \n  when pvc. > 1\n  then resize(\n  \n}\n";

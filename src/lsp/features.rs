@@ -356,6 +356,110 @@ fn replacement(help: &str) -> Option<&str> {
     None
 }
 
+/// Where a name is defined: a `let`, a metric binding (a stdlib one in its
+/// read-only copy, see [`stdlib_copy`]), a policy named in a test.
+pub fn definition(
+    ws: &Workspace,
+    a: &Analysis,
+    path: &Path,
+    pos: Position,
+    stdlib_dir: Option<&Path>,
+) -> Option<lsp_types::Location> {
+    let text = ws.text(path)?;
+    let at = offset(text, pos, ws.encoding);
+    let (_, word) = word_at(text, at);
+    let span = definition_span(a, word)?;
+    let file = a.compiled.sources.get(span.file);
+    let target = if file.is_stdlib() {
+        stdlib_copy(stdlib_dir?, &file.name, &file.text)?
+    } else {
+        std::path::PathBuf::from(&file.name)
+    };
+    Some(lsp_types::Location {
+        uri: super::workspace::uri_of(&target)?,
+        range: range(file, span, ws.encoding),
+    })
+}
+
+/// The span that defines `word`: a metric's name, a let's name, a policy's name.
+fn definition_span(a: &Analysis, word: &str) -> Option<crate::source::Span> {
+    for (_, f) in &a.compiled.files {
+        for item in &f.items {
+            match item {
+                ast::Item::Let(l) if l.name.name == word => return Some(l.name.span),
+                ast::Item::Metric(m) if format!("{}.{}", m.kind.name, m.name.name) == word => {
+                    return Some(m.name.span);
+                }
+                ast::Item::Policy(p) if p.name.name == word => return Some(p.name.span),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Every use of the name under the cursor in the workspace's files (whole
+/// words outside comments), and its definition.
+pub fn references(
+    ws: &Workspace,
+    a: &Analysis,
+    path: &Path,
+    pos: Position,
+) -> Vec<lsp_types::Location> {
+    let Some(text) = ws.text(path) else {
+        return Vec::new();
+    };
+    let at = offset(text, pos, ws.encoding);
+    let (_, word) = word_at(text, at);
+    if word.is_empty() || definition_span(a, word).is_none() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (id, _) in a.compiled.user_files() {
+        let file = a.compiled.sources.get(*id);
+        let Some(uri) = super::workspace::uri_of(Path::new(&file.name)) else {
+            continue;
+        };
+        let mut line_start = 0;
+        for line in file.text.split_inclusive('\n') {
+            let code = line.split('#').next().unwrap_or_default();
+            for (i, _) in code.match_indices(word) {
+                let whole = |c: Option<char>| {
+                    c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                };
+                if whole(code[..i].chars().next_back())
+                    && whole(code[i + word.len()..].chars().next())
+                {
+                    let start = line_start + i;
+                    let span = crate::source::Span::new(*id, start, start + word.len());
+                    out.push(lsp_types::Location {
+                        uri: uri.clone(),
+                        range: range(file, span, ws.encoding),
+                    });
+                }
+            }
+            line_start += line.len();
+        }
+    }
+    out
+}
+
+/// A stdlib file (`<stdlib/pvc.apr>`) written once, read-only, under `dir`
+/// (the cache directory of this version), for an editor to open.
+pub fn stdlib_copy(dir: &Path, name: &str, text: &str) -> Option<std::path::PathBuf> {
+    let file = name.trim_start_matches("<stdlib/").trim_end_matches('>');
+    let path = dir.join(file);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(dir).ok()?;
+        let _ = std::fs::remove_file(&path);
+        std::fs::write(&path, text).ok()?;
+        let mut perms = std::fs::metadata(&path).ok()?.permissions();
+        perms.set_readonly(true);
+        let _ = std::fs::set_permissions(&path, perms);
+    }
+    Some(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,8 @@ use lsp_types::notification::{
     Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, HoverRequest, Request as _,
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
+    References, Request as _,
 };
 use lsp_types::{
     DocumentSymbolResponse, InitializeParams, OneOf, PositionEncodingKind,
@@ -80,6 +81,8 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
             ..lsp_types::CompletionOptions::default()
         }),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
     let result = serde_json::json!({
@@ -94,6 +97,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
         dirty: true,
         analysis: None,
         published: BTreeSet::new(),
+        stdlib_dir: stdlib_dir(),
     };
     loop {
         let msg = if server.dirty {
@@ -133,6 +137,17 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
     }
 }
 
+/// The stdlib's read-only copies: `$AUTOPILOT_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/autopilot`, else `~/.cache/autopilot`, then
+/// `stdlib-VERSION`.
+fn stdlib_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("AUTOPILOT_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("autopilot")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/autopilot")))?;
+    Some(base.join(format!("stdlib-{}", env!("CARGO_PKG_VERSION"))))
+}
+
 /// The workspace folder: the first of `workspaceFolders`, else `rootUri`.
 fn root(params: &InitializeParams) -> Option<PathBuf> {
     if let Some(folder) = params.workspace_folders.as_ref().and_then(|f| f.first()) {
@@ -153,6 +168,8 @@ struct Server {
     ws: Workspace,
     /// Diagnostics are out of date.
     dirty: bool,
+    /// Where the stdlib's files are written for "go to definition".
+    stdlib_dir: Option<PathBuf>,
     /// The last analysis, while the texts are unchanged.
     analysis: Option<Analysis>,
     /// Files last published with diagnostics, to clear when they have none.
@@ -336,6 +353,37 @@ impl Server {
                             })
                             .unwrap_or_default();
                         Response::new_ok(id, fixes)
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            GotoDefinition::METHOD => {
+                match req.extract::<lsp_types::GotoDefinitionParams>(GotoDefinition::METHOD) {
+                    Ok((id, p)) => {
+                        let at = p.text_document_position_params;
+                        let dir = self.stdlib_dir.clone();
+                        let found = path_of(&at.text_document.uri).and_then(|path| {
+                            self.with_analysis(|ws, a| {
+                                features::definition(ws, a, &path, at.position, dir.as_deref())
+                            })
+                        });
+                        Response::new_ok(id, found.map(lsp_types::GotoDefinitionResponse::Scalar))
+                    }
+                    Err(e) => invalid(e.to_string()),
+                }
+            }
+            References::METHOD => {
+                match req.extract::<lsp_types::ReferenceParams>(References::METHOD) {
+                    Ok((id, p)) => {
+                        let at = p.text_document_position;
+                        let found = path_of(&at.text_document.uri)
+                            .map(|path| {
+                                self.with_analysis(|ws, a| {
+                                    features::references(ws, a, &path, at.position)
+                                })
+                            })
+                            .unwrap_or_default();
+                        Response::new_ok(id, found)
                     }
                     Err(e) => invalid(e.to_string()),
                 }
