@@ -1,6 +1,8 @@
 //! The REPL's backend: a [`Session`] takes one complete input and returns
 //! the text to show. No terminal, no I/O besides `:load` reading files, so
 //! it is tested directly; `src/cli/repl.rs` is the rustyline front-end.
+//! Live (`--prometheus`), answers and cluster objects come through the
+//! [`Live`] the front-end hands in (`live.rs`).
 //!
 //! Expressions are evaluated per object of their kind in the scenario's
 //! simulated world at the session's clock. The world at the clock is what
