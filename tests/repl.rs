@@ -196,3 +196,44 @@ fn raw_series_at_the_clock() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
+
+/// Nothing listens at port 1: each evaluation that reads a binding is one
+/// clear error line, and the session goes on to the end of its input.
+#[test]
+fn an_unreachable_prometheus_is_an_error_per_evaluation() {
+    let started = std::time::Instant::now();
+    let out = repl(
+        &["--prometheus", "http://127.0.0.1:1"],
+        "pvc.usage\npvc.usage > 50%\n:at -1h\npvc.usage\n1 + 2\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    for i in [0, 1, 3] {
+        assert!(
+            lines[i].starts_with(
+                "error: pvc.usage: Prometheus at http://127.0.0.1:1/api/v1/query is unreachable: "
+            ),
+            "{stdout}"
+        );
+    }
+    assert!(lines[2].starts_with("clock at "), "{stdout}");
+    assert_eq!(lines[4], "3  (number)");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn live_flags_are_checked() {
+    let out = repl(&["--kubeconfig", "nowhere"], "");
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stderr), @"error: `--kubeconfig` lists the objects of a live session: give `--prometheus URL`");
+    let out = repl(&["--prometheus", "ftp://x"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = repl(
+        &["--prometheus", "http://127.0.0.1:1", "--at", "tomorrow"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

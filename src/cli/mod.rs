@@ -79,7 +79,7 @@ enum Command {
     Simulate(simulate::Args),
     /// Run the `test` blocks of policy files.
     Test(test::Args),
-    /// Evaluate expressions and conditions against a scenario, interactively.
+    /// Evaluate expressions and conditions against a scenario or a live Prometheus, interactively.
     Repl(repl::Args),
     /// Run the controller: enforce the policies on a cluster.
     Run(run::Args),

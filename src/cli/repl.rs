@@ -1,5 +1,7 @@
-//! `autopilot repl [--scenario FILE] [--at TIME] [POLICIES...]`: the
-//! rustyline front-end of [`crate::repl::Session`].
+//! `autopilot repl [--scenario FILE] [--at TIME] [--prometheus URL]
+//! [--config FILE] [--kubeconfig FILE] [POLICIES...]`: the rustyline
+//! front-end of [`crate::repl::Session`], and, live, the [`Live`] it reads:
+//! instant queries on a small tokio runtime, objects listed from the cluster.
 //!
 //! On a terminal: line editing, history, tab completion, and multi-line
 //! input through a `Validator` that asks the parser whether the input is
@@ -23,7 +25,14 @@ use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 
 use super::Exit;
+use super::prometheus_args::PrometheusArgs;
+use crate::cluster::client::{self, ClientSource};
+use crate::cluster::metrics::{self, Fetched, LabelMatcher, Query};
+use crate::cluster::prometheus::Prometheus;
 use crate::compile;
+use crate::engine::Object;
+use crate::ir::{Kind, MetricId, Program};
+use crate::repl::Live;
 use crate::repl::pending::Pending;
 use crate::repl::{Session, StartError};
 use crate::syntax::parse::is_incomplete;
@@ -35,9 +44,24 @@ pub struct Args {
     /// The scenario whose simulated world expressions read (YAML, docs/formats.md).
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
-    /// Start the clock this long after the scenario's start, e.g. `10m`.
-    #[arg(long, value_name = "TIME", requires = "scenario")]
+    /// Start the clock this long after the scenario's start, e.g. `10m`;
+    /// live, at this time (`-1h`, `now-30m`, RFC 3339, Unix seconds).
+    #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    #[command(flatten)]
+    prometheus: PrometheusArgs,
+    /// Live: the objects are the cluster's, listed with this kubeconfig.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig.
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    context: Option<String>,
+}
+
+impl Args {
+    fn is_live(&self) -> bool {
+        self.prometheus.prometheus.is_some() || self.prometheus.config.is_some()
+    }
 }
 
 pub fn run(args: Args) -> Exit {
@@ -65,7 +89,25 @@ pub fn run(args: Args) -> Exit {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mut style = super::style();
     style.color = interactive && std::env::var_os("NO_COLOR").is_none();
-    let mut session = match Session::new(files, scenario, style) {
+    if args.at.is_some() && args.scenario.is_none() && !args.is_live() {
+        eprintln!("error: `--at` needs `--scenario FILE` or `--prometheus URL`");
+        return Exit::Usage;
+    }
+    if args.kubeconfig.is_some() && !args.is_live() {
+        eprintln!(
+            "error: `--kubeconfig` lists the objects of a live session: give `--prometheus URL`"
+        );
+        return Exit::Usage;
+    }
+    let live = if args.is_live() {
+        match PromLive::new(&args) {
+            Some(live) => Some(live),
+            None => return Exit::Usage,
+        }
+    } else {
+        None
+    };
+    let session = match Session::new(files, scenario, style) {
         Ok(s) => s,
         Err(StartError::Policies(text)) => {
             eprint!("{text}");
@@ -75,6 +117,10 @@ pub fn run(args: Args) -> Exit {
             eprint!("{text}");
             return Exit::Usage;
         }
+    };
+    let mut session = match live {
+        Some(live) => session.with_live(Box::new(live)),
+        None => session,
     };
     eprint!("{}", session.warnings());
     if let Some(at) = &args.at
@@ -124,6 +170,7 @@ fn piped(session: &mut Session) -> Exit {
 
 fn interactive_loop(session: Session) -> Exit {
     outln!("{}", session.banner().trim_end());
+    let prompt = session.prompt();
     let session = Rc::new(RefCell::new(session));
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::new() {
         Ok(e) => e,
@@ -140,7 +187,7 @@ fn interactive_loop(session: Session) -> Exit {
         let _ = editor.load_history(path);
     }
     loop {
-        match editor.readline("apr> ") {
+        match editor.readline(&prompt) {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
@@ -215,3 +262,193 @@ impl Validator for ReplHelper {
 }
 
 impl Helper for ReplHelper {}
+
+/// The live Prometheus, and the cluster when `--kubeconfig` is given.
+struct PromLive {
+    prometheus: Prometheus,
+    url: String,
+    matchers: Vec<LabelMatcher>,
+    in_flight: usize,
+    kube: Option<kube::Client>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl PromLive {
+    /// `None` once the problem is printed.
+    fn new(args: &Args) -> Option<PromLive> {
+        let config = args.prometheus.read_config()?;
+        let prometheus = args.prometheus.client(&config)?;
+        let url = config
+            .prometheus
+            .clone()
+            .with_url(args.prometheus.prometheus.clone())
+            .url
+            .unwrap_or_default();
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                return None;
+            }
+        };
+        let kube = match &args.kubeconfig {
+            None => None,
+            Some(path) => {
+                let source = ClientSource::Kubeconfig {
+                    path: path.clone(),
+                    context: args.context.clone(),
+                };
+                match runtime.block_on(client::connect(&source)) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        eprintln!("error: {}", crate::cluster::approval::error_chain(&e));
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(PromLive {
+            prometheus,
+            url,
+            matchers: config.prometheus.matchers.clone(),
+            in_flight: config.prometheus.max_in_flight,
+            kube,
+            runtime,
+        })
+    }
+}
+
+impl Live for PromLive {
+    fn source(&self) -> String {
+        self.url.clone()
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+
+    fn fetch(&mut self, program: &Program, metrics: &[MetricId], at: jiff::Timestamp) -> Fetched {
+        let mut fetched = Fetched::default();
+        let mut queries = Vec::new();
+        for id in metrics {
+            let m = program.metric(*id);
+            match metrics::inject(&m.promql, &self.matchers) {
+                Ok(promql) => queries.push(Query {
+                    metric: *id,
+                    binding: m.qualified(),
+                    promql,
+                }),
+                Err(e) => fetched.add(
+                    *id,
+                    &m.join,
+                    Err(format!("cannot add the label matchers: {e}")),
+                ),
+            }
+        }
+        let answers = self.runtime.block_on(metrics::fetch(
+            &self.prometheus,
+            program,
+            &queries,
+            at,
+            self.in_flight,
+        ));
+        // The bindings that failed before a query are kept.
+        let mut all = answers;
+        for (id, e) in fetched.failures() {
+            all.add(id, &program.metric(id).join, Err(e.to_string()));
+        }
+        all
+    }
+
+    fn has_cluster(&self) -> bool {
+        self.kube.is_some()
+    }
+
+    fn objects(&mut self, kind: Kind) -> Option<Result<Vec<Object>, String>> {
+        let client = self.kube.clone()?;
+        Some(self.runtime.block_on(list(client, kind)))
+    }
+}
+
+/// The objects of `kind` in the cluster, projected as `run` projects them.
+async fn list(client: kube::Client, kind: Kind) -> Result<Vec<Object>, String> {
+    use crate::controller::objects::{node_object, pod_object, pvc_object, workload_object};
+    use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+    use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+    use kube::Api;
+    use kube::api::ListParams;
+
+    let lp = ListParams::default();
+    let err = |e: kube::Error| crate::cluster::approval::error_chain(&e);
+    let mut objects: Vec<Object> = match kind {
+        Kind::Pvc => Api::<PersistentVolumeClaim>::all(client)
+            .list(&lp)
+            .await
+            .map_err(err)?
+            .items
+            .iter()
+            .filter_map(pvc_object)
+            .collect(),
+        Kind::Pod => Api::<Pod>::all(client)
+            .list(&lp)
+            .await
+            .map_err(err)?
+            .items
+            .iter()
+            .map(pod_object)
+            .collect(),
+        Kind::Node => Api::<Node>::all(client)
+            .list(&lp)
+            .await
+            .map_err(err)?
+            .items
+            .iter()
+            .map(node_object)
+            .collect(),
+        Kind::Deployment => Api::<Deployment>::all(client)
+            .list(&lp)
+            .await
+            .map_err(err)?
+            .items
+            .iter()
+            .map(|d| {
+                let s = d.status.as_ref();
+                workload_object(
+                    kind,
+                    &d.metadata,
+                    d.spec.replicas,
+                    [
+                        s.and_then(|s| s.ready_replicas),
+                        s.and_then(|s| s.available_replicas),
+                        s.and_then(|s| s.updated_replicas),
+                    ],
+                )
+            })
+            .collect(),
+        Kind::StatefulSet => Api::<StatefulSet>::all(client)
+            .list(&lp)
+            .await
+            .map_err(err)?
+            .items
+            .iter()
+            .map(|d| {
+                let s = d.status.as_ref();
+                workload_object(
+                    kind,
+                    &d.metadata,
+                    d.spec.replicas,
+                    [
+                        s.and_then(|s| s.ready_replicas),
+                        s.and_then(|s| s.available_replicas),
+                        s.and_then(|s| s.updated_replicas),
+                    ],
+                )
+            })
+            .collect(),
+    };
+    objects.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(objects)
+}

@@ -100,6 +100,25 @@ impl Fetched {
 }
 
 impl Fetched {
+    /// The objects `metric`'s answer names by its join labels, as
+    /// `(namespace, name)` (no namespace for cluster-scoped kinds), sorted;
+    /// none when it failed or was not queried. The REPL infers the objects
+    /// to show from them when it has no other list.
+    pub fn named(&self, metric: MetricId) -> Vec<(Option<String>, String)> {
+        let Some(Answer::Series { join, values }) = self.answers.get(&metric) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(Option<String>, String)> = values
+            .iter()
+            .flat_map(|(namespace, names)| {
+                let namespace = (join.len() >= 2).then(|| namespace.clone());
+                names.keys().map(move |n| (namespace.clone(), n.clone()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The bindings whose query failed this tick, with the error.
     pub fn failures(&self) -> impl Iterator<Item = (MetricId, &str)> {
         self.answers.iter().filter_map(|(m, a)| match a {

@@ -25,7 +25,7 @@ pub const COMMANDS: [(&str, &str); 8] = [
     ),
     (
         ":at [TIME]",
-        "move the scenario clock to TIME after its start (rounded down to a step)",
+        "move the clock: scenario, TIME after its start (down to a step); live, `-1h`, RFC 3339, `now`",
     ),
     (
         ":policies",
@@ -39,6 +39,9 @@ pub const COMMANDS: [(&str, &str); 8] = [
 impl Session {
     /// Moves the clock; the result says where it went.
     pub fn set_clock(&mut self, arg: &str) -> Result<String, String> {
+        if self.live.is_some() {
+            return self.set_live_clock(arg);
+        }
         let Some(world) = &self.built.world else {
             return Err(
                 "error: there is no scenario, so there is no clock; start with `--scenario FILE`\n"
@@ -94,6 +97,9 @@ impl Session {
                 Ok((_, c)) => self.explain(&c),
                 Err(text) => text,
             },
+            "at" if arg.is_empty() && self.live.is_some() => {
+                format!("clock {}\n", self.live_clock())
+            }
             "at" if arg.is_empty() => match &self.built.world {
                 Some(w) => format!(
                     "clock at {} (step {}, the scenario ends at {})\n{}\n",
@@ -240,8 +246,11 @@ fn help() -> String {
     out.push_str(
         "\nThe clock starts at the scenario's start (or `--at TIME`); `:at` rounds down to a \
          multiple of the scenario's step.\n\
-         Without `--scenario` only expressions without objects evaluate; reading a live \
-         Prometheus is future work.\n\
+         Without `--scenario` or `--prometheus` only expressions without objects evaluate.\n\
+         Live (`--prometheus URL`): each evaluation sends one instant query per binding the \
+         expression reads, at the clock (now, unless `:at` names a time; a relative time is \
+         resolved when `:at` is given). The objects are the cluster's (`--kubeconfig`), else \
+         the scenario's, else those the answers name by the binding's join labels.\n\
          History is kept in $XDG_STATE_HOME/autopilot/history, or ~/.autopilot_history when \
          XDG_STATE_HOME is not set. Tab completes kinds, fields, metrics, actions and commands.\n",
     );

@@ -1,6 +1,8 @@
 //! The REPL's backend: a [`Session`] takes one complete input and returns
 //! the text to show. No terminal, no I/O besides `:load` reading files, so
 //! it is tested directly; `src/cli/repl.rs` is the rustyline front-end.
+//! Live (`--prometheus`), answers and cluster objects come through the
+//! [`Live`] the front-end hands in (`live.rs`).
 //!
 //! Expressions are evaluated per object of their kind in the scenario's
 //! simulated world at the session's clock. The world at the clock is what
@@ -11,6 +13,7 @@
 
 mod commands;
 mod complete;
+mod live;
 mod load;
 pub mod pending;
 mod show;
@@ -26,6 +29,7 @@ use crate::syntax::{self, ast};
 use load::{Built, build};
 
 pub use commands::COMMANDS;
+pub use live::{Live, named_objects, parse_at, show_time};
 
 /// The name of the REPL's input in diagnostics.
 pub const INPUT: &str = "<repl>";
@@ -51,6 +55,10 @@ pub struct Session {
     sim: Option<Sim>,
     style: Style,
     done: bool,
+    /// The live Prometheus (and cluster) expressions read, if any.
+    live: Option<Box<dyn Live>>,
+    /// The live clock: `None` is now, at each evaluation.
+    live_at: Option<jiff::Timestamp>,
 }
 
 impl Session {
@@ -69,7 +77,24 @@ impl Session {
             sim: None,
             style,
             done: false,
+            live: None,
+            live_at: None,
         })
+    }
+
+    /// Evaluates expressions against `live` (Prometheus, and the cluster's
+    /// objects when it has them) rather than the scenario's series.
+    pub fn with_live(mut self, live: Box<dyn Live>) -> Session {
+        self.live = Some(live);
+        self
+    }
+
+    /// The prompt of a terminal: the source of the answers, when live.
+    pub fn prompt(&self) -> String {
+        match &self.live {
+            Some(live) => format!("live {}> ", live.source()),
+            None => "apr> ".into(),
+        }
     }
 
     /// Warnings of the loaded files, to show at start.
@@ -85,6 +110,18 @@ impl Session {
     /// What to show on a terminal before the first prompt.
     pub fn banner(&self) -> String {
         let policies = self.built.program.policies.len();
+        if let Some(live) = &self.live {
+            let objects = match &self.scenario_file {
+                _ if live.has_cluster() => "objects from the cluster".into(),
+                Some((name, _)) => format!("objects of scenario {name}"),
+                None => "objects those the answers name".into(),
+            };
+            return format!(
+                "autopilot repl: {policies} policies, live: {}, {objects}, clock {}. `:help` for help.\n",
+                live.source(),
+                self.live_clock()
+            );
+        }
         let world = match &self.built.world {
             Some(w) => format!(
                 "scenario {}, {} objects, clock at {}",

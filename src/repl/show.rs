@@ -77,18 +77,25 @@ impl Session {
         let Some(kind) = kind else {
             return self.show_constant(c);
         };
+        if self.live.is_some() {
+            return self.show_live(kind, c);
+        }
         if self.built.world.is_none() {
             return format!(
                 "error: `{}` reads {kind} objects, and there is no scenario to read them from\n  \
-                 help: start with `autopilot repl --scenario FILE`; a live Prometheus is not supported yet\n",
+                 help: start with `autopilot repl --scenario FILE`, or `--prometheus URL` to read a live Prometheus\n",
                 ir::show(&self.built.program, kind, &c.expr)
             );
         }
         let rows = self.evaluate(kind, &c.expr);
-        if c.expr.ty == Type::Bool {
-            self.show_condition(kind, &rows)
+        let when = format!("at {}", offset(self.clock));
+        let none = format!("no {kind} objects in the scenario\n");
+        if rows.is_empty() {
+            none
+        } else if c.expr.ty == Type::Bool {
+            show_condition(&rows, &when)
         } else {
-            self.show_table(kind, &c.expr.ty, &rows)
+            show_table(kind, &c.expr.ty, &rows, &when)
         }
     }
 
@@ -143,63 +150,58 @@ impl Session {
             })
             .collect()
     }
+}
 
-    fn show_table(&self, kind: Kind, ty: &Type, rows: &[(ObjectId, Val)]) -> String {
-        if rows.is_empty() {
-            return format!("no {kind} objects in the scenario\n");
-        }
-        let cells: Vec<[String; 3]> = rows
-            .iter()
-            .map(|(id, v)| {
-                let unit = match v {
-                    Val::Value(_) => ty.to_string(),
-                    _ => String::new(),
-                };
-                [id.to_string(), show_val(ty, v), unit]
-            })
-            .collect();
-        let mut out = table(["object", "value", "unit"], &cells);
-        let _ = writeln!(out, "{} {kind} at {}", rows.len(), offset(self.clock));
-        out
-    }
+/// A value per object; `when` ends the count line.
+pub(super) fn show_table(kind: Kind, ty: &Type, rows: &[(ObjectId, Val)], when: &str) -> String {
+    let cells: Vec<[String; 3]> = rows
+        .iter()
+        .map(|(id, v)| {
+            let unit = match v {
+                Val::Value(_) => ty.to_string(),
+                _ => String::new(),
+            };
+            [id.to_string(), show_val(ty, v), unit]
+        })
+        .collect();
+    let mut out = table(["object", "value", "unit"], &cells);
+    let _ = writeln!(out, "{} {kind} {when}", rows.len());
+    out
+}
 
-    fn show_condition(&self, kind: Kind, rows: &[(ObjectId, Val)]) -> String {
-        if rows.is_empty() {
-            return format!("no {kind} objects in the scenario\n");
-        }
-        let group = |v: &Val| match v {
-            Val::Value(Value::Bool(true)) => 0,
-            Val::Value(_) => 1,
-            Val::NoData => 2,
-            Val::Error(_) => 3,
-        };
-        let mut sorted: Vec<&(ObjectId, Val)> = rows.iter().collect();
-        sorted.sort_by_key(|(id, v)| (group(v), id.clone()));
-        let cells: Vec<[String; 2]> = sorted
-            .iter()
-            .map(|(id, v)| {
-                let result = match v {
-                    Val::Value(Value::Bool(true)) => "match".to_string(),
-                    Val::Value(_) => "no match".to_string(),
-                    Val::NoData => "no data".to_string(),
-                    Val::Error(e) => format!("error: {e}"),
-                };
-                [id.to_string(), result]
-            })
-            .collect();
-        let mut out = table(["object", "condition"], &cells);
-        let count = |g| rows.iter().filter(|(_, v)| group(v) == g).count();
-        let _ = writeln!(
-            out,
-            "{} match, {} no match, {} no data, {} errors at {}",
-            count(0),
-            count(1),
-            count(2),
-            count(3),
-            offset(self.clock)
-        );
-        out
-    }
+/// Which objects match; `when` ends the count line.
+pub(super) fn show_condition(rows: &[(ObjectId, Val)], when: &str) -> String {
+    let group = |v: &Val| match v {
+        Val::Value(Value::Bool(true)) => 0,
+        Val::Value(_) => 1,
+        Val::NoData => 2,
+        Val::Error(_) => 3,
+    };
+    let mut sorted: Vec<&(ObjectId, Val)> = rows.iter().collect();
+    sorted.sort_by_key(|(id, v)| (group(v), id.clone()));
+    let cells: Vec<[String; 2]> = sorted
+        .iter()
+        .map(|(id, v)| {
+            let result = match v {
+                Val::Value(Value::Bool(true)) => "match".to_string(),
+                Val::Value(_) => "no match".to_string(),
+                Val::NoData => "no data".to_string(),
+                Val::Error(e) => format!("error: {e}"),
+            };
+            [id.to_string(), result]
+        })
+        .collect();
+    let mut out = table(["object", "condition"], &cells);
+    let count = |g| rows.iter().filter(|(_, v)| group(v) == g).count();
+    let _ = writeln!(
+        out,
+        "{} match, {} no match, {} no data, {} errors {when}",
+        count(0),
+        count(1),
+        count(2),
+        count(3),
+    );
+    out
 }
 
 /// Metrics when there is no scenario: constants read none.

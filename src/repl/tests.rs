@@ -151,3 +151,138 @@ fn incomplete_input_waits_for_more() {
     assert!(!is_incomplete(""));
     assert!(!is_incomplete("# a comment"));
 }
+
+// ------------------------------------------------------------------ live
+
+/// A Prometheus in memory: `pvc.usage` of two claims from `since` on, and
+/// the times it was asked at.
+struct FakeLive {
+    since: jiff::Timestamp,
+    failing: bool,
+    asked: std::rc::Rc<std::cell::RefCell<Vec<jiff::Timestamp>>>,
+}
+
+fn t(s: &str) -> jiff::Timestamp {
+    s.parse().expect("a time")
+}
+
+impl Live for FakeLive {
+    fn source(&self) -> String {
+        "http://prom:9090".into()
+    }
+    fn now(&self) -> jiff::Timestamp {
+        t("2026-12-03T16:00:00Z")
+    }
+    fn fetch(
+        &mut self,
+        program: &crate::ir::Program,
+        metrics: &[crate::ir::MetricId],
+        at: jiff::Timestamp,
+    ) -> crate::cluster::metrics::Fetched {
+        use crate::engine::answers::Series as PromSample;
+        self.asked.borrow_mut().push(at);
+        let mut fetched = crate::cluster::metrics::Fetched::default();
+        for id in metrics {
+            let m = program.metric(*id);
+            let answer = if self.failing {
+                Err("Prometheus at http://prom:9090 is unreachable: connection refused".into())
+            } else if at < self.since || m.qualified() != "pvc.usage" {
+                Ok(Vec::new())
+            } else {
+                let one = |ns: &str, name: &str, v: f64| PromSample {
+                    labels: [
+                        (m.join[0].clone(), ns.into()),
+                        (m.join[1].clone(), name.into()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    value: Some(v),
+                };
+                Ok(vec![one("db", "b", 70.0), one("db", "a", 20.0)])
+            };
+            fetched.add(*id, &m.join, answer);
+        }
+        fetched
+    }
+    fn has_cluster(&self) -> bool {
+        false
+    }
+    fn objects(&mut self, _: Kind) -> Option<Result<Vec<crate::engine::Object>, String>> {
+        None
+    }
+}
+
+fn live(
+    failing: bool,
+) -> (
+    Session,
+    std::rc::Rc<std::cell::RefCell<Vec<jiff::Timestamp>>>,
+) {
+    let asked = std::rc::Rc::default();
+    let s = Session::new(vec![("p.apr".into(), POLICIES.into())], None, Style::PLAIN)
+        .expect("the session starts")
+        .with_live(Box::new(FakeLive {
+            since: t("2026-12-03T15:00:00Z"),
+            failing,
+            asked: std::rc::Rc::clone(&asked),
+        }));
+    (s, asked)
+}
+
+#[test]
+fn live_objects_are_those_the_answers_name() {
+    let (mut s, asked) = live(false);
+    insta::assert_snapshot!(s.eval_line("pvc.usage"), @r"
+    object    value  unit
+    pvc/db/a  20%    percent
+    pvc/db/b  70%    percent
+    2 pvc at 2026-12-03T16:00:00Z (live: http://prom:9090; objects: those the series of `pvc.usage` name)
+    ");
+    insta::assert_snapshot!(s.eval_line("pvc.usage > 50%"), @r"
+    object    condition
+    pvc/db/b  match
+    pvc/db/a  no match
+    1 match, 1 no match, 0 no data, 0 errors at 2026-12-03T16:00:00Z (live: http://prom:9090; objects: those the series of `pvc.usage` name)
+    ");
+    assert_eq!(asked.borrow().len(), 2, "each evaluation queries again");
+}
+
+#[test]
+fn live_at_queries_at_that_time() {
+    let (mut s, asked) = live(false);
+    assert_eq!(s.eval_line(":at -2h"), "clock at 2026-12-03T14:00:00Z\n");
+    insta::assert_snapshot!(s.eval_line("pvc.usage"), @"no data: no pvc objects at 2026-12-03T14:00:00Z (live: http://prom:9090; objects: those the series of `pvc.usage` name); `pvc.usage` had no series then");
+    assert_eq!(asked.borrow().last(), Some(&t("2026-12-03T14:00:00Z")));
+    assert_eq!(
+        s.eval_line(":at 2026-12-03T15:30:00Z"),
+        "clock at 2026-12-03T15:30:00Z\n"
+    );
+    assert!(
+        s.eval_line("pvc.usage")
+            .contains("2 pvc at 2026-12-03T15:30:00Z")
+    );
+    assert_eq!(
+        s.eval_line(":at now"),
+        "clock now (each evaluation queries again)\n"
+    );
+    assert!(
+        s.eval_line(":at tomorrow")
+            .starts_with("error: `tomorrow` is not a time")
+    );
+    assert!(s.banner().contains("live: http://prom:9090"));
+    assert_eq!(s.prompt(), "live http://prom:9090> ");
+}
+
+#[test]
+fn a_failed_query_is_an_error_never_no_match() {
+    let (mut s, _) = live(true);
+    for input in ["pvc.usage", "pvc.usage > 50%"] {
+        assert_eq!(
+            s.eval_line(input),
+            "error: pvc.usage: Prometheus at http://prom:9090 is unreachable: connection refused\n",
+            "{input}"
+        );
+    }
+    // The session goes on.
+    assert_eq!(s.eval_line("1 + 1"), "2  (number)\n");
+}

@@ -16,6 +16,7 @@ mod fault_proxy;
 mod faults;
 mod fixtures;
 mod prometheus;
+mod repl;
 mod resize;
 mod restart;
 mod run;
@@ -77,6 +78,7 @@ fn main() -> std::process::ExitCode {
         .chain(deploy::cases())
         .chain(resize::cases())
         .chain(prometheus::cases())
+        .chain(repl::cases())
         .chain(run::cases())
         .chain(restart::cases())
         .chain(approve::cases())
