@@ -666,3 +666,125 @@ fn prometheus_conformance() {
         "only {passed} conformance cases passed, below the floor {PASSED_AT_LEAST}"
     );
 }
+
+/// A `promtool test rules` file, the parts the oracle files use.
+#[derive(serde::Deserialize)]
+struct RulesTest {
+    tests: Vec<RulesGroup>,
+}
+
+#[derive(serde::Deserialize)]
+struct RulesGroup {
+    interval: Option<String>,
+    input_series: Vec<InputSeries>,
+    promql_expr_test: Vec<ExprTest>,
+}
+
+#[derive(serde::Deserialize)]
+struct InputSeries {
+    series: String,
+    values: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ExprTest {
+    expr: String,
+    eval_time: String,
+    exp_samples: Option<Vec<ExpSample>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExpSample {
+    labels: String,
+    value: f64,
+}
+
+fn oracle_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/promql/oracle");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "yml"));
+    files.sort();
+    assert!(!files.is_empty(), "no oracle files in {}", dir.display());
+    files
+}
+
+/// Every promtool oracle file, evaluated by this evaluator: the expected
+/// samples (which `promtool_confirms_oracle_files` checks against the real
+/// promtool) must come out.
+#[test]
+fn oracle_files_with_our_evaluator() {
+    let mut failures = Vec::new();
+    for f in oracle_files() {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let file: RulesTest =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for g in &file.tests {
+            let interval = g
+                .interval
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(60_000);
+            let mut store = Store::new();
+            for s in &g.input_series {
+                let labels = parse_metric(&s.series).map(|(l, _)| l);
+                let vals = expand(&s.values);
+                let (Some(labels), Some(vals)) = (labels, vals) else {
+                    panic!("{}: cannot read series {:?}", f.display(), s.series);
+                };
+                let samples = vals
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(j, v)| v.map(|v| (j as i64 * interval, v)))
+                    .collect();
+                store.add(labels, samples);
+            }
+            for t in &g.promql_expr_test {
+                let at = parse_duration(&t.eval_time).unwrap_or_default();
+                let e = Expect {
+                    samples: t
+                        .exp_samples
+                        .iter()
+                        .flatten()
+                        .filter_map(|s| parse_metric(&s.labels).map(|(l, _)| (l, s.value)))
+                        .collect(),
+                    ..Expect::default()
+                };
+                let name = f.file_name().unwrap_or_default().to_string_lossy();
+                match run_case(&store, at, &t.expr, &e) {
+                    Outcome::Pass => {}
+                    other => {
+                        failures.push(format!("{name}: {} at {}: {other:?}", t.expr, t.eval_time))
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The real promtool (3.16, from scripts/test-env) passes every oracle file.
+#[test]
+fn promtool_confirms_oracle_files() {
+    let Some(promtool) = std::env::var_os("PROMTOOL").filter(|p| !p.is_empty()) else {
+        panic!(
+            "PROMTOOL is not set: run the tests through scripts/test (or eval \"$(scripts/test-env --print)\")"
+        );
+    };
+    for f in oracle_files() {
+        let out = std::process::Command::new(&promtool)
+            .arg("test")
+            .arg("rules")
+            .arg(&f)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", Path::new(&promtool).display()));
+        assert!(
+            out.status.success(),
+            "promtool disagrees with {}:\n{}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
