@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use autopilot::promql::{EvalError, Evaluator, Labels, Store, Value, is_stale, stale_nan};
 
 /// Prometheus's conformance cases this evaluator passes; raise it as it grows.
-const PASSED_AT_LEAST: usize = 888;
+const PASSED_AT_LEAST: usize = 984;
 
 /// Prometheus cases that disagree for a stated reason, reported apart from
 /// passes and failures: (file, line of the eval, why).
@@ -29,6 +29,8 @@ const KNOWN_DIVERGENCES: &[(&str, usize, &str)] = &[
     ("name_label_dropping.test", 119, "delayed name removal"),
     ("name_label_dropping.test", 123, "delayed name removal"),
 ];
+/// The eval time that marks a case as a range query.
+const RANGE_QUERY: i64 = i64::MIN;
 const PROMETHEUS: &str = "github.com/prometheus/prometheus@v0.316.0/promql/promqltest/testdata";
 
 /// How one eval case ended, a closed set.
@@ -46,6 +48,10 @@ struct Expect {
     scalar: Option<f64>,
     string: Option<String>,
     samples: Vec<(Labels, f64)>,
+    /// A range query's (or `expect range vector`'s) start, end and step.
+    range: Option<(i64, i64, i64)>,
+    /// Expected series of a matrix result, a value (or `_`) per step.
+    series: Vec<(Labels, Vec<Option<f64>>)>,
     skip: Option<String>,
 }
 
@@ -284,11 +290,81 @@ fn compare(got: &Value, e: &Expect) -> Result<(), String> {
     Ok(())
 }
 
+/// A matrix against the expected series, as promqltest compares them: the
+/// same series, and in each the same points at `start + i * step`.
+fn compare_matrix(got: &[(Labels, Vec<(i64, f64)>)], e: &Expect) -> Result<(), String> {
+    let (start, end, step) = e.range.unwrap_or_default();
+    let expected: BTreeMap<&Labels, &Vec<Option<f64>>> =
+        e.series.iter().map(|(l, v)| (l, v)).collect();
+    for (l, points) in got {
+        let Some(vals) = expected.get(l) else {
+            return Err(format!("unexpected series {}", show_labels(l)));
+        };
+        let want: Vec<(i64, f64)> = vals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (start + i as i64 * step, v)))
+            .collect();
+        if want.last().is_some_and(|p| p.0 > end) {
+            return Err(format!(
+                "more points expected than steps for {}",
+                show_labels(l)
+            ));
+        }
+        let agree = want.len() == points.len()
+            && want
+                .iter()
+                .zip(points)
+                .all(|(w, g)| w.0 == g.0 && same(g.1, w.1));
+        if !agree {
+            return Err(format!(
+                "{} expected {want:?}, got {points:?}",
+                show_labels(l)
+            ));
+        }
+    }
+    let seen: Vec<&Labels> = got.iter().map(|(l, _)| l).collect();
+    match expected.keys().find(|l| !seen.contains(l)) {
+        Some(l) => Err(format!("expected series {} missing", show_labels(l))),
+        None => Ok(()),
+    }
+}
+
+/// An expected line's series and values, expanded.
+fn expected_series(def: &str) -> Option<(Labels, Vec<Option<f64>>)> {
+    parse_metric(def).and_then(|(l, rest)| expand(rest).map(|v| (l, v)))
+}
+
+/// `from <t> to <t> step <d>` (the words after `range` or `range vector`).
+fn parse_span(words: &[&str]) -> Option<(i64, i64, i64)> {
+    match words {
+        ["from", from, "to", to, "step", step, ..] => Some((
+            parse_duration(from)?,
+            parse_duration(to)?,
+            parse_duration(step)?,
+        )),
+        _ => None,
+    }
+}
+
 fn run_case(store: &Store, at: i64, expr: &str, e: &Expect) -> Outcome {
     if let Some(why) = &e.skip {
         return Outcome::Skip(why.clone());
     }
-    match Evaluator::new(store).query(expr, at) {
+    let ev = Evaluator::new(store);
+    let result = match e.range {
+        Some((start, end, step)) if at == RANGE_QUERY => ev.query_range(expr, start, end, step),
+        // `expect range vector` evaluates the instant query at its end.
+        Some((_, end, _)) => ev.query(expr, end),
+        None => ev.query(expr, at),
+    };
+    if let (Ok(Value::Matrix(m)), false, true) = (&result, e.fail, e.range.is_some()) {
+        return match compare_matrix(m, e) {
+            Ok(()) => Outcome::Pass,
+            Err(why) => Outcome::Fail(why),
+        };
+    }
+    match result {
         Err(EvalError::Unsupported(what)) => Outcome::Skip(format!("unsupported: {what}")),
         Err(_) if e.fail => Outcome::Pass,
         Err(EvalError::Parse(msg)) => Outcome::Skip(format!("promql-parser: {msg}")),
@@ -389,8 +465,19 @@ fn run_file(text: &str) -> Vec<Case> {
                 .trim()
                 .to_string();
             (at, expr)
+        } else if let (Some(&"range"), Some(span)) =
+            (words.get(1), parse_span(&words[2.min(words.len())..]))
+        {
+            e.range = Some(span);
+            let expr = line
+                .splitn(9, char::is_whitespace)
+                .nth(8)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            (Some(RANGE_QUERY), expr)
         } else {
-            e.skip = Some("range query".into());
+            e.skip = Some("eval line".into());
             (Some(0), line.to_string())
         };
         while i < lines.len() && !lines[i].is_empty() {
@@ -403,8 +490,14 @@ fn run_file(text: &str) -> Vec<Case> {
                 e.string = quoted(s.trim()).map(|(s, _)| s);
                 continue;
             }
-            if def.starts_with("expect range vector") {
-                e.skip = Some("range vector result".into());
+            if let Some(rest) = def.strip_prefix("expect range vector") {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                match parse_span(&words) {
+                    Some(span) => e.range = Some(span),
+                    None => {
+                        e.skip.get_or_insert(format!("expected line {def:?}"));
+                    }
+                }
                 continue;
             }
             if let Some(kind) = def.strip_prefix("expect ") {
@@ -423,7 +516,8 @@ fn run_file(text: &str) -> Vec<Case> {
                 e.scalar = Some(x);
                 continue;
             }
-            match parse_metric(def).and_then(|(l, rest)| expand(rest).map(|v| (l, v))) {
+            match expected_series(def) {
+                Some(series) if e.range.is_some() => e.series.push(series),
                 Some((l, v)) if v.len() == 1 => match v[0] {
                     Some(x) => e.samples.push((l, x)),
                     None => {
@@ -571,4 +665,126 @@ fn prometheus_conformance() {
         passed >= PASSED_AT_LEAST,
         "only {passed} conformance cases passed, below the floor {PASSED_AT_LEAST}"
     );
+}
+
+/// A `promtool test rules` file, the parts the oracle files use.
+#[derive(serde::Deserialize)]
+struct RulesTest {
+    tests: Vec<RulesGroup>,
+}
+
+#[derive(serde::Deserialize)]
+struct RulesGroup {
+    interval: Option<String>,
+    input_series: Vec<InputSeries>,
+    promql_expr_test: Vec<ExprTest>,
+}
+
+#[derive(serde::Deserialize)]
+struct InputSeries {
+    series: String,
+    values: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ExprTest {
+    expr: String,
+    eval_time: String,
+    exp_samples: Option<Vec<ExpSample>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExpSample {
+    labels: String,
+    value: f64,
+}
+
+fn oracle_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/promql/oracle");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "yml"));
+    files.sort();
+    assert!(!files.is_empty(), "no oracle files in {}", dir.display());
+    files
+}
+
+/// Every promtool oracle file, evaluated by this evaluator: the expected
+/// samples (which `promtool_confirms_oracle_files` checks against the real
+/// promtool) must come out.
+#[test]
+fn oracle_files_with_our_evaluator() {
+    let mut failures = Vec::new();
+    for f in oracle_files() {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let file: RulesTest =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for g in &file.tests {
+            let interval = g
+                .interval
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(60_000);
+            let mut store = Store::new();
+            for s in &g.input_series {
+                let labels = parse_metric(&s.series).map(|(l, _)| l);
+                let vals = expand(&s.values);
+                let (Some(labels), Some(vals)) = (labels, vals) else {
+                    panic!("{}: cannot read series {:?}", f.display(), s.series);
+                };
+                let samples = vals
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(j, v)| v.map(|v| (j as i64 * interval, v)))
+                    .collect();
+                store.add(labels, samples);
+            }
+            for t in &g.promql_expr_test {
+                let at = parse_duration(&t.eval_time).unwrap_or_default();
+                let e = Expect {
+                    samples: t
+                        .exp_samples
+                        .iter()
+                        .flatten()
+                        .filter_map(|s| parse_metric(&s.labels).map(|(l, _)| (l, s.value)))
+                        .collect(),
+                    ..Expect::default()
+                };
+                let name = f.file_name().unwrap_or_default().to_string_lossy();
+                match run_case(&store, at, &t.expr, &e) {
+                    Outcome::Pass => {}
+                    other => {
+                        failures.push(format!("{name}: {} at {}: {other:?}", t.expr, t.eval_time))
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The real promtool (3.16, from scripts/test-env) passes every oracle file.
+#[test]
+fn promtool_confirms_oracle_files() {
+    let Some(promtool) = std::env::var_os("PROMTOOL").filter(|p| !p.is_empty()) else {
+        panic!(
+            "PROMTOOL is not set: run the tests through scripts/test (or eval \"$(scripts/test-env --print)\")"
+        );
+    };
+    for f in oracle_files() {
+        let out = std::process::Command::new(&promtool)
+            .arg("test")
+            .arg("rules")
+            .arg(&f)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", Path::new(&promtool).display()));
+        assert!(
+            out.status.success(),
+            "promtool disagrees with {}:\n{}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -77,7 +77,8 @@ impl<'a> Evaluator<'a> {
         let run = Run {
             store: self.store,
             lookback_ms: self.lookback_ms,
-            query_t: t_ms,
+            start_t: t_ms,
+            end_t: t_ms,
         };
         Ok(match run.eval(expr, t_ms)? {
             Val::Scalar(v) => Value::Scalar(v),
@@ -92,14 +93,76 @@ impl<'a> Evaluator<'a> {
         let expr = parser::parse(text).map_err(EvalError::Parse)?;
         self.instant(&expr, t_ms)
     }
+
+    /// A range query: `expr` (a scalar or an instant vector) evaluated at
+    /// every step from `start_ms` to `end_ms` inclusive, as Prometheus's
+    /// engine does, assembled into series sorted by labels. A scalar
+    /// becomes the series with no labels.
+    pub fn range(
+        &self,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<Value, EvalError> {
+        if step_ms <= 0 || end_ms < start_ms {
+            return Err(EvalError::Invalid(
+                "a range query needs a positive step and an end after its start".into(),
+            ));
+        }
+        let steps = (end_ms - start_ms) / step_ms + 1;
+        if steps > MAX_SUBQUERY_STEPS {
+            return Err(EvalError::Invalid(format!(
+                "a range query of {steps} steps exceeds the limit of {MAX_SUBQUERY_STEPS} points per series"
+            )));
+        }
+        let run = Run {
+            store: self.store,
+            lookback_ms: self.lookback_ms,
+            start_t: start_ms,
+            end_t: end_ms,
+        };
+        let mut out: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
+        for i in 0..steps {
+            let t = start_ms + i * step_ms;
+            match run.eval(expr, t)? {
+                Val::Scalar(v) => out.entry(Labels::new()).or_default().push((t, v)),
+                Val::Vector(v) => {
+                    for (l, x) in v {
+                        out.entry(l).or_default().push((t, x));
+                    }
+                }
+                other => {
+                    return Err(EvalError::Invalid(format!(
+                        "a range query needs a scalar or an instant vector, got a {}",
+                        other.kind()
+                    )));
+                }
+            }
+        }
+        Ok(Value::Matrix(out.into_iter().collect()))
+    }
+
+    /// Parses `text` and runs it as a range query (see [`Evaluator::range`]).
+    pub fn query_range(
+        &self,
+        text: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<Value, EvalError> {
+        let expr = parser::parse(text).map_err(EvalError::Parse)?;
+        self.range(&expr, start_ms, end_ms, step_ms)
+    }
 }
 
-/// One query's evaluation: the store and the query's own time, which
-/// `@ start()` and `@ end()` refer to.
+/// One query's evaluation: the store and the query's own start and end
+/// (equal for an instant query), which `@ start()` and `@ end()` refer to.
 pub(crate) struct Run<'a> {
     store: &'a Store,
     lookback_ms: i64,
-    query_t: i64,
+    start_t: i64,
+    end_t: i64,
 }
 
 impl Run<'_> {
@@ -164,7 +227,8 @@ impl Run<'_> {
     fn shifted(&self, at: &Option<AtModifier>, offset: &Option<Offset>, t: i64) -> i64 {
         let base = match at {
             None => t,
-            Some(AtModifier::Start) | Some(AtModifier::End) => self.query_t,
+            Some(AtModifier::Start) => self.start_t,
+            Some(AtModifier::End) => self.end_t,
             Some(AtModifier::At(st)) => system_millis(st),
         };
         let off = match offset {

@@ -95,6 +95,24 @@ mod tests {
     }
 
     #[test]
+    fn a_range_query_is_an_instant_query_per_step() {
+        let s = store();
+        let ev = Evaluator::new(&s);
+        let Ok(Value::Matrix(m)) = ev.query_range("up * 2", 0, 180_000, 60_000) else {
+            panic!("a matrix");
+        };
+        let points: Vec<(i64, f64)> = m.into_iter().flat_map(|(_, p)| p).collect();
+        assert_eq!(points, vec![(0, 2.0), (60_000, 4.0)]);
+        let Ok(Value::Matrix(m)) = ev.query_range("time() + 0 * up @ start()", 0, 60_000, 60_000)
+        else {
+            panic!("a matrix");
+        };
+        assert_eq!(m.len(), 1);
+        assert!(ev.query_range("up[1m]", 0, 60_000, 60_000).is_err());
+        assert!(ev.query_range("up", 0, 60_000, 0).is_err());
+    }
+
+    #[test]
     fn errors_name_the_construct() {
         let s = store();
         let ev = Evaluator::new(&s);
