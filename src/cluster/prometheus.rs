@@ -221,14 +221,17 @@ impl Prometheus {
             request = credentials.apply(request)?;
         }
         let sent = request.send().await;
-        let response = sent.map_err(|e| self.transport_error(e))?;
+        let response = sent.map_err(|e| self.transport_error(url, e))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(url, e))?;
         Ok((status.as_u16(), body))
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> PrometheusError {
-        let url = self.query_url.to_string();
+    fn transport_error(&self, url: &Url, e: reqwest::Error) -> PrometheusError {
+        let url = url.to_string();
         if e.is_timeout() {
             PrometheusError::Timeout {
                 url,
