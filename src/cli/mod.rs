@@ -29,6 +29,7 @@ macro_rules! outln {
 pub(crate) use {out, outln};
 
 mod approve;
+mod backtest;
 mod check;
 mod cluster_args;
 mod explain;
@@ -79,6 +80,8 @@ enum Command {
     Simulate(simulate::Args),
     /// Run the `test` blocks of policy files.
     Test(test::Args),
+    /// Run policies over Prometheus's history and show what they would have done.
+    Backtest(backtest::Args),
     /// Evaluate expressions and conditions against a scenario or a live Prometheus, interactively.
     Repl(repl::Args),
     /// Run the controller: enforce the policies on a cluster.
@@ -136,6 +139,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test::run(args),
+        Command::Backtest(args) => backtest::run(args),
         Command::Repl(args) => repl::run(args),
         Command::Lsp(args) => lsp::run(args),
         Command::Run(args) => run::run(args),

@@ -8,6 +8,7 @@ pub mod act;
 pub mod approval;
 pub mod client;
 pub mod events;
+pub mod history;
 pub mod metrics;
 pub mod notify;
 pub mod prometheus;

@@ -1,4 +1,5 @@
-//! A small Prometheus HTTP API client: instant queries (`/api/v1/query`).
+//! A small Prometheus HTTP API client: instant queries (`/api/v1/query`) and
+//! range queries (`/api/v1/query_range`, for `backtest`).
 //!
 //! Built from a URL ([`Prometheus::new`]) or from the configuration file's
 //! `prometheus:` section ([`Prometheus::from_config`]): a bearer token or a
@@ -38,6 +39,14 @@ pub struct Sample {
     pub timestamp: f64,
     /// `None` when Prometheus answered NaN or ±Inf: no usable value.
     pub value: Option<f64>,
+}
+
+/// One series of a range query's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeSeries {
+    pub labels: BTreeMap<String, String>,
+    /// (seconds since the epoch, value); `None` for NaN or ±Inf.
+    pub points: Vec<(f64, Option<f64>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +171,6 @@ impl Prometheus {
         promql: &str,
         at: Option<Timestamp>,
     ) -> Result<Vec<Sample>, PrometheusError> {
-        let url = self.query_url.to_string();
         let mut params = vec![
             ("query", promql.to_string()),
             ("timeout", format!("{}ms", self.timeout.as_millis())),
@@ -170,19 +178,60 @@ impl Prometheus {
         if let Some(at) = at {
             params.push(("time", unix_seconds(at)));
         }
-        let mut request = self.http.get(self.query_url.clone()).query(&params);
+        let (status, body) = self.get(&self.query_url, &params).await?;
+        parse_answer(self.query_url.as_str(), status, &body)
+    }
+
+    /// Evaluates `promql` at `start`, `start + step`, … ≤ `end`. The caller
+    /// aligns `start` and keeps to Prometheus's 11,000 points per series
+    /// (`cluster::history::plan`).
+    pub async fn query_range(
+        &self,
+        promql: &str,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+    ) -> Result<Vec<RangeSeries>, PrometheusError> {
+        let url = self.range_url();
+        let params = [
+            ("query", promql.to_string()),
+            ("start", unix_seconds(start)),
+            ("end", unix_seconds(end)),
+            ("step", format!("{}", step.as_secs_f64())),
+            ("timeout", format!("{}ms", self.timeout.as_millis())),
+        ];
+        let (status, body) = self.get(&url, &params).await?;
+        parse_range_answer(url.as_str(), status, &body)
+    }
+
+    fn range_url(&self) -> Url {
+        let mut url = self.query_url.clone();
+        let path = format!("{}_range", url.path());
+        url.set_path(&path);
+        url
+    }
+
+    async fn get(
+        &self,
+        url: &Url,
+        params: &[(&str, String)],
+    ) -> Result<(u16, String), PrometheusError> {
+        let mut request = self.http.get(url.clone()).query(params);
         if let Some(credentials) = &self.credentials {
             request = credentials.apply(request)?;
         }
         let sent = request.send().await;
-        let response = sent.map_err(|e| self.transport_error(e))?;
+        let response = sent.map_err(|e| self.transport_error(url, e))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
-        parse_answer(&url, status.as_u16(), &body)
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(url, e))?;
+        Ok((status.as_u16(), body))
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> PrometheusError {
-        let url = self.query_url.to_string();
+    fn transport_error(&self, url: &Url, e: reqwest::Error) -> PrometheusError {
+        let url = url.to_string();
         if e.is_timeout() {
             PrometheusError::Timeout {
                 url,
@@ -273,8 +322,8 @@ struct VectorItem {
     value: (f64, String),
 }
 
-/// Turns an HTTP answer of `/api/v1/query` into samples or a typed error.
-fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, PrometheusError> {
+/// The `data` of an answer, or the typed error it is.
+fn parse_data(url: &str, status: u16, body: &str) -> Result<Data, PrometheusError> {
     let decode = |detail: String| PrometheusError::Decode {
         url: url.into(),
         detail,
@@ -303,9 +352,18 @@ fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, Prome
             body: shorten(body),
         });
     }
-    let data = answer
+    answer
         .data
-        .ok_or_else(|| decode("no `data` in a successful answer".into()))?;
+        .ok_or_else(|| decode("no `data` in a successful answer".into()))
+}
+
+/// Turns an HTTP answer of `/api/v1/query` into samples or a typed error.
+fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, PrometheusError> {
+    let decode = |detail: String| PrometheusError::Decode {
+        url: url.into(),
+        detail,
+    };
+    let data = parse_data(url, status, body)?;
     match data.result_type.as_str() {
         "vector" => {
             let items: Vec<VectorItem> =
@@ -326,11 +384,56 @@ fn parse_answer(url: &str, status: u16, body: &str) -> Result<Vec<Sample>, Prome
     }
 }
 
+#[derive(Deserialize)]
+struct MatrixItem {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+/// Turns an HTTP answer of `/api/v1/query_range` into series or a typed error.
+fn parse_range_answer(
+    url: &str,
+    status: u16,
+    body: &str,
+) -> Result<Vec<RangeSeries>, PrometheusError> {
+    let decode = |detail: String| PrometheusError::Decode {
+        url: url.into(),
+        detail,
+    };
+    let data = parse_data(url, status, body)?;
+    match data.result_type.as_str() {
+        "matrix" => {
+            let items: Vec<MatrixItem> =
+                serde_json::from_str(data.result.get()).map_err(|e| decode(e.to_string()))?;
+            Ok(items
+                .into_iter()
+                .map(|item| RangeSeries {
+                    labels: item.metric,
+                    points: item
+                        .values
+                        .into_iter()
+                        .map(|(t, v)| (t, finite(&v)))
+                        .collect(),
+                })
+                .collect())
+        }
+        other => Err(decode(format!(
+            "a range query gave a {other}, expected a matrix"
+        ))),
+    }
+}
+
+fn finite(value: &str) -> Option<f64> {
+    value.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
 fn sample(labels: BTreeMap<String, String>, (timestamp, value): (f64, String)) -> Sample {
     Sample {
         labels,
         timestamp,
-        value: value.parse::<f64>().ok().filter(|v| v.is_finite()),
+        value: finite(&value),
     }
 }
 
@@ -447,6 +550,40 @@ mod tests {
         c.ca_file = Some(garbage);
         let e = Prometheus::from_config(&c).unwrap_err();
         assert!(e.to_string().contains("garbage.pem"), "{e}");
+    }
+
+    #[test]
+    fn matrices_with_nan_and_inf_as_points_without_a_value() {
+        let url = "http://p/api/v1/query_range";
+        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"persistentvolumeclaim":"a"},"values":[[60,"1"],[120,"NaN"],[180,"+Inf"],[240,"2.5"]]},
+            {"metric":{"persistentvolumeclaim":"b"},"values":[]}]}}"#;
+        let series = parse_range_answer(url, 200, body).unwrap();
+        assert_eq!(series.len(), 2);
+        assert_eq!(series[0].labels["persistentvolumeclaim"], "a");
+        assert_eq!(
+            series[0].points,
+            [
+                (60.0, Some(1.0)),
+                (120.0, None),
+                (180.0, None),
+                (240.0, Some(2.5))
+            ]
+        );
+        assert!(series[1].points.is_empty());
+        let body = r#"{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}"#;
+        let e = parse_range_answer(url, 400, body).unwrap_err();
+        assert!(matches!(e, PrometheusError::Query { .. }), "{e}");
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert!(matches!(
+            parse_range_answer(url, 200, body),
+            Err(PrometheusError::Decode { .. })
+        ));
+        let p = Prometheus::new("http://example:9090/prom").unwrap();
+        assert_eq!(
+            p.range_url().as_str(),
+            "http://example:9090/prom/api/v1/query_range"
+        );
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl Fetched {
 
 /// The object a series names by the join labels: `[namespace, name]`, or
 /// `[name]` for cluster-scoped kinds. The labels are taken out of the series.
-fn key_of(join: &[String], s: &mut Series) -> Option<(Option<String>, String)> {
+pub(crate) fn key_of(join: &[String], s: &mut Series) -> Option<(Option<String>, String)> {
     if join.len() >= 2 {
         let (namespace, name) = (&join[0], &join[1]);
         if !s.labels.contains_key(namespace) || !s.labels.contains_key(name) {

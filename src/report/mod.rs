@@ -12,9 +12,11 @@
 //! Pure: no I/O, and times are relative to a start given by the caller.
 
 pub mod action;
+pub mod backtest;
 pub mod explain;
 pub mod json;
 pub mod plot;
+pub mod record;
 pub mod status;
 pub mod text;
 

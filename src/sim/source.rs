@@ -173,6 +173,24 @@ impl ScenarioSource {
             Read::Failed => Sample::Error(QUERY_FAILED.into()),
         }
     }
+
+    /// Timelines given directly (a backtest's history: each point an
+    /// evaluated value at its step), read with `lookback` as [`Self::new`]
+    /// reads a scenario's.
+    pub fn from_timelines(
+        start: Time,
+        step: Time,
+        lookback: Time,
+        series: HashMap<(MetricId, ObjectId), Timeline>,
+    ) -> ScenarioSource {
+        ScenarioSource {
+            start,
+            step,
+            lookback: lookback_steps(lookback, step),
+            series,
+            raw: None,
+        }
+    }
 }
 
 /// What a query reads at an `error` step of a scenario's series.
