@@ -11,6 +11,7 @@ mod support;
 
 mod actions;
 mod approve;
+mod backtest;
 mod deploy;
 mod fault_proxy;
 mod faults;
@@ -84,6 +85,7 @@ fn main() -> std::process::ExitCode {
         .chain(approve::cases())
         .chain(status::cases())
         .chain(faults::cases())
+        .chain(backtest::cases())
         .collect();
 
     let mut needs = NOTHING;
