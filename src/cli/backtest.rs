@@ -151,15 +151,8 @@ pub fn run(args: Args) -> Exit {
             return Exit::Usage;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return Exit::Usage;
-        }
+    let Some(runtime) = super::runtime() else {
+        return Exit::Usage;
     };
     let fetched = runtime.block_on(history::fetch(
         &prometheus,

@@ -35,15 +35,8 @@ where
     F: FnOnce(kube::Client) -> Fut,
     Fut: std::future::Future<Output = Exit>,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return Exit::Usage;
-        }
+    let Some(runtime) = super::runtime() else {
+        return Exit::Usage;
     };
     runtime.block_on(async {
         match client::connect(&args.source()).await {

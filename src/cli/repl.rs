@@ -284,16 +284,7 @@ impl PromLive {
             .with_url(args.prometheus.prometheus.clone())
             .url
             .unwrap_or_default();
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("error: cannot start the runtime: {e}");
-                return None;
-            }
-        };
+        let runtime = super::runtime()?;
         let kube = match &args.kubeconfig {
             None => None,
             Some(path) => {
