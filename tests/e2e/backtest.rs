@@ -10,6 +10,7 @@
 //! must give the identical timeline.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -18,11 +19,14 @@ use crate::support::process::{Process, free_port};
 use crate::{Case, NOTHING, TestResult, case};
 
 pub fn cases() -> Vec<Case> {
-    vec![case!(
-        "backtest",
-        NOTHING,
-        backtest_equals_simulate_over_a_week_of_history
-    )]
+    vec![
+        case!(
+            "backtest",
+            NOTHING,
+            backtest_equals_simulate_over_a_week_of_history
+        ),
+        case!("backtest", NOTHING, a_chunk_failing_halfway_is_an_error),
+    ]
 }
 
 /// 2026-01-05T00:00:00Z.
@@ -58,10 +62,10 @@ fn labels(i: usize) -> String {
     format!("namespace=\"db\",persistentvolumeclaim=\"pvc-{i:02}\"")
 }
 
-async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult {
+/// Writes the history, the scenario and the policies into `dir`, backfills
+/// the history and starts Prometheus on it: the process and its URL.
+async fn history(dir: &Path) -> TestResult<(Process, String)> {
     let bins = crate::support::binaries::locate()?;
-    let dir = tempfile::tempdir()?;
-    let dir = dir.path();
     // The history, in OpenMetrics (timestamps in seconds), and the same
     // samples as raw series of a scenario.
     let mut om = String::new();
@@ -154,14 +158,23 @@ async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult 
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    Ok((prom, url))
+}
+
+fn autopilot(dir: &Path, args: &[&str]) -> TestResult<Output> {
+    Ok(Command::new(env!("CARGO_BIN_EXE_autopilot"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()?)
+}
+
+async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let (mut prom, url) = history(dir).await?;
+    let run = |args: &[&str]| autopilot(dir, args);
     let to = jiff::Timestamp::from_second(START + (STEPS - 1) * STEP)?.to_string();
-    let run = |args: &[&str]| -> TestResult<Output> {
-        Ok(Command::new(env!("CARGO_BIN_EXE_autopilot"))
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1")
-            .output()?)
-    };
     let backtest = run(&[
         "backtest",
         "policies.apr",
@@ -225,6 +238,61 @@ async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult 
     assert!(
         !resizes.iter().any(|(o, _)| o.as_str() >= "pvc/db/pvc-04"),
         "{resizes:?}"
+    );
+    Ok(())
+}
+
+/// At a 30s step the week is two chunks. Prometheus answers the first and
+/// fails the second (through the fault proxy): the backtest fails naming the
+/// binding and the chunk, and prints no timeline or summary as complete.
+async fn a_chunk_failing_halfway_is_an_error(_: &Env) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let (mut prom, url) = history(dir).await?;
+    let proxy = crate::fault_proxy::FaultProxy::http(&url).await?;
+    // Chunk 2 starts 11,001 steps of 30s after the start.
+    let second = START + 11_001 * 30;
+    let mut fault = crate::fault_proxy::Fault::on(
+        "/api/v1/query_range",
+        crate::fault_proxy::Answer::status(503),
+    );
+    fault.query = Some(format!("start={second}.000"));
+    proxy.inject(fault);
+    let to = jiff::Timestamp::from_second(START + (STEPS - 1) * STEP)?.to_string();
+    let out = autopilot(
+        dir,
+        &[
+            "backtest",
+            "policies.apr",
+            "--prometheus",
+            &proxy.url,
+            "--scenario",
+            "scenario.yaml",
+            "--from",
+            "2026-01-05T00:00:00Z",
+            "--to",
+            &to,
+            "--step",
+            "30s",
+            "--format",
+            "json",
+        ],
+    )?;
+    prom.stop();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains("chunk 2 of 2"), "{stderr}");
+    assert!(stderr.contains("pvc.usage"), "{stderr}");
+    let seen = proxy.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.query.contains(&format!("start={}.000", START))),
+        "the first chunk was asked: {seen:?}"
     );
     Ok(())
 }
