@@ -20,6 +20,18 @@ impl Program {
         &self.metrics[id.0 as usize]
     }
 
+    /// The bindings some policy reads, each once, in binding order.
+    pub fn read_metrics(&self) -> Vec<MetricId> {
+        let mut read: Vec<MetricId> = self
+            .policies
+            .iter()
+            .flat_map(|p| p.metrics.iter().copied())
+            .collect();
+        read.sort_unstable_by_key(|m| m.0);
+        read.dedup();
+        read
+    }
+
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.name == name)
     }

@@ -121,14 +121,9 @@ pub struct Query {
 /// One query per binding that a policy of `program` reads, in binding order,
 /// with `matchers` injected. An error names the binding.
 pub fn queries(program: &Program, matchers: &[LabelMatcher]) -> Result<Vec<Query>, String> {
-    let mut read: Vec<MetricId> = program
-        .policies
-        .iter()
-        .flat_map(|p| p.metrics.iter().copied())
-        .collect();
-    read.sort_unstable_by_key(|m| m.0);
-    read.dedup();
-    read.into_iter()
+    program
+        .read_metrics()
+        .into_iter()
         .map(|id| {
             let m = program.metric(id);
             let promql = inject(&m.promql, matchers)

@@ -237,14 +237,7 @@ impl RawSeries {
         };
         // A construct the evaluator lacks is said once per binding a policy
         // reads from these series, naming it.
-        let mut read: Vec<MetricId> = program
-            .policies
-            .iter()
-            .flat_map(|p| p.metrics.iter().copied())
-            .collect();
-        read.sort_unstable_by_key(|m| m.0);
-        read.dedup();
-        for m in read {
+        for m in program.read_metrics() {
             if given(m) {
                 continue;
             }
