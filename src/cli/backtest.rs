@@ -102,16 +102,9 @@ pub fn run(args: Args) -> Exit {
     let Some(prometheus) = args.prometheus.client(&config) else {
         return Exit::Usage;
     };
-    let text = match std::fs::read_to_string(&args.scenario) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.scenario.display());
-            return Exit::Usage;
-        }
+    let Some((file, text)) = super::read_scenario(&mut c, &args.scenario) else {
+        return Exit::Usage;
     };
-    let file = c
-        .sources
-        .add(args.scenario.display().to_string(), text.clone());
     let program = Arc::new(std::mem::take(&mut c.checked.program));
     let loaded = scenario::parse(file, &text).and_then(|mut s| {
         if !s.series.is_empty() {

@@ -123,6 +123,24 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// A scenario file, added to the compiled sources so that its diagnostics
+/// render with the policies': its id and text; `None` once the error is printed.
+fn read_scenario(
+    c: &mut crate::compile::Compiled,
+    path: &std::path::Path,
+) -> Option<(crate::source::FileId, String)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some((
+            c.sources.add(path.display().to_string(), text.clone()),
+            text,
+        )),
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            None
+        }
+    }
+}
+
 /// A small runtime for a command that talks to a server; `None` once the
 /// reason it cannot start is printed.
 fn runtime() -> Option<tokio::runtime::Runtime> {

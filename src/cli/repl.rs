@@ -369,45 +369,15 @@ async fn list(client: kube::Client, kind: Kind) -> Result<Vec<Object>, String> {
     use crate::controller::objects::{node_object, pod_object, pvc_object, workload_object};
     use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
     use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
-    use kube::Api;
-    use kube::api::ListParams;
 
-    let lp = ListParams::default();
-    let err = |e: kube::Error| crate::cluster::approval::error_chain(&e);
-    let mut objects: Vec<Object> = match kind {
-        Kind::Pvc => Api::<PersistentVolumeClaim>::all(client)
-            .list(&lp)
-            .await
-            .map_err(err)?
-            .items
-            .iter()
-            .filter_map(pvc_object)
-            .collect(),
-        Kind::Pod => Api::<Pod>::all(client)
-            .list(&lp)
-            .await
-            .map_err(err)?
-            .items
-            .iter()
-            .map(pod_object)
-            .collect(),
-        Kind::Node => Api::<Node>::all(client)
-            .list(&lp)
-            .await
-            .map_err(err)?
-            .items
-            .iter()
-            .map(node_object)
-            .collect(),
-        Kind::Deployment => Api::<Deployment>::all(client)
-            .list(&lp)
-            .await
-            .map_err(err)?
-            .items
-            .iter()
-            .map(|d| {
+    let mut objects = match kind {
+        Kind::Pvc => all::<PersistentVolumeClaim>(client, pvc_object).await?,
+        Kind::Pod => all::<Pod>(client, |p| Some(pod_object(p))).await?,
+        Kind::Node => all::<Node>(client, |n| Some(node_object(n))).await?,
+        Kind::Deployment => {
+            all::<Deployment>(client, |d| {
                 let s = d.status.as_ref();
-                workload_object(
+                Some(workload_object(
                     kind,
                     &d.metadata,
                     d.spec.replicas,
@@ -416,18 +386,14 @@ async fn list(client: kube::Client, kind: Kind) -> Result<Vec<Object>, String> {
                         s.and_then(|s| s.available_replicas),
                         s.and_then(|s| s.updated_replicas),
                     ],
-                )
+                ))
             })
-            .collect(),
-        Kind::StatefulSet => Api::<StatefulSet>::all(client)
-            .list(&lp)
-            .await
-            .map_err(err)?
-            .items
-            .iter()
-            .map(|d| {
+            .await?
+        }
+        Kind::StatefulSet => {
+            all::<StatefulSet>(client, |d| {
                 let s = d.status.as_ref();
-                workload_object(
+                Some(workload_object(
                     kind,
                     &d.metadata,
                     d.spec.replicas,
@@ -436,10 +402,27 @@ async fn list(client: kube::Client, kind: Kind) -> Result<Vec<Object>, String> {
                         s.and_then(|s| s.available_replicas),
                         s.and_then(|s| s.updated_replicas),
                     ],
-                )
+                ))
             })
-            .collect(),
+            .await?
+        }
     };
     objects.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(objects)
+}
+
+/// Every object of one Kubernetes type, listed and projected.
+async fn all<K>(
+    client: kube::Client,
+    project: impl Fn(&K) -> Option<Object>,
+) -> Result<Vec<Object>, String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let list = kube::Api::<K>::all(client)
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| crate::cluster::approval::error_chain(&e))?;
+    Ok(list.items.iter().filter_map(project).collect())
 }
