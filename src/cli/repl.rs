@@ -360,69 +360,9 @@ impl Live for PromLive {
 
     fn objects(&mut self, kind: Kind) -> Option<Result<Vec<Object>, String>> {
         let client = self.kube.clone()?;
-        Some(self.runtime.block_on(list(client, kind)))
+        Some(
+            self.runtime
+                .block_on(crate::controller::objects::list(&client, kind)),
+        )
     }
-}
-
-/// The objects of `kind` in the cluster, projected as `run` projects them.
-async fn list(client: kube::Client, kind: Kind) -> Result<Vec<Object>, String> {
-    use crate::controller::objects::{node_object, pod_object, pvc_object, workload_object};
-    use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-    use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
-
-    let mut objects = match kind {
-        Kind::Pvc => all::<PersistentVolumeClaim>(client, pvc_object).await?,
-        Kind::Pod => all::<Pod>(client, |p| Some(pod_object(p))).await?,
-        Kind::Node => all::<Node>(client, |n| Some(node_object(n))).await?,
-        Kind::Deployment => {
-            all::<Deployment>(client, |d| {
-                let s = d.status.as_ref();
-                Some(workload_object(
-                    kind,
-                    &d.metadata,
-                    d.spec.replicas,
-                    [
-                        s.and_then(|s| s.ready_replicas),
-                        s.and_then(|s| s.available_replicas),
-                        s.and_then(|s| s.updated_replicas),
-                    ],
-                ))
-            })
-            .await?
-        }
-        Kind::StatefulSet => {
-            all::<StatefulSet>(client, |d| {
-                let s = d.status.as_ref();
-                Some(workload_object(
-                    kind,
-                    &d.metadata,
-                    d.spec.replicas,
-                    [
-                        s.and_then(|s| s.ready_replicas),
-                        s.and_then(|s| s.available_replicas),
-                        s.and_then(|s| s.updated_replicas),
-                    ],
-                ))
-            })
-            .await?
-        }
-    };
-    objects.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(objects)
-}
-
-/// Every object of one Kubernetes type, listed and projected.
-async fn all<K>(
-    client: kube::Client,
-    project: impl Fn(&K) -> Option<Object>,
-) -> Result<Vec<Object>, String>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-    K::DynamicType: Default,
-{
-    let list = kube::Api::<K>::all(client)
-        .list(&kube::api::ListParams::default())
-        .await
-        .map_err(|e| crate::cluster::approval::error_chain(&e))?;
-    Ok(list.items.iter().filter_map(project).collect())
 }

@@ -191,18 +191,8 @@ impl Objects {
             config(),
             "deployment",
             |d| {
-                let spec = d.spec.replicas;
-                let st = d.status.as_ref();
-                let status = [
-                    st.and_then(|s| s.ready_replicas),
-                    st.and_then(|s| s.available_replicas),
-                    st.and_then(|s| s.updated_replicas),
-                ];
-                let o = workload_object(Kind::Deployment, &d.metadata, spec, status);
-                (
-                    key(Kind::Deployment, &d.metadata),
-                    Subject::of(&d.metadata, Some(o)),
-                )
+                let o = Subject::of(&d.metadata, Some(deployment_object(d)));
+                (key(Kind::Deployment, &d.metadata), o)
             },
             subject(Kind::Deployment),
         );
@@ -211,18 +201,8 @@ impl Objects {
             config(),
             "statefulset",
             |s| {
-                let spec = s.spec.replicas;
-                let st = s.status.as_ref();
-                let status = [
-                    st.and_then(|s| s.ready_replicas),
-                    st.and_then(|s| s.available_replicas),
-                    st.and_then(|s| s.updated_replicas),
-                ];
-                let o = workload_object(Kind::StatefulSet, &s.metadata, spec, status);
-                (
-                    key(Kind::StatefulSet, &s.metadata),
-                    Subject::of(&s.metadata, Some(o)),
-                )
+                let o = Subject::of(&s.metadata, Some(statefulset_object(s)));
+                (key(Kind::StatefulSet, &s.metadata), o)
             },
             subject(Kind::StatefulSet),
         );
@@ -259,11 +239,7 @@ impl Objects {
             "namespace",
             |ns| {
                 let name = ns.metadata.name.clone().unwrap_or_default();
-                let namespace = Namespace {
-                    labels: ns.metadata.labels.clone().unwrap_or_default(),
-                    annotations: kept_annotations(ns.metadata.annotations.as_ref()),
-                };
-                (name, Some(namespace))
+                (name, Some(namespace_of(ns)))
             },
             Arc::clone(&objects.namespaces),
         );
@@ -497,6 +473,42 @@ pub fn workload_object(
     o
 }
 
+pub fn deployment_object(d: &Deployment) -> Object {
+    let s = d.status.as_ref();
+    workload_object(
+        Kind::Deployment,
+        &d.metadata,
+        d.spec.replicas,
+        [
+            s.and_then(|s| s.ready_replicas),
+            s.and_then(|s| s.available_replicas),
+            s.and_then(|s| s.updated_replicas),
+        ],
+    )
+}
+
+pub fn statefulset_object(d: &StatefulSet) -> Object {
+    let s = d.status.as_ref();
+    workload_object(
+        Kind::StatefulSet,
+        &d.metadata,
+        d.spec.replicas,
+        [
+            s.and_then(|s| s.ready_replicas),
+            s.and_then(|s| s.available_replicas),
+            s.and_then(|s| s.updated_replicas),
+        ],
+    )
+}
+
+/// A namespace's labels and the annotations kept.
+pub fn namespace_of(ns: &K8sNamespace) -> Namespace {
+    Namespace {
+        labels: ns.metadata.labels.clone().unwrap_or_default(),
+        annotations: kept_annotations(ns.metadata.annotations.as_ref()),
+    }
+}
+
 /// A node: its `Ready` condition (unknown without one) and `spec.unschedulable`.
 pub fn node_object(node: &Node) -> Object {
     let mut o = object(Kind::Node, &node.metadata);
@@ -559,6 +571,180 @@ pub fn pvc_object(pvc: &PersistentVolumeClaim) -> Option<Object> {
     Some(o)
 }
 
+/// The cluster as it is now, listed once (not watched): what `backtest
+/// --kubeconfig` and `repl --kubeconfig` read.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    /// Every object of the kinds policies act on, sorted by id.
+    pub objects: Vec<Object>,
+    pub classes: BTreeMap<String, Class>,
+    pub namespaces: BTreeMap<String, Namespace>,
+}
+
+impl Listing {
+    /// The listing as scenario YAML (docs/formats.md) for a run from `start`
+    /// (milliseconds): every object as it is now, there from the start (the
+    /// history says what it held), aged at `start`; one created after
+    /// `start` has no `age` there (no data). A PVC's class that is not in
+    /// the cluster is declared without expansion, as the controller reads
+    /// it. Pure.
+    pub fn scenario(&self, start: i64) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        let seconds = |ms: i64| format!("{}s", ms / 1000);
+        let mut classes: BTreeMap<String, Value> = self
+            .classes
+            .iter()
+            .map(|(name, c)| {
+                let mut v = json!({
+                    "kind": "storageclass",
+                    "name": name,
+                    "allow_volume_expansion": c.expandable,
+                });
+                if !c.provisioner.is_empty() {
+                    v["provisioner"] = c.provisioner.clone().into();
+                }
+                put_labels(&mut v, &c.labels, &c.annotations);
+                (name.clone(), v)
+            })
+            .collect();
+        let mut objects = Vec::new();
+        for o in &self.objects {
+            let mut v = json!({ "kind": o.id.kind.name(), "name": o.id.name });
+            let m = v.as_object_mut().expect("an object");
+            if let Some(ns) = &o.id.namespace {
+                m.insert("namespace".into(), ns.clone().into());
+            }
+            if let Some(created) = o.created.filter(|c| *c <= start) {
+                m.insert("age".into(), seconds(start - created).into());
+            }
+            let f = &o.fields;
+            let mut put = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    m.insert(k.into(), v);
+                }
+            };
+            put("storage_class", f.storage_class.clone().map(Value::from));
+            put(
+                "capacity",
+                f.capacity.map(|b| crate::quantity::format_bytes(b).into()),
+            );
+            put(
+                "requested",
+                f.requested.map(|b| crate::quantity::format_bytes(b).into()),
+            );
+            put(
+                "volume_attributes_class",
+                f.volume_attributes_class.clone().map(Value::from),
+            );
+            put("phase", f.phase.clone().map(Value::from));
+            put(
+                "access_modes",
+                (!f.access_modes.is_empty()).then(|| json!(f.access_modes)),
+            );
+            put("volume_mode", f.volume_mode.clone().map(Value::from));
+            put("node", f.node.clone().map(Value::from));
+            put("owner", f.owner.clone().map(Value::from));
+            put("replicas", f.replicas.map(Value::from));
+            put("ready_replicas", f.ready_replicas.map(Value::from));
+            put("available_replicas", f.available_replicas.map(Value::from));
+            put("updated_replicas", f.updated_replicas.map(Value::from));
+            put("ready", f.ready.map(Value::from));
+            put("unschedulable", f.unschedulable.map(Value::from));
+            put_labels(&mut v, &o.labels, &o.annotations);
+            if let Some(class) = &f.storage_class {
+                classes.entry(class.clone()).or_insert_with(|| {
+                    json!({"kind": "storageclass", "name": class, "allow_volume_expansion": false})
+                });
+            }
+            objects.push(v);
+        }
+        let namespaces: Vec<Value> = self
+            .namespaces
+            .iter()
+            .filter(|(_, n)| !n.labels.is_empty() || !n.annotations.is_empty())
+            .map(|(name, n)| {
+                let mut v = json!({ "name": name });
+                put_labels(&mut v, &n.labels, &n.annotations);
+                v
+            })
+            .collect();
+        let mut out = Map::new();
+        out.insert(
+            "objects".into(),
+            classes.into_values().chain(objects).collect(),
+        );
+        if !namespaces.is_empty() {
+            out.insert("namespaces".into(), namespaces.into());
+        }
+        Value::Object(out)
+    }
+}
+
+/// Adds `labels` and `annotations` to a scenario entry when there are any.
+fn put_labels(
+    v: &mut serde_json::Value,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) {
+    let m = v.as_object_mut().expect("an object");
+    if !labels.is_empty() {
+        m.insert("labels".into(), serde_json::json!(labels));
+    }
+    if !annotations.is_empty() {
+        m.insert("annotations".into(), serde_json::json!(annotations));
+    }
+}
+
+/// The objects of `kind` in the cluster, projected as `run` projects them,
+/// sorted by id.
+pub async fn list(client: &Client, kind: Kind) -> Result<Vec<Object>, String> {
+    let mut objects = match kind {
+        Kind::Pvc => all::<PersistentVolumeClaim, _>(client, pvc_object).await?,
+        Kind::Pod => all::<Pod, _>(client, |p| Some(pod_object(p))).await?,
+        Kind::Node => all::<Node, _>(client, |n| Some(node_object(n))).await?,
+        Kind::Deployment => all::<Deployment, _>(client, |d| Some(deployment_object(d))).await?,
+        Kind::StatefulSet => all::<StatefulSet, _>(client, |s| Some(statefulset_object(s))).await?,
+    };
+    objects.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(objects)
+}
+
+/// Every object, storage class and namespace of the cluster.
+pub async fn list_all(client: &Client) -> Result<Listing, String> {
+    let mut objects = Vec::new();
+    for kind in Kind::ALL {
+        objects.extend(list(client, kind).await?);
+    }
+    let named = |m: &ObjectMeta| m.name.clone().unwrap_or_default();
+    let classes = all::<StorageClass, _>(client, |c| Some((named(&c.metadata), Class::of(c))))
+        .await?
+        .into_iter()
+        .collect();
+    let namespaces =
+        all::<K8sNamespace, _>(client, |n| Some((named(&n.metadata), namespace_of(n))))
+            .await?
+            .into_iter()
+            .collect();
+    Ok(Listing {
+        objects,
+        classes,
+        namespaces,
+    })
+}
+
+/// Every object of one Kubernetes type, listed and projected.
+async fn all<K, T>(client: &Client, project: impl Fn(&K) -> Option<T>) -> Result<Vec<T>, String>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let list = Api::<K>::all(client.clone())
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| crate::cluster::approval::error_chain(&e))?;
+    Ok(list.items.iter().filter_map(project).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,19 +800,11 @@ mod tests {
             serde_json::json!([{"type": "Ready", "status": "Unknown"}]),
             false,
         );
-        let sts_spec = sts.spec.replicas;
-        let st = sts.status.as_ref();
-        let sts_status = [
-            st.and_then(|s| s.ready_replicas),
-            st.and_then(|s| s.available_replicas),
-            st.and_then(|s| s.updated_replicas),
-        ];
-        let deploy_spec = deploy.spec.replicas;
         let objects = [
             pod_object(&pod),
             pod_object(&bare_pod),
-            workload_object(Kind::StatefulSet, &sts.metadata, sts_spec, sts_status),
-            workload_object(Kind::Deployment, &deploy.metadata, deploy_spec, [None; 3]),
+            statefulset_object(&sts),
+            deployment_object(&deploy),
             node_object(&ready),
             node_object(&unknown),
         ];
@@ -665,6 +843,100 @@ mod tests {
                 annotations: [("autopilot.rs/max-size".to_string(), "2Ti".to_string())].into(),
             }
         );
+    }
+
+    /// The listing as a scenario: every kind with its fields, a class the
+    /// cluster lacks declared, an object younger than the start without
+    /// `age`; and the YAML loads, over a frame, as the same objects.
+    #[test]
+    fn a_listing_is_a_scenario_that_loads_as_the_same_objects() {
+        let from_json =
+            |v: serde_json::Value| -> PersistentVolumeClaim { serde_json::from_value(v).unwrap() };
+        let pvc = |name: &str, class: &str, created: &str| {
+            from_json(serde_json::json!({
+                "metadata": {"name": name, "namespace": "db", "labels": {"app": "pg"},
+                    "creationTimestamp": created},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": class,
+                    "resources": {"requests": {"storage": "12Gi"}}},
+                "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}
+            }))
+        };
+        let start = jiff::Timestamp::from_second(1_767_225_600).unwrap();
+        let old = pvc("old", "fast", "2025-12-31T00:00:00Z");
+        let young = pvc("young", "gone", "2026-01-02T00:00:00Z");
+        let deploy: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "api", "namespace": "web"},
+            "spec": {"replicas": 3, "selector": {}, "template": {}},
+            "status": {"readyReplicas": 2}
+        }))
+        .unwrap();
+        let node: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "n1"},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+        .unwrap();
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pg-0", "namespace": "db"},
+            "spec": {"nodeName": "n1", "containers": []},
+            "status": {"phase": "Running"}
+        }))
+        .unwrap();
+        let listing = Listing {
+            objects: vec![
+                pvc_object(&old).unwrap(),
+                pvc_object(&young).unwrap(),
+                deployment_object(&deploy),
+                node_object(&node),
+                pod_object(&pod),
+            ],
+            classes: [(
+                "fast".to_string(),
+                Class {
+                    expandable: true,
+                    provisioner: "ebs.csi.aws.com".into(),
+                    labels: [("tier".to_string(), "fast".to_string())].into(),
+                    annotations: BTreeMap::new(),
+                },
+            )]
+            .into(),
+            namespaces: [
+                (
+                    "db".to_string(),
+                    Namespace {
+                        labels: [("team".to_string(), "data".to_string())].into(),
+                        annotations: BTreeMap::new(),
+                    },
+                ),
+                ("web".to_string(), Namespace::default()),
+            ]
+            .into(),
+        };
+        let yaml = serde_saphyr::to_string(&listing.scenario(start.as_millisecond())).unwrap();
+        insta::assert_snapshot!(yaml);
+
+        let mut sources = crate::source::SourceMap::new();
+        let file = sources.add("<cluster>", yaml.clone());
+        let frame = crate::sim::scenario::Frame {
+            start: start.as_millisecond(),
+            step: 60_000,
+            duration: 3_600_000,
+            lookback: 60_000,
+        };
+        let s = crate::sim::scenario::parse_framed(file, &yaml, frame).unwrap();
+        assert_eq!(s.start, frame.start);
+        assert_eq!(s.duration, frame.duration);
+        let ids: Vec<String> = s.objects.iter().map(|o| o.id.to_string()).collect();
+        let wanted: Vec<String> = listing.objects.iter().map(|o| o.id.to_string()).collect();
+        assert_eq!(ids, wanted);
+        let old = s.object(&listing.objects[0].id).unwrap();
+        assert_eq!(old.fields.capacity, Some(10 << 30));
+        assert_eq!(old.fields.requested, Some(12 << 30));
+        assert_eq!(old.created, Some(start.as_millisecond() - 86_400_000));
+        assert_eq!(s.object(&listing.objects[1].id).unwrap().created, None);
+        assert!(s.classes["fast"].allow_volume_expansion);
+        assert!(!s.classes["gone"].allow_volume_expansion);
+        assert_eq!(s.namespaces["db"].labels["team"], "data");
     }
 
     #[test]

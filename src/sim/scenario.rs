@@ -325,6 +325,27 @@ impl Scenario {
 
 /// Reads a scenario; every problem is a diagnostic on `file`.
 pub fn parse(file: FileId, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    load(file, text, None)
+}
+
+/// The times a scenario runs over when something else fixes them: a
+/// backtest's window. Milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub start: Time,
+    pub step: Time,
+    pub duration: Time,
+    pub lookback: Time,
+}
+
+/// Reads a scenario that runs over `frame`: the file's own `start`, `step`,
+/// `duration` and `lookback` are not read (none is needed), and its relative
+/// times (`age`, approvals, changes, restarts) count from the frame's start.
+pub fn parse_framed(file: FileId, text: &str, frame: Frame) -> Result<Scenario, Vec<Diagnostic>> {
+    load(file, text, Some(frame))
+}
+
+fn load(file: FileId, text: &str, frame: Option<Frame>) -> Result<Scenario, Vec<Diagnostic>> {
     let raw: RawScenario = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
         Err(e) => return Err(vec![yaml_error(file, text, &e)]),
@@ -337,7 +358,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
         samples: 0,
         object_names: None,
     };
-    let scenario = l.scenario(raw);
+    let scenario = l.scenario(raw, frame);
     if l.diags.is_empty() {
         Ok(scenario)
     } else {
@@ -398,8 +419,12 @@ impl Loader<'_> {
         field
     }
 
-    fn scenario(&mut self, raw: RawScenario) -> Scenario {
+    fn scenario(&mut self, mut raw: RawScenario, frame: Option<Frame>) -> Scenario {
         let whole = Span::new(self.file, 0, 0);
+        if frame.is_some() {
+            // The frame's times replace these; they are not read.
+            (raw.start, raw.step, raw.duration, raw.lookback) = (None, None, None, None);
+        }
         let start = match &raw.start {
             None => DEFAULT_START,
             Some(s) => self.timestamp(s).unwrap_or(DEFAULT_START),
@@ -409,6 +434,7 @@ impl Loader<'_> {
             Some(s) => self.step(s).unwrap_or(DEFAULT_STEP),
         };
         let duration = match &raw.duration {
+            None if frame.is_some() => 0,
             None => {
                 self.error(
                     codes::FIELD,
@@ -447,6 +473,10 @@ impl Loader<'_> {
                 }
                 l => l.unwrap_or(DEFAULT_LOOKBACK),
             },
+        };
+        let (start, step, duration, lookback) = match frame {
+            Some(f) => (f.start, f.step, f.duration, f.lookback),
+            None => (start, step, duration, lookback),
         };
 
         let mut namespaces: BTreeMap<String, (Namespace, Option<Span>)> = BTreeMap::new();
