@@ -191,6 +191,48 @@ case!(
     ]
 );
 
+// ---------------------------------------------------------------- backtest
+// What `backtest` refuses before it fetches any history.
+
+case!(
+    backtest_without_objects,
+    2,
+    [
+        "backtest",
+        "examples/postgres",
+        "--prometheus",
+        "http://127.0.0.1:9",
+    ]
+);
+
+case!(
+    backtest_with_both_object_sources,
+    2,
+    [
+        "backtest",
+        "examples/postgres",
+        "--prometheus",
+        "http://127.0.0.1:9",
+        "--scenario",
+        "examples/postgres/scenario.yaml",
+        "--kubeconfig",
+        "tests/data/config/no_such_file.yaml",
+    ]
+);
+
+case!(
+    backtest_missing_kubeconfig,
+    2,
+    [
+        "backtest",
+        "examples/postgres",
+        "--prometheus",
+        "http://127.0.0.1:9",
+        "--kubeconfig",
+        "tests/data/config/no_such_file.yaml",
+    ]
+);
+
 /// `--format json` prints one JSON document; it is parsed, then snapshotted.
 #[test]
 fn check_json() {

@@ -1,5 +1,7 @@
-//! `autopilot backtest POLICIES --prometheus URL --scenario FILE`: the
-//! policies over Prometheus's history, through the simulated world.
+//! `autopilot backtest POLICIES --prometheus URL (--scenario FILE |
+//! --kubeconfig FILE)`: the policies over Prometheus's history, through the
+//! simulated world, with the objects of a scenario or of the cluster as it
+//! is now.
 //!
 //! Exit codes: 0 ran, 1 the policies have errors, 2 a flag, the scenario,
 //! Prometheus or a chunk of the history failed (nothing is printed as if
@@ -11,6 +13,7 @@ use std::sync::Arc;
 
 use super::prometheus_args::PrometheusArgs;
 use super::{Exit, Format};
+use crate::cluster::client::{self, ClientSource};
 use crate::cluster::{history, metrics};
 use crate::diagnostic;
 use crate::engine::Time;
@@ -19,6 +22,7 @@ use crate::sim::series::Timeline;
 use crate::sim::{self, ScenarioSource, scenario};
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("objects").required(true).args(["scenario", "kubeconfig"])))]
 pub struct Args {
     /// Policy files or directories (searched recursively for `*.apr`).
     #[arg(required = true)]
@@ -37,9 +41,15 @@ pub struct Args {
     /// One tick per step.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     step: String,
-    /// The objects (its series, if any, are ignored).
+    /// The objects (its series and times, if any, are not read).
     #[arg(long, value_name = "FILE")]
-    scenario: PathBuf,
+    scenario: Option<PathBuf>,
+    /// The objects: the cluster's as they are now, listed with this kubeconfig.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig.
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    context: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     #[arg(long, value_name = "FILE.svg")]
@@ -102,23 +112,68 @@ pub fn run(args: Args) -> Exit {
     let Some(prometheus) = args.prometheus.client(&config) else {
         return Exit::Usage;
     };
-    let Some((file, text)) = super::read_scenario(&mut c, &args.scenario) else {
+    let Some(runtime) = super::runtime() else {
         return Exit::Usage;
     };
+    let frame = scenario::Frame {
+        start: window.start,
+        step: window.step,
+        duration: window.end - window.start,
+        lookback: window.step,
+    };
+    let (objects_from, file, text) = match (&args.scenario, &args.kubeconfig) {
+        (Some(path), _) => {
+            let Some((file, text)) = super::read_scenario(&mut c, path) else {
+                return Exit::Usage;
+            };
+            (format!("the scenario {}", path.display()), file, text)
+        }
+        (None, Some(path)) => {
+            let source = ClientSource::Kubeconfig {
+                path: path.clone(),
+                context: args.context.clone(),
+            };
+            let listed = runtime.block_on(async {
+                let client = client::connect(&source)
+                    .await
+                    .map_err(|e| crate::cluster::approval::error_chain(&e))?;
+                crate::controller::objects::list_all(&client).await
+            });
+            let listing = match listed {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: cannot list the cluster's objects: {e}");
+                    return Exit::Usage;
+                }
+            };
+            let text = match serde_saphyr::to_string(&listing.scenario(window.start)) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot write the cluster's objects as a scenario: {e}");
+                    return Exit::Usage;
+                }
+            };
+            let name = format!("<the cluster of {}>", path.display());
+            let file = c.sources.add(name, text.clone());
+            let from = format!(
+                "the cluster ({} objects, as they are now, listed with {})",
+                listing.objects.len(),
+                path.display()
+            );
+            (from, file, text)
+        }
+        (None, None) => unreachable!("clap requires --scenario or --kubeconfig"),
+    };
+    let shown = c.sources.get(file).name.clone();
     let program = Arc::new(std::mem::take(&mut c.checked.program));
-    let loaded = scenario::parse(file, &text).and_then(|mut s| {
+    let loaded = scenario::parse_framed(file, &text, frame).and_then(|mut s| {
         if !s.series.is_empty() {
             eprintln!(
-                "note: {}: its {} series are ignored; the history comes from Prometheus",
-                args.scenario.display(),
+                "note: {shown}: its {} series are ignored; the history comes from Prometheus",
                 s.series.len()
             );
         }
         s.series.clear();
-        s.start = window.start;
-        s.step = window.step;
-        s.duration = window.end - window.start;
-        s.lookback = window.step;
         let diags = s.check(&program);
         if diags.is_empty() { Ok(s) } else { Err(diags) }
     });
@@ -129,11 +184,7 @@ pub fn run(args: Args) -> Exit {
                 "{}",
                 diagnostic::render_all(&c.sources, &diags, super::style())
             );
-            eprintln!(
-                "error: {}: {} problem(s) in the scenario",
-                args.scenario.display(),
-                diags.len()
-            );
+            eprintln!("error: {shown}: {} problem(s) in the scenario", diags.len());
             return Exit::Usage;
         }
     };
@@ -144,17 +195,16 @@ pub fn run(args: Args) -> Exit {
             return Exit::Usage;
         }
     };
-    let Some(runtime) = super::runtime() else {
-        return Exit::Usage;
-    };
+    let bar = progress_bar((window.chunks.len() * queries.len()) as u64);
     let fetched = runtime.block_on(history::fetch(
         &prometheus,
         &program,
         &queries,
         &window,
         config.prometheus.max_in_flight,
-        &mut || {},
+        &mut || bar.inc(1),
     ));
+    bar.finish_and_clear();
     let fetched = match fetched {
         Ok(h) => h,
         Err(e) => {
@@ -180,7 +230,7 @@ pub fn run(args: Args) -> Exit {
         step: window.step,
         points: window.points(),
         chunks: window.chunks.len(),
-        objects_from: format!("the scenario {}", args.scenario.display()),
+        objects_from,
     };
     let summary = report::backtest::summary(&program, &run.events, window.start);
     match args.format {
@@ -215,4 +265,21 @@ pub fn run(args: Args) -> Exit {
         }
     }
     Exit::Ok
+}
+
+/// The range queries done, on stderr when it is a terminal; hidden
+/// otherwise (a pipe, a file, CI), so that logs hold no bar.
+fn progress_bar(queries: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(queries);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {pos}/{len} range queries, {elapsed} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix("fetching history");
+    bar
 }

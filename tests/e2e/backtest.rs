@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::support::Env;
 use crate::support::process::{Process, free_port};
-use crate::{Case, NOTHING, TestResult, case};
+use crate::{Case, KUBE, NOTHING, TestResult, case, fixtures};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -26,6 +26,11 @@ pub fn cases() -> Vec<Case> {
             backtest_equals_simulate_over_a_week_of_history
         ),
         case!("backtest", NOTHING, a_chunk_failing_halfway_is_an_error),
+        case!(
+            "backtest",
+            KUBE,
+            objects_from_the_cluster_give_the_scenarios_timeline
+        ),
     ]
 }
 
@@ -58,13 +63,14 @@ fn used(i: usize, k: i64) -> Option<f64> {
     }
 }
 
-fn labels(i: usize) -> String {
-    format!("namespace=\"db\",persistentvolumeclaim=\"pvc-{i:02}\"")
+fn labels(ns: &str, i: usize) -> String {
+    format!("namespace=\"{ns}\",persistentvolumeclaim=\"pvc-{i:02}\"")
 }
 
-/// Writes the history, the scenario and the policies into `dir`, backfills
-/// the history and starts Prometheus on it: the process and its URL.
-async fn history(dir: &Path) -> TestResult<(Process, String)> {
+/// Writes the history of 20 PVCs in namespace `ns`, the scenario and the
+/// policies into `dir`, backfills the history and starts Prometheus on it:
+/// the process and its URL.
+async fn history(dir: &Path, ns: &str) -> TestResult<(Process, String)> {
     let bins = crate::support::binaries::locate()?;
     // The history, in OpenMetrics (timestamps in seconds), and the same
     // samples as raw series of a scenario.
@@ -76,7 +82,7 @@ async fn history(dir: &Path) -> TestResult<(Process, String)> {
     for i in 0..20 {
         let _ = writeln!(
             scenario,
-            "  - {{kind: pvc, namespace: db, name: pvc-{i:02}, storage_class: standard, capacity: 100Gi}}"
+            "  - {{kind: pvc, namespace: {ns}, name: pvc-{i:02}, storage_class: standard, capacity: 100Gi}}"
         );
     }
     scenario.push_str("series:\n");
@@ -96,7 +102,8 @@ async fn history(dir: &Path) -> TestResult<(Process, String)> {
                 });
                 match v {
                     Some(v) => {
-                        let _ = writeln!(om, "{name}{{{}}} {v} {}", labels(i), START + k * STEP);
+                        let _ =
+                            writeln!(om, "{name}{{{}}} {v} {}", labels(ns, i), START + k * STEP);
                         values.push(format!("{v}"));
                     }
                     None => values.push("_".into()),
@@ -105,7 +112,7 @@ async fn history(dir: &Path) -> TestResult<(Process, String)> {
             let _ = writeln!(
                 scenario,
                 "  - series: '{name}{{{}}}'\n    values: \"{}\"",
-                labels(i),
+                labels(ns, i),
                 values.join(" ")
             );
         }
@@ -172,7 +179,7 @@ fn autopilot(dir: &Path, args: &[&str]) -> TestResult<Output> {
 async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult {
     let dir = tempfile::tempdir()?;
     let dir = dir.path();
-    let (mut prom, url) = history(dir).await?;
+    let (mut prom, url) = history(dir, "db").await?;
     let run = |args: &[&str]| autopilot(dir, args);
     let to = jiff::Timestamp::from_second(START + (STEPS - 1) * STEP)?.to_string();
     let backtest = run(&[
@@ -199,7 +206,29 @@ async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult 
         "--format",
         "json",
     ])?;
+    // On a terminal (util-linux `script` gives it one) stderr draws the
+    // progress bar; through a pipe, as above, it does not.
+    let tty = Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} backtest policies.apr --prometheus {url} --scenario scenario.yaml \
+             --from 2026-01-05T00:00:00Z --to {to} --step 5m > /dev/null",
+            env!("CARGO_BIN_EXE_autopilot")
+        ))
+        .arg("/dev/null")
+        .current_dir(dir)
+        .output()?;
     prom.stop();
+    let drawn = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{drawn}");
+    assert!(
+        drawn.contains("fetching history") && drawn.contains("1/1 range queries"),
+        "the bar on a terminal: {drawn}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&backtest.stderr).contains("fetching history"),
+        "no bar through a pipe"
+    );
     for (what, out) in [("backtest", &backtest), ("simulate", &simulate)] {
         if !out.status.success() {
             return Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr)).into());
@@ -248,7 +277,7 @@ async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult 
 async fn a_chunk_failing_halfway_is_an_error(_: &Env) -> TestResult {
     let dir = tempfile::tempdir()?;
     let dir = dir.path();
-    let (mut prom, url) = history(dir).await?;
+    let (mut prom, url) = history(dir, "db").await?;
     let proxy = crate::fault_proxy::FaultProxy::http(&url).await?;
     // Chunk 2 starts 11,001 steps of 30s after the start.
     let second = START + 11_001 * 30;
@@ -293,6 +322,77 @@ async fn a_chunk_failing_halfway_is_an_error(_: &Env) -> TestResult {
         seen.iter()
             .any(|s| s.query.contains(&format!("start={}.000", START))),
         "the first chunk was asked: {seen:?}"
+    );
+    Ok(())
+}
+
+/// `--kubeconfig` instead of `--scenario`: the same 20 PVCs, bound in the
+/// real API server, give the timeline the scenario gives. The cluster is
+/// shared with other cases, so only this namespace's events are compared.
+async fn objects_from_the_cluster_give_the_scenarios_timeline(env: &Env) -> TestResult {
+    const NS: &str = "backtest-kube";
+    let kube = env.kube()?;
+    let client = &kube.admin;
+    fixtures::namespace(client, NS).await?;
+    fixtures::storage_class(client, NS, Some(true)).await?;
+    for i in 0..20 {
+        fixtures::bound_pvc(client, NS, &format!("pvc-{i:02}"), NS, "100Gi").await?;
+    }
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let (mut prom, url) = history(dir, NS).await?;
+    let to = jiff::Timestamp::from_second(START + (STEPS - 1) * STEP)?.to_string();
+    let kubeconfig = kube.kubeconfig.display().to_string();
+    let args = |objects: [&str; 2]| {
+        let mut a = vec![
+            "backtest",
+            "policies.apr",
+            "--prometheus",
+            &url,
+            "--from",
+            "2026-01-05T00:00:00Z",
+            "--to",
+            &to,
+            "--step",
+            "5m",
+            "--format",
+            "json",
+        ];
+        a.extend(objects);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        autopilot(dir, &a)
+    };
+    let cluster = run(args(["--kubeconfig", &kubeconfig]))?;
+    let scenario = run(args(["--scenario", "scenario.yaml"]))?;
+    prom.stop();
+    for (what, out) in [("--kubeconfig", &cluster), ("--scenario", &scenario)] {
+        if !out.status.success() {
+            return Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+    }
+    let c: serde_json::Value = serde_json::from_slice(&cluster.stdout)?;
+    let s: serde_json::Value = serde_json::from_slice(&scenario.stdout)?;
+    let prefix = format!("pvc/{NS}/");
+    let ours = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        let events = v["events"].as_array().cloned().unwrap_or_default();
+        events
+            .into_iter()
+            .filter(|e| e["object"].as_str().is_some_and(|o| o.starts_with(&prefix)))
+            .collect()
+    };
+    let (ce, se) = (ours(&c), ours(&s));
+    assert!(
+        ce.iter().any(|e| e["action"] == "resize"),
+        "the cluster's PVCs were resized: {ce:?}"
+    );
+    assert_eq!(ce, se, "the cluster's objects give the scenario's timeline");
+    let assumptions = c["backtest"]["assumptions"].to_string();
+    assert!(
+        assumptions.contains("objects as they are now (the cluster ("),
+        "{assumptions}"
     );
     Ok(())
 }
