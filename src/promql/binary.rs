@@ -194,10 +194,13 @@ fn vector_vector(
     let mut ones: HashMap<Labels, &Sample> = HashMap::new();
     for s in &one {
         let sig = signature(&s.0, &m.matching);
-        if ones.insert(sig.clone(), s).is_some() {
+        if let Some(prev) = ones.insert(sig.clone(), s) {
             let side = if swap { "left" } else { "right" };
+            // Prometheus's text, the two series in order so it is stable.
+            let (a, b) = (show(&prev.0), show(&s.0));
+            let (a, b) = if a > b { (b, a) } else { (a, b) };
             return Err(EvalError::Invalid(format!(
-                "found duplicate series for the match group {} on the {side} hand-side of the operation; many-to-many matching not allowed: matching labels must be unique on one side",
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{a}, {b}];many-to-many matching not allowed: matching labels must be unique on one side",
                 show(&sig)
             )));
         }
