@@ -131,6 +131,8 @@ fn peak_rss_mib(pid: &str) -> f64 {
 struct Figures {
     wall: Duration,
     query: Duration,
+    /// Of `query`: in the range queries (HTTP and decoding), summed.
+    in_requests: Duration,
     engine: Duration,
     requests: usize,
     points: usize,
@@ -259,6 +261,7 @@ fn main() {
         let f = Figures {
             wall: started.elapsed(),
             query,
+            in_requests: fetched.query_time,
             engine,
             requests: fetched.requests,
             points,
@@ -270,8 +273,9 @@ fn main() {
             "the backtest produced no actions"
         );
         println!(
-            "  run {r}: wall {:.2?} (query {:.2?}, engine {:.2?}); {} requests, {} points, {} events ({} actions)",
-            f.wall, f.query, f.engine, f.requests, f.points, f.events, f.resizes
+            "  run {r}: wall {:.2?} (query {:.2?}, of which {:.2?} in requests; engine {:.2?}); \
+             {} requests, {} points, {} events ({} actions)",
+            f.wall, f.query, f.in_requests, f.engine, f.requests, f.points, f.events, f.resizes
         );
         figures.push(f);
     }
@@ -279,10 +283,11 @@ fn main() {
     server.stop();
     let last = figures.last().expect("a run");
     println!(
-        "median of {runs}: wall {:.2?}, query {:.2?}, engine {:.2?}; {} requests, {} points fetched, \
+        "median of {runs}: wall {:.2?}, query {:.2?} (of which {:.2?} in requests), engine {:.2?}; {} requests, {} points fetched, \
          {} events ({} actions); peak RSS {:.0} MiB (this process), {:.0} MiB (Prometheus)",
         median(figures.iter().map(|f| f.wall).collect()),
         median(figures.iter().map(|f| f.query).collect()),
+        median(figures.iter().map(|f| f.in_requests).collect()),
         median(figures.iter().map(|f| f.engine).collect()),
         last.requests,
         last.points,
