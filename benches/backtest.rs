@@ -57,7 +57,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 /// The bytes in use of PVC `i` at minute `k`.
 fn used(i: usize, k: i64) -> f64 {
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         (0.5 + 0.5 * k as f64 / STEPS as f64) * CAPACITY
     } else {
         (20 + i % 50) as f64 / 100.0 * CAPACITY
