@@ -15,8 +15,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::support::Env;
-use crate::support::process::{Process, free_port};
-use crate::{Case, KUBE, NOTHING, TestResult, case, fixtures};
+use crate::support::prometheus::PrometheusServer;
+use crate::{Case, KUBE, NOTHING, TestResult, case, fixtures, openmetrics};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -68,13 +68,13 @@ fn labels(ns: &str, i: usize) -> String {
 }
 
 /// Writes the history of 20 PVCs in namespace `ns`, the scenario and the
-/// policies into `dir`, backfills the history and starts Prometheus on it:
-/// the process and its URL.
-async fn history(dir: &Path, ns: &str) -> TestResult<(Process, String)> {
+/// policies into `dir`, backfills the history and starts Prometheus on it.
+async fn history(dir: &Path, ns: &str) -> TestResult<PrometheusServer> {
     let bins = crate::support::binaries::locate()?;
-    // The history, in OpenMetrics (timestamps in seconds), and the same
-    // samples as raw series of a scenario.
-    let mut om = String::new();
+    // The history, in OpenMetrics, and the same samples as raw series of a
+    // scenario.
+    let om = dir.join("history.om");
+    let mut w = openmetrics::Writer::create(&om)?;
     let mut scenario = format!(
         "start: 2026-01-05T00:00:00Z\nstep: 5m\nduration: {}m\nobjects:\n  - {{kind: storageclass, name: standard, allow_volume_expansion: true}}\n",
         (STEPS - 1) * 5
@@ -91,7 +91,7 @@ async fn history(dir: &Path, ns: &str) -> TestResult<(Process, String)> {
         ("kubelet_volume_stats_capacity_bytes", 1),
         ("kubelet_volume_stats_available_bytes", 2),
     ] {
-        let _ = writeln!(om, "# TYPE {name} gauge");
+        w.family(name)?;
         for i in 0..20 {
             let mut values = Vec::new();
             for k in 0..STEPS {
@@ -102,8 +102,7 @@ async fn history(dir: &Path, ns: &str) -> TestResult<(Process, String)> {
                 });
                 match v {
                     Some(v) => {
-                        let _ =
-                            writeln!(om, "{name}{{{}}} {v} {}", labels(ns, i), START + k * STEP);
+                        w.sample(name, &labels(ns, i), v, (START + k * STEP) * 1000)?;
                         values.push(format!("{v}"));
                     }
                     None => values.push("_".into()),
@@ -117,37 +116,17 @@ async fn history(dir: &Path, ns: &str) -> TestResult<(Process, String)> {
             );
         }
     }
-    om.push_str("# EOF\n");
-    std::fs::write(dir.join("history.om"), &om)?;
+    w.finish()?;
     std::fs::write(dir.join("scenario.yaml"), &scenario)?;
     std::fs::write(dir.join("policies.apr"), POLICIES)?;
     let data = dir.join("data");
-    let out = Command::new(&bins.promtool)
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(dir.join("history.om"))
-        .arg(&data)
-        .output()?;
-    if !out.status.success() {
-        return Err(format!("promtool: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    let port = free_port()?;
-    std::fs::write(dir.join("prometheus.yml"), "scrape_configs: []\n")?;
-    let mut cmd = Command::new(&bins.prometheus);
-    cmd.arg(format!(
-        "--config.file={}",
-        dir.join("prometheus.yml").display()
-    ))
-    .arg(format!("--storage.tsdb.path={}", data.display()))
-    .arg("--storage.tsdb.retention.time=100y")
-    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-    .arg("--log.level=warn");
-    let mut prom = Process::spawn("prometheus", cmd, &dir.join("prometheus.log"))?;
-    let url = format!("http://127.0.0.1:{port}");
-    let client = autopilot::cluster::prometheus::Prometheus::new(&url)?;
+    openmetrics::backfill(&bins.promtool, &om, &data, "168h")?;
+    let mut prom = PrometheusServer::over_blocks(&bins, &data, dir)?;
+    prom.wait_ready(Duration::from_secs(60)).await?;
+    let client = autopilot::cluster::prometheus::Prometheus::new(&prom.url)?;
     // Ready once the blocks answer.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        prom.check_running()?;
         let at = jiff::Timestamp::from_second(START + 3600)?;
         if let Ok(s) = client
             .query("kubelet_volume_stats_used_bytes", Some(at))
@@ -157,15 +136,11 @@ async fn history(dir: &Path, ns: &str) -> TestResult<(Process, String)> {
             break;
         }
         if std::time::Instant::now() > deadline {
-            return Err(format!(
-                "the backfilled blocks never answered: {}",
-                prom.log_tail(20)
-            )
-            .into());
+            return Err("the backfilled blocks never answered".into());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Ok((prom, url))
+    Ok(prom)
 }
 
 fn autopilot(dir: &Path, args: &[&str]) -> TestResult<Output> {
@@ -179,7 +154,8 @@ fn autopilot(dir: &Path, args: &[&str]) -> TestResult<Output> {
 async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult {
     let dir = tempfile::tempdir()?;
     let dir = dir.path();
-    let (mut prom, url) = history(dir, "db").await?;
+    let mut prom = history(dir, "db").await?;
+    let url = prom.url.clone();
     let run = |args: &[&str]| autopilot(dir, args);
     let to = jiff::Timestamp::from_second(START + (STEPS - 1) * STEP)?.to_string();
     let backtest = run(&[
@@ -277,7 +253,8 @@ async fn backtest_equals_simulate_over_a_week_of_history(_: &Env) -> TestResult 
 async fn a_chunk_failing_halfway_is_an_error(_: &Env) -> TestResult {
     let dir = tempfile::tempdir()?;
     let dir = dir.path();
-    let (mut prom, url) = history(dir, "db").await?;
+    let mut prom = history(dir, "db").await?;
+    let url = prom.url.clone();
     let proxy = crate::fault_proxy::FaultProxy::http(&url).await?;
     // Chunk 2 starts 11,001 steps of 30s after the start.
     let second = START + 11_001 * 30;
@@ -340,7 +317,8 @@ async fn objects_from_the_cluster_give_the_scenarios_timeline(env: &Env) -> Test
     }
     let dir = tempfile::tempdir()?;
     let dir = dir.path();
-    let (mut prom, url) = history(dir, NS).await?;
+    let mut prom = history(dir, NS).await?;
+    let url = prom.url.clone();
     let to = jiff::Timestamp::from_second(START + (STEPS - 1) * STEP)?.to_string();
     let kubeconfig = kube.kubeconfig.display().to_string();
     let args = |objects: [&str; 2]| {

@@ -16,6 +16,8 @@ mod deploy;
 mod fault_proxy;
 mod faults;
 mod fixtures;
+#[path = "../../benches/common/openmetrics.rs"]
+mod openmetrics;
 mod prometheus;
 mod repl;
 mod resize;

@@ -40,6 +40,11 @@ impl Process {
     }
 
     /// `Err` with the end of its log if the process has exited.
+    /// The process id, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn check_running(&mut self) -> Result<(), String> {
         let Some(child) = self.child.as_mut() else {
             return Err(format!("{} was stopped", self.name));

@@ -84,29 +84,51 @@ impl PrometheusServer {
         targets: &[SocketAddr],
         dir: &Path,
     ) -> Result<PrometheusServer, String> {
-        let port = free_port().map_err(|e| format!("finding a port for Prometheus: {e}"))?;
         let targets: Vec<String> = targets.iter().map(|t| format!("\"{t}\"")).collect();
+        let config = format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             scrape_configs:\n\
+             - job_name: e2e\n  static_configs:\n  - targets: [{}]\n",
+            targets.join(", ")
+        );
+        Self::start(bins, &config, &dir.join("prometheus-data"), dir, &[])
+    }
+
+    /// Serves the blocks under `data` (backfilled by promtool), scraping
+    /// nothing, with a retention that keeps them and no compaction, so the
+    /// blocks stay as they were written. Its config and log go in `dir`.
+    pub fn over_blocks(
+        bins: &Binaries,
+        data: &Path,
+        dir: &Path,
+    ) -> Result<PrometheusServer, String> {
+        let fixed = [
+            "--storage.tsdb.retention.time=100y",
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+        ];
+        Self::start(bins, "scrape_configs: []\n", data, dir, &fixed)
+    }
+
+    fn start(
+        bins: &Binaries,
+        config_text: &str,
+        data: &Path,
+        dir: &Path,
+        extra: &[&str],
+    ) -> Result<PrometheusServer, String> {
+        let port = free_port().map_err(|e| format!("finding a port for Prometheus: {e}"))?;
         let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
-                 scrape_configs:\n\
-                 - job_name: e2e\n  static_configs:\n  - targets: [{}]\n",
-                targets.join(", ")
-            ),
-        )
-        .map_err(|e| format!("writing {}: {e}", config.display()))?;
+        std::fs::write(&config, config_text)
+            .map_err(|e| format!("writing {}: {e}", config.display()))?;
         let mut cmd = Command::new(&bins.prometheus);
         cmd.args([
             format!("--config.file={}", config.display()),
-            format!(
-                "--storage.tsdb.path={}",
-                dir.join("prometheus-data").display()
-            ),
+            format!("--storage.tsdb.path={}", data.display()),
             format!("--web.listen-address=127.0.0.1:{port}"),
             "--log.level=warn".into(),
-        ]);
+        ])
+        .args(extra);
         let process = Process::spawn("prometheus", cmd, &dir.join("prometheus.log"))?;
         Ok(PrometheusServer {
             process,
@@ -136,6 +158,11 @@ impl PrometheusServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.id()
     }
 
     pub fn stop(&mut self) {
