@@ -391,5 +391,21 @@ mod tests {
         assert_eq!(h.duplicates[&pvc("b")], 1);
         assert_eq!(h.unjoined[&m], 1);
         assert_eq!(h.series.len(), 2);
+        // Read as the backtest reads it: the collision says what happened.
+        let timelines = h
+            .series
+            .into_iter()
+            .map(|(k, v)| (k, crate::sim::series::Timeline::new(v)))
+            .collect();
+        let source = crate::sim::ScenarioSource::from_timelines(0, MIN, 5 * MIN, timelines);
+        let b = ObjectId::new(Kind::Pvc, Some("db"), "b");
+        assert_eq!(
+            source.at(m, &b, MIN),
+            crate::engine::object::Sample::Error(crate::sim::source::SERIES_COLLIDE.into())
+        );
+        assert_eq!(
+            source.at(m, &b, 2 * MIN),
+            crate::engine::object::Sample::Value(7.0)
+        );
     }
 }

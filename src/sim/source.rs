@@ -26,6 +26,9 @@ pub struct ScenarioSource {
     series: HashMap<(MetricId, ObjectId), Timeline>,
     /// The raw series, when the scenario has any.
     raw: Option<RawSeries>,
+    /// What an `error` point means: the scenario says so, or (a backtest's
+    /// history) several series of the answer named the object.
+    failed: &'static str,
 }
 
 impl ScenarioSource {
@@ -85,6 +88,7 @@ impl ScenarioSource {
                 lookback: lookback_steps(scenario.lookback, scenario.step),
                 series,
                 raw,
+                failed: QUERY_FAILED,
             })
         } else {
             Err(diags)
@@ -170,7 +174,7 @@ impl ScenarioSource {
         match timeline.read(i, self.lookback) {
             Read::Value(v) => Sample::Value(v),
             Read::NoData => Sample::Missing,
-            Read::Failed => Sample::Error(QUERY_FAILED.into()),
+            Read::Failed => Sample::Error(self.failed.into()),
         }
     }
 
@@ -189,12 +193,18 @@ impl ScenarioSource {
             lookback: lookback_steps(lookback, step),
             series,
             raw: None,
+            failed: SERIES_COLLIDE,
         }
     }
 }
 
 /// What a query reads at an `error` step of a scenario's series.
 pub const QUERY_FAILED: &str = "the query failed (`error` in the scenario's series)";
+
+/// What a backtest reads where two series of a range answer name one object
+/// at a step, as a live tick says it.
+pub const SERIES_COLLIDE: &str = "several series name this object at this step; a binding must \
+     give one per object (aggregate it by its join labels, e.g. `max by (…) (…)`)";
 
 /// A lookback in whole steps, at least one: with 1m steps, 5m is 5 (the
 /// sample 5m old is out, as Prometheus's window is left-open), and 90s is 2.
