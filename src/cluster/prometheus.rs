@@ -296,10 +296,10 @@ fn unix_seconds(t: Timestamp) -> String {
 }
 
 #[derive(Deserialize)]
-struct Answer {
+struct Answer<'a> {
     status: String,
-    #[serde(default)]
-    data: Option<Data>,
+    #[serde(default, borrow)]
+    data: Option<Data<'a>>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -307,12 +307,14 @@ struct Answer {
 }
 
 #[derive(Deserialize)]
-struct Data {
+struct Data<'a> {
     #[serde(rename = "resultType")]
     result_type: String,
-    /// Kept as text and decoded once its type is known: 10,000 series are
-    /// never built as a `serde_json::Value` tree first.
-    result: Box<serde_json::value::RawValue>,
+    /// Kept as the body's text and decoded once its type is known: 10,000
+    /// series are never built as a `serde_json::Value` tree first, and a
+    /// range answer of hundreds of megabytes is not copied.
+    #[serde(borrow)]
+    result: &'a serde_json::value::RawValue,
 }
 
 #[derive(Deserialize)]
@@ -323,7 +325,7 @@ struct VectorItem {
 }
 
 /// The `data` of an answer, or the typed error it is.
-fn parse_data(url: &str, status: u16, body: &str) -> Result<Data, PrometheusError> {
+fn parse_data<'a>(url: &str, status: u16, body: &'a str) -> Result<Data<'a>, PrometheusError> {
     let decode = |detail: String| PrometheusError::Decode {
         url: url.into(),
         detail,
@@ -389,7 +391,37 @@ struct MatrixItem {
     #[serde(default)]
     metric: BTreeMap<String, String>,
     #[serde(default)]
-    values: Vec<(f64, String)>,
+    values: Vec<RangePoint>,
+}
+
+/// One `[t, "v"]` of a range answer, its value parsed as it is read: a week
+/// at 1m over 1,000 PVCs is ten million points, each no longer a `String`.
+struct RangePoint(f64, Option<f64>);
+
+impl<'de> Deserialize<'de> for RangePoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (t, Value(v)) = Deserialize::deserialize(d)?;
+        Ok(RangePoint(t, v))
+    }
+}
+
+/// A sample's value, read from its text without keeping the text.
+struct Value(Option<f64>);
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Option<f64>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sample value as a string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Option<f64>, E> {
+                Ok(finite(v))
+            }
+        }
+        d.deserialize_str(Text).map(Value)
+    }
 }
 
 /// Turns an HTTP answer of `/api/v1/query_range` into series or a typed error.
@@ -411,11 +443,7 @@ fn parse_range_answer(
                 .into_iter()
                 .map(|item| RangeSeries {
                     labels: item.metric,
-                    points: item
-                        .values
-                        .into_iter()
-                        .map(|(t, v)| (t, finite(&v)))
-                        .collect(),
+                    points: item.values.into_iter().map(|p| (p.0, p.1)).collect(),
                 })
                 .collect())
         }
