@@ -71,9 +71,12 @@ pub enum PrometheusError {
         path: PathBuf,
         reason: String,
     },
-    #[error("Prometheus at {url} is unreachable: {source}")]
+    #[error("Prometheus at {url} is unreachable: {cause}")]
     Unreachable {
         url: String,
+        /// The innermost cause ("Connection refused (os error 111)"):
+        /// reqwest's own text repeats the whole query URL.
+        cause: String,
         #[source]
         source: reqwest::Error,
     },
@@ -238,7 +241,16 @@ impl Prometheus {
                 timeout: self.timeout,
             }
         } else {
-            PrometheusError::Unreachable { url, source: e }
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            let cause = cause.to_string();
+            PrometheusError::Unreachable {
+                url,
+                cause,
+                source: e.without_url(),
+            }
         }
     }
 }
