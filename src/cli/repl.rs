@@ -30,7 +30,6 @@ use crate::cluster::client::{self, ClientSource};
 use crate::cluster::metrics::{self, Fetched, LabelMatcher, Query};
 use crate::cluster::prometheus::Prometheus;
 use crate::compile;
-use crate::engine::Object;
 use crate::ir::{Kind, MetricId, Program};
 use crate::repl::Live;
 use crate::repl::pending::Pending;
@@ -358,11 +357,12 @@ impl Live for PromLive {
         self.kube.is_some()
     }
 
-    fn objects(&mut self, kind: Kind) -> Option<Result<Vec<Object>, String>> {
+    fn objects(&mut self, kind: Kind) -> Option<Result<crate::repl::Listed, String>> {
         let client = self.kube.clone()?;
-        Some(
-            self.runtime
-                .block_on(crate::controller::objects::list(&client, kind)),
-        )
+        use crate::controller::objects::{list, namespaces};
+        Some(self.runtime.block_on(async {
+            let objects = list(&client, kind).await?;
+            Ok((objects, namespaces(&client).await?))
+        }))
     }
 }

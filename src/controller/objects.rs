@@ -720,16 +720,22 @@ pub async fn list_all(client: &Client) -> Result<Listing, String> {
         .await?
         .into_iter()
         .collect();
-    let namespaces =
-        all::<K8sNamespace, _>(client, |n| Some((named(&n.metadata), namespace_of(n))))
-            .await?
-            .into_iter()
-            .collect();
     Ok(Listing {
         objects,
         classes,
-        namespaces,
+        namespaces: namespaces(client).await?,
     })
+}
+
+/// The cluster's namespaces, by name, projected as `run` projects them.
+pub async fn namespaces(client: &Client) -> Result<BTreeMap<String, Namespace>, String> {
+    let named = |m: &ObjectMeta| m.name.clone().unwrap_or_default();
+    Ok(
+        all::<K8sNamespace, _>(client, |n| Some((named(&n.metadata), namespace_of(n))))
+            .await?
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// Every object of one Kubernetes type, listed and projected.

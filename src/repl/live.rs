@@ -34,10 +34,13 @@ pub trait Live {
     fn fetch(&mut self, program: &Program, metrics: &[MetricId], at: Timestamp) -> Fetched;
     /// Whether [`Live::objects`] asks a cluster.
     fn has_cluster(&self) -> bool;
-    /// The objects of `kind` in the cluster now; `None` when there is no
-    /// cluster to ask.
-    fn objects(&mut self, kind: Kind) -> Option<Result<Vec<Object>, String>>;
+    /// The objects of `kind` in the cluster now, and its namespaces (for
+    /// `namespace.labels…`); `None` when there is no cluster to ask.
+    fn objects(&mut self, kind: Kind) -> Option<Result<Listed, String>>;
 }
+
+/// A cluster's objects of one kind and its namespaces.
+pub type Listed = (Vec<Object>, BTreeMap<String, Namespace>);
 
 impl Session {
     /// The live clock as `:at` and the banner show it.
@@ -83,7 +86,7 @@ impl Session {
             .collect();
         failed.sort();
         let (objects, namespaces, from) = match live.objects(kind) {
-            Some(Ok(objects)) => (objects, BTreeMap::new(), "the cluster now".to_string()),
+            Some(Ok((objects, namespaces))) => (objects, namespaces, "the cluster now".to_string()),
             Some(Err(e)) => {
                 return format!("error: cannot list the {kind} objects of the cluster: {e}\n");
             }

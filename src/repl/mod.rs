@@ -29,7 +29,7 @@ use crate::syntax::{self, ast};
 use load::{Built, build};
 
 pub use commands::COMMANDS;
-pub use live::{Live, named_objects, parse_at, show_time};
+pub use live::{Listed, Live, named_objects, parse_at, show_time};
 
 /// The name of the REPL's input in diagnostics.
 pub const INPUT: &str = "<repl>";

@@ -207,7 +207,7 @@ impl Live for FakeLive {
     fn has_cluster(&self) -> bool {
         false
     }
-    fn objects(&mut self, _: Kind) -> Option<Result<Vec<crate::engine::Object>, String>> {
+    fn objects(&mut self, _: Kind) -> Option<Result<super::Listed, String>> {
         None
     }
 }

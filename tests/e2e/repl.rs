@@ -84,7 +84,7 @@ async fn a_live_session_reads_prometheus(env: &Env) -> TestResult {
 }
 
 /// Objects from the cluster: a claim without a series is listed too (no
-/// data), and its fields come from the API server. The cluster is shared,
+/// data), and its fields and its namespace's labels come from the API server. The cluster is shared,
 /// so only this test's namespace is kept.
 async fn with_a_kubeconfig_the_objects_are_the_clusters(env: &Env) -> TestResult {
     const NS: &str = "repl-live";
@@ -110,7 +110,8 @@ async fn with_a_kubeconfig_the_objects_are_the_clusters(env: &Env) -> TestResult
     }
     let script = "metric pvc.kfill : percent = `100 * autopilot_e2e_repl_kube`\n\
                   pvc.kfill > 50%\n\
-                  pvc.capacity\n";
+                  pvc.capacity\n\
+                  pvc.kfill > 50% and namespace.labels[\"kubernetes.io/metadata.name\"] == \"repl-live\"\n";
     let url = prom.url.clone();
     let more = vec![
         "--kubeconfig".to_string(),
