@@ -1,8 +1,14 @@
 //! `autopilot lsp` driven over stdio as an editor drives it: the built
-//! binary, framed JSON-RPC on its stdin and stdout. The scripted session is
-//! snapshot-tested: initialize on a workspace folder, open a file with
-//! errors, edit it, format, document symbols, requests it does not know or
-//! cannot read, shut down. Paths are redacted to `file:///WS/…`.
+//! binary, framed JSON-RPC on its stdin and stdout. Paths are redacted to
+//! `file:///WS/…`.
+//!
+//! - `features`: one case per file of `tests/data/lsp/features/FEATURE/`,
+//!   the request the folder names sent at the file's `‸` (removed first),
+//!   the answer snapshot-tested; one server for every case, each case its
+//!   own buffer, closed after it.
+//! - `scripted_session`: initialize on a workspace folder, open a file with
+//!   errors, edit it, format, requests it does not know or cannot read,
+//!   shut down.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -111,6 +117,12 @@ impl Client {
                 return v["params"].clone();
             }
         }
+    }
+
+    fn redact_line(&self, v: &Value) -> String {
+        serde_json::to_string(v)
+            .unwrap()
+            .replace(&self.root, "file:///WS")
     }
 
     fn redact(&self, v: &Value) -> String {
@@ -290,4 +302,105 @@ fn a_client_that_disconnects_stops_the_server() {
         .read_to_string(&mut err)
         .unwrap();
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The cursor marker of a feature case.
+const MARKER: char = '‸';
+
+/// The text without its marker, and the marker's position (0:0 without one).
+fn cursor(marked: &str) -> (String, Value) {
+    let at = marked.find(MARKER).unwrap_or(0);
+    let before = &marked[..at];
+    let line = before.matches('\n').count();
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let character = before[start..].encode_utf16().count();
+    (
+        marked.replacen(MARKER, "", 1),
+        json!({"line": line, "character": character}),
+    )
+}
+
+/// The request a feature folder names, its parameters at `pos`.
+fn feature_request(feature: &str, uri: &str, pos: &Value) -> (&'static str, Value) {
+    let doc = json!({"uri": uri});
+    let at = json!({"textDocument": doc, "position": pos});
+    match feature {
+        "hover" => ("textDocument/hover", at),
+        "completion" => ("textDocument/completion", at),
+        "definition" => ("textDocument/definition", at),
+        "references" => {
+            let mut p = at;
+            p["context"] = json!({"includeDeclaration": true});
+            ("textDocument/references", p)
+        }
+        "quick_fix" => (
+            "textDocument/codeAction",
+            json!({"textDocument": doc, "range": {"start": pos, "end": pos},
+                   "context": {"diagnostics": []}}),
+        ),
+        "document_symbol" => ("textDocument/documentSymbol", json!({"textDocument": doc})),
+        "formatting" => (
+            "textDocument/formatting",
+            json!({"textDocument": doc, "options": {"tabSize": 2, "insertSpaces": true}}),
+        ),
+        other => panic!("tests/data/lsp/features/{other}: no request is named so"),
+    }
+}
+
+/// An answer as a reviewer reads it: hover as its markdown, completion as
+/// one item a line, the rest as JSON.
+fn render_answer(c: &Client, feature: &str, result: &Value) -> String {
+    match (feature, result) {
+        ("hover", Value::Object(h)) => {
+            let value = h["contents"]["value"].as_str().unwrap_or_default();
+            format!("{value}\n")
+        }
+        ("completion", Value::Array(items)) => items
+            .iter()
+            .map(|i| format!("{}\n", c.redact_line(i)))
+            .collect(),
+        _ => format!("{}\n", c.redact(result)),
+    }
+}
+
+#[test]
+fn features() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let mut c = Client::start(&root);
+    initialize(&mut c, &root);
+    insta::glob!("data/lsp/features", "*/*.apr", |path| {
+        let feature = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let case = path.file_name().unwrap().to_str().unwrap();
+        let marked = std::fs::read_to_string(path).unwrap();
+        let (text, pos) = cursor(&marked);
+        let uri = c.uri(&format!("{feature}/{case}"));
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "apr", "version": 1, "text": text}}),
+        );
+        let (method, params) = feature_request(feature, &uri, &pos);
+        let answer = c.request(method, params);
+        c.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        );
+        assert!(answer.get("error").is_none(), "{case}: {answer}");
+        let out = format!(
+            "{marked}── {method} at {}:{} ──\n{}",
+            pos["line"],
+            pos["character"],
+            render_answer(&c, feature, &answer["result"])
+        );
+        insta::assert_snapshot!(out);
+    });
+    c.request("shutdown", json!(null));
+    c.notify("exit", json!(null));
+    assert!(c.child.wait().unwrap().success());
 }

@@ -172,7 +172,39 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
         detail,
         ..CompletionItem::default()
     };
+    let reanalyzed = word
+        .ends_with('.')
+        .then(|| placeholder_analysis(ws, path, at));
+    let a = reanalyzed.as_ref().unwrap_or(a);
     let program = &a.compiled.checked.program;
+    // `pvc.labels.` → the label keys of the workspace's test fixtures.
+    if let [k, map @ ("labels" | "annotations"), partial] = word.split('.').collect::<Vec<_>>()[..]
+        && (Kind::from_name(k).is_some() || k == "namespace")
+    {
+        // A key that is not a name is written `pvc.labels["a/b"]`: the
+        // edit replaces the dot and what follows it.
+        let dot = at - partial.len() - 1;
+        let file = SourceFile::new(path.display().to_string(), text);
+        let span = crate::source::Span::new(crate::source::FileId(0), dot, at);
+        return fixture_keys(a, k, map)
+            .into_iter()
+            .map(|key| {
+                let mut i = item(
+                    key.clone(),
+                    CompletionItemKind::VALUE,
+                    Some(format!("{map} key of {k} objects in tests")),
+                );
+                if !is_name(&key) {
+                    i.filter_text = Some(format!(".{key}"));
+                    i.text_edit = Some(lsp_types::CompletionTextEdit::Edit(TextEdit {
+                        range: range(&file, span, ws.encoding),
+                        new_text: format!("[{key:?}]"),
+                    }));
+                }
+                i
+            })
+            .collect();
+    }
     // `pvc.` → its fields and metrics.
     if let Some((k, _)) = word.split_once('.')
         && let Some(kind) = Kind::from_name(k)
@@ -278,6 +310,61 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
             .map(|f| item(f.name().to_string(), CompletionItemKind::FUNCTION, None)),
     );
     out
+}
+
+/// The workspace analyzed with a name completing the dotted name that ends
+/// at `at` (`pvc.` → `pvc.PLACEHOLDER`): a buffer being typed does not parse,
+/// and a file that does not parse has no metrics or tests (rust-analyzer
+/// completes with a dummy identifier too).
+fn placeholder_analysis(ws: &Workspace, path: &Path, at: usize) -> Analysis {
+    let mut ws = ws.clone();
+    if let Some((v, text)) = ws.open.get(path).cloned() {
+        let mut text = text;
+        text.insert_str(at, PLACEHOLDER);
+        ws.open.insert(path.to_path_buf(), (v, text));
+    } else if let Some(text) = ws.disk.get_mut(path) {
+        text.insert_str(at, PLACEHOLDER);
+    }
+    ws.analyze()
+}
+
+/// The name that completes a dotted name for [`placeholder_analysis`].
+const PLACEHOLDER: &str = "autopilot_completion";
+
+/// Whether `key` can be written after a dot (`pvc.labels.app`).
+fn is_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// The keys of `map` (`labels` or `annotations`) of every `kind` object the
+/// workspace's test blocks declare, create or set, sorted.
+fn fixture_keys(a: &Analysis, kind: &str, map: &str) -> std::collections::BTreeSet<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    for (_, file) in a.compiled.user_files() {
+        for item in &file.items {
+            let ast::Item::Test(t) = item else { continue };
+            for stmt in &t.stmts {
+                let (k, fields) = match &stmt.kind {
+                    ast::TestStmtKind::Object { kind, fields, .. }
+                    | ast::TestStmtKind::Change { kind, fields, .. } => (kind, fields),
+                    _ => continue,
+                };
+                if k.name != kind {
+                    continue;
+                }
+                for f in fields.iter().flat_map(|r| &r.fields) {
+                    if f.name.name == map
+                        && let ast::FieldValue::Record(r) = &f.value
+                    {
+                        keys.extend(r.fields.iter().map(|f| f.name.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// Whether `at` is inside the braces of a `policy … { … }`.
