@@ -443,19 +443,132 @@ fn replacement(help: &str) -> Option<&str> {
     None
 }
 
-/// Where a name is defined: a `let`, a metric binding (a stdlib one in its
-/// read-only copy, see [`stdlib_copy`]), a policy named in a test.
-pub fn definition(
+/// A name the checker resolves, which definition and references follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Symbol {
+    Let(String),
+    Metric(Kind, String),
+    Policy(String),
+}
+
+/// Where a symbol is written: its span, what it names, and whether it is
+/// the definition.
+type Occurrence = (crate::source::Span, Symbol, bool);
+
+/// The occurrences of lets, metrics and policies in one file, resolved as
+/// the checker resolves a path (`check/expr.rs`): a kind's field before a
+/// metric of that kind, `namespace.…` never a let, a let by its name.
+struct Occurrences<'a> {
+    program: &'a Program,
+    lets: &'a std::collections::BTreeSet<&'a str>,
+    out: Vec<Occurrence>,
+}
+
+impl crate::syntax::visit::Visit for Occurrences<'_> {
+    fn visit_let(&mut self, x: &ast::Let) {
+        self.out
+            .push((x.name.span, Symbol::Let(x.name.name.clone()), true));
+        crate::syntax::visit::visit_let(self, x);
+    }
+
+    fn visit_metric(&mut self, x: &ast::Metric) {
+        if let Some(kind) = Kind::from_name(&x.kind.name) {
+            let span = crate::source::Span::new(
+                x.kind.span.file,
+                x.kind.span.start as usize,
+                x.name.span.end as usize,
+            );
+            self.out
+                .push((span, Symbol::Metric(kind, x.name.name.clone()), true));
+        }
+    }
+
+    fn visit_policy(&mut self, x: &ast::Policy) {
+        self.out
+            .push((x.name.span, Symbol::Policy(x.name.name.clone()), true));
+        crate::syntax::visit::visit_policy(self, x);
+    }
+
+    fn visit_target(&mut self, x: &ast::Target) {
+        if !x.quoted {
+            self.out
+                .push((x.policy.span, Symbol::Policy(x.policy.name.clone()), false));
+        }
+    }
+
+    fn visit_path(&mut self, p: &ast::Path) {
+        let [root, rest @ ..] = &p.segments[..] else {
+            return;
+        };
+        if let Some(kind) = Kind::from_name(&root.name) {
+            if let [second] = rest
+                && !second.quoted
+                && kinds::field(kind, &second.name).is_none()
+                && self
+                    .program
+                    .metrics
+                    .iter()
+                    .any(|m| m.kind == kind && m.name == second.name)
+            {
+                let span = crate::source::Span::new(
+                    root.span.file,
+                    root.span.start as usize,
+                    second.span.end as usize,
+                );
+                self.out
+                    .push((span, Symbol::Metric(kind, second.name.clone()), false));
+            }
+        } else if root.name != "namespace" && self.lets.contains(root.name.as_str()) {
+            self.out
+                .push((root.span, Symbol::Let(root.name.clone()), false));
+        }
+    }
+}
+
+/// Every occurrence of a let, metric or policy in the workspace's files
+/// (the stdlib's included), in file order.
+fn occurrences(a: &Analysis) -> Vec<Occurrence> {
+    use crate::syntax::visit::Visit;
+    let lets: std::collections::BTreeSet<&str> = a
+        .compiled
+        .files
+        .iter()
+        .flat_map(|(_, f)| &f.items)
+        .filter_map(|i| match i {
+            ast::Item::Let(l) => Some(l.name.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut v = Occurrences {
+        program: &a.compiled.checked.program,
+        lets: &lets,
+        out: Vec::new(),
+    };
+    for (_, f) in &a.compiled.files {
+        v.visit_file(f);
+    }
+    v.out
+}
+
+/// The symbol written at `at` in `path`, when the file parses.
+fn symbol_at(all: &[Occurrence], a: &Analysis, path: &Path, at: usize) -> Option<Symbol> {
+    let file = a.file_id(path)?;
+    all.iter()
+        .filter(|(span, _, _)| {
+            span.file == file && span.start as usize <= at && at <= span.end as usize
+        })
+        .min_by_key(|(span, _, _)| span.len())
+        .map(|(_, s, _)| s.clone())
+}
+
+/// A span as a location: a stdlib file's in its read-only copy under
+/// `stdlib_dir` (see [`stdlib_copy`]).
+fn location(
     ws: &Workspace,
     a: &Analysis,
-    path: &Path,
-    pos: Position,
+    span: crate::source::Span,
     stdlib_dir: Option<&Path>,
 ) -> Option<lsp_types::Location> {
-    let text = ws.text(path)?;
-    let at = offset(text, pos, ws.encoding);
-    let (_, word) = word_at(text, at);
-    let span = definition_span(a, word)?;
     let file = a.compiled.sources.get(span.file);
     let target = if file.is_stdlib() {
         stdlib_copy(stdlib_dir?, &file.name, &file.text)?
@@ -468,67 +581,65 @@ pub fn definition(
     })
 }
 
-/// The span that defines `word`: a metric's name, a let's name, a policy's name.
-fn definition_span(a: &Analysis, word: &str) -> Option<crate::source::Span> {
-    for (_, f) in &a.compiled.files {
-        for item in &f.items {
-            match item {
-                ast::Item::Let(l) if l.name.name == word => return Some(l.name.span),
-                ast::Item::Metric(m) if format!("{}.{}", m.kind.name, m.name.name) == word => {
-                    return Some(m.name.span);
-                }
-                ast::Item::Policy(p) if p.name.name == word => return Some(p.name.span),
-                _ => {}
-            }
-        }
-    }
-    None
+/// Where the name at the cursor is defined: a `let`, a metric binding (a
+/// stdlib one in its read-only copy), a policy (from a test). In a buffer
+/// that does not parse, the dotted word at the cursor is looked up by name.
+pub fn definition(
+    ws: &Workspace,
+    a: &Analysis,
+    path: &Path,
+    pos: Position,
+    stdlib_dir: Option<&Path>,
+) -> Option<lsp_types::Location> {
+    let text = ws.text(path)?;
+    let at = offset(text, pos, ws.encoding);
+    let all = occurrences(a);
+    let span = match symbol_at(&all, a, path, at) {
+        Some(symbol) => all
+            .iter()
+            .find(|(_, s, def)| *def && *s == symbol)
+            .map(|(span, _, _)| *span)?,
+        None => definition_span(a, word_at(text, at).1)?,
+    };
+    location(ws, a, span, stdlib_dir)
 }
 
-/// Every use of the name under the cursor in the workspace's files (whole
-/// words outside comments), and its definition.
+/// The span that defines `word`: a metric's name, a let's name, a policy's name.
+fn definition_span(a: &Analysis, word: &str) -> Option<crate::source::Span> {
+    occurrences(a)
+        .into_iter()
+        .find(|(_, s, def)| {
+            *def && match s {
+                Symbol::Let(n) | Symbol::Policy(n) => n == word,
+                Symbol::Metric(k, n) => format!("{k}.{n}") == word,
+            }
+        })
+        .map(|(span, _, _)| span)
+}
+
+/// Every use of the let, metric or policy at the cursor, as the checker
+/// resolves names (a field of the same name, a word in a comment or in
+/// PromQL, is not one), and its definition when `declaration`.
 pub fn references(
     ws: &Workspace,
     a: &Analysis,
     path: &Path,
     pos: Position,
+    declaration: bool,
+    stdlib_dir: Option<&Path>,
 ) -> Vec<lsp_types::Location> {
     let Some(text) = ws.text(path) else {
         return Vec::new();
     };
     let at = offset(text, pos, ws.encoding);
-    let (_, word) = word_at(text, at);
-    if word.is_empty() || definition_span(a, word).is_none() {
+    let all = occurrences(a);
+    let Some(symbol) = symbol_at(&all, a, path, at) else {
         return Vec::new();
-    }
-    let mut out = Vec::new();
-    for (id, _) in a.compiled.user_files() {
-        let file = a.compiled.sources.get(*id);
-        let Some(uri) = super::workspace::uri_of(Path::new(&file.name)) else {
-            continue;
-        };
-        let mut line_start = 0;
-        for line in file.text.split_inclusive('\n') {
-            let code = line.split('#').next().unwrap_or_default();
-            for (i, _) in code.match_indices(word) {
-                let whole = |c: Option<char>| {
-                    c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                };
-                if whole(code[..i].chars().next_back())
-                    && whole(code[i + word.len()..].chars().next())
-                {
-                    let start = line_start + i;
-                    let span = crate::source::Span::new(*id, start, start + word.len());
-                    out.push(lsp_types::Location {
-                        uri: uri.clone(),
-                        range: range(file, span, ws.encoding),
-                    });
-                }
-            }
-            line_start += line.len();
-        }
-    }
-    out
+    };
+    all.iter()
+        .filter(|(_, s, def)| *s == symbol && (declaration || !def))
+        .filter_map(|(span, _, _)| location(ws, a, *span, stdlib_dir))
+        .collect()
 }
 
 /// A stdlib file (`<stdlib/pvc.apr>`) written once, read-only, under `dir`
