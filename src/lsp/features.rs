@@ -106,10 +106,32 @@ pub fn hover(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Option
                 .filter(|m| m.kind == kind)
                 .map(|m| format!("`{}` {}", m.name, m.ty))
                 .collect();
+            // The stdlib file of the kind opens with its docs.
+            let stdlib = format!("<stdlib/{k}.apr>");
+            let docs = a
+                .compiled
+                .sources
+                .ids()
+                .map(|id| a.compiled.sources.get(id))
+                .find(|f| f.name == stdlib)
+                .map(|f| {
+                    let head: Vec<&str> = f
+                        .text
+                        .lines()
+                        .take_while(|l| l.starts_with('#'))
+                        .map(|l| l.trim_start_matches('#').trim())
+                        .collect();
+                    format!("\n\n{}\n\n(`{stdlib}`)", head.join("\n"))
+                })
+                .unwrap_or_default();
             return Some(markdown(format!(
-                "kind `{k}`\n\nfields: {}, `labels`, `annotations`\n\nmetrics: {}",
+                "kind `{k}`{docs}\n\nfields: {}, `labels`, `annotations`\n\nmetrics: {}",
                 fields.join(", "),
-                metrics.join(", ")
+                if metrics.is_empty() {
+                    "none".to_string()
+                } else {
+                    metrics.join(", ")
+                }
             )));
         }
         if actions::NAMES.contains(&k) {
