@@ -200,9 +200,23 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
     let a = reanalyzed.as_ref().unwrap_or(a);
     let program = &a.compiled.checked.program;
     // `pvc.labels.` → the label keys of the workspace's test fixtures.
-    if let [k, map @ ("labels" | "annotations"), partial] = word.split('.').collect::<Vec<_>>()[..]
-        && (Kind::from_name(k).is_some() || k == "namespace")
-    {
+    let segments: Vec<&str> = word.split('.').collect();
+    let keyed = match segments[..] {
+        [k, map @ ("labels" | "annotations"), partial]
+            if Kind::from_name(k).is_some() || k == "namespace" =>
+        {
+            Some((k, map, partial))
+        }
+        // A PVC's StorageClass: `pvc.storageclass.labels.`.
+        [
+            "pvc",
+            "storageclass",
+            map @ ("labels" | "annotations"),
+            partial,
+        ] => Some(("storageclass", map, partial)),
+        _ => None,
+    };
+    if let Some((k, map, partial)) = keyed {
         // A key that is not a name is written `pvc.labels["a/b"]`: the
         // edit replaces the dot and what follows it.
         let dot = at - partial.len() - 1;
@@ -227,8 +241,26 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
             })
             .collect();
     }
-    // `pvc.` → its fields and metrics.
-    if let Some((k, _)) = word.split_once('.')
+    // `pvc.storageclass.`, `namespace.` → their fields.
+    let other: Option<Vec<(&str, String)>> = match segments[..] {
+        ["pvc", "storageclass", _] => Some(
+            kinds::STORAGE_CLASS
+                .iter()
+                .map(|(n, _, t)| (*n, t.to_string()))
+                .collect(),
+        ),
+        ["namespace", _] => Some(vec![("name", "string".to_string())]),
+        _ => None,
+    };
+    if let Some(fields) = other {
+        return fields
+            .into_iter()
+            .chain(["labels", "annotations"].map(|n| (n, "labels".to_string())))
+            .map(|(n, t)| item(n.to_string(), CompletionItemKind::FIELD, Some(t)))
+            .collect();
+    }
+    // `pvc.` → its fields and metrics (and nothing deeper: `pvc.name.`).
+    if let [k, _] = segments[..]
         && let Some(kind) = Kind::from_name(k)
     {
         let mut out: Vec<CompletionItem> = kinds::fields(kind)
@@ -248,6 +280,13 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
                 Some("labels".into()),
             )
         }));
+        if kind == Kind::Pvc {
+            out.push(item(
+                "storageclass".into(),
+                CompletionItemKind::FIELD,
+                Some("its StorageClass".into()),
+            ));
+        }
         out.extend(program.metrics.iter().filter(|m| m.kind == kind).map(|m| {
             item(
                 m.name.clone(),
@@ -256,6 +295,10 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
             )
         }));
         return out;
+    }
+    // Deeper than these (`pvc.name.`), or a number: nothing to offer.
+    if segments.len() > 1 {
+        return Vec::new();
     }
     // `on ` → kinds.
     if prefix.ends_with("on")
