@@ -106,10 +106,32 @@ pub fn hover(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Option
                 .filter(|m| m.kind == kind)
                 .map(|m| format!("`{}` {}", m.name, m.ty))
                 .collect();
+            // The stdlib file of the kind opens with its docs.
+            let stdlib = format!("<stdlib/{k}.apr>");
+            let docs = a
+                .compiled
+                .sources
+                .ids()
+                .map(|id| a.compiled.sources.get(id))
+                .find(|f| f.name == stdlib)
+                .map(|f| {
+                    let head: Vec<&str> = f
+                        .text
+                        .lines()
+                        .take_while(|l| l.starts_with('#'))
+                        .map(|l| l.trim_start_matches('#').trim())
+                        .collect();
+                    format!("\n\n{}\n\n(`{stdlib}`)", head.join("\n"))
+                })
+                .unwrap_or_default();
             return Some(markdown(format!(
-                "kind `{k}`\n\nfields: {}, `labels`, `annotations`\n\nmetrics: {}",
+                "kind `{k}`{docs}\n\nfields: {}, `labels`, `annotations`\n\nmetrics: {}",
                 fields.join(", "),
-                metrics.join(", ")
+                if metrics.is_empty() {
+                    "none".to_string()
+                } else {
+                    metrics.join(", ")
+                }
             )));
         }
         if actions::NAMES.contains(&k) {
@@ -172,9 +194,73 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
         detail,
         ..CompletionItem::default()
     };
+    let reanalyzed = word
+        .ends_with('.')
+        .then(|| placeholder_analysis(ws, path, at));
+    let a = reanalyzed.as_ref().unwrap_or(a);
     let program = &a.compiled.checked.program;
-    // `pvc.` → its fields and metrics.
-    if let Some((k, _)) = word.split_once('.')
+    // `pvc.labels.` → the label keys of the workspace's test fixtures.
+    let segments: Vec<&str> = word.split('.').collect();
+    let keyed = match segments[..] {
+        [k, map @ ("labels" | "annotations"), partial]
+            if Kind::from_name(k).is_some() || k == "namespace" =>
+        {
+            Some((k, map, partial))
+        }
+        // A PVC's StorageClass: `pvc.storageclass.labels.`.
+        [
+            "pvc",
+            "storageclass",
+            map @ ("labels" | "annotations"),
+            partial,
+        ] => Some(("storageclass", map, partial)),
+        _ => None,
+    };
+    if let Some((k, map, partial)) = keyed {
+        // A key that is not a name is written `pvc.labels["a/b"]`: the
+        // edit replaces the dot and what follows it.
+        let dot = at - partial.len() - 1;
+        let file = SourceFile::new(path.display().to_string(), text);
+        let span = crate::source::Span::new(crate::source::FileId(0), dot, at);
+        return fixture_keys(a, k, map)
+            .into_iter()
+            .map(|key| {
+                let mut i = item(
+                    key.clone(),
+                    CompletionItemKind::VALUE,
+                    Some(format!("{map} key of {k} objects in tests")),
+                );
+                if !is_name(&key) {
+                    i.filter_text = Some(format!(".{key}"));
+                    i.text_edit = Some(lsp_types::CompletionTextEdit::Edit(TextEdit {
+                        range: range(&file, span, ws.encoding),
+                        new_text: format!("[{key:?}]"),
+                    }));
+                }
+                i
+            })
+            .collect();
+    }
+    // `pvc.storageclass.`, `namespace.` → their fields.
+    let other: Option<Vec<(&str, String)>> = match segments[..] {
+        ["pvc", "storageclass", _] => Some(
+            kinds::STORAGE_CLASS
+                .iter()
+                .map(|(n, _, t)| (*n, t.to_string()))
+                .collect(),
+        ),
+        ["namespace", _] => Some(vec![("name", "string".to_string())]),
+        _ => None,
+    };
+    if let Some(fields) = other {
+        return fields
+            .into_iter()
+            .chain(["labels", "annotations"].map(|n| (n, "labels".to_string())))
+            .map(|(n, t)| item(n.to_string(), CompletionItemKind::FIELD, Some(t)))
+            .collect();
+    }
+    // `pvc.` → its fields and metrics (and nothing deeper: `pvc.name.`).
+    if let [k, _] = segments[..]
         && let Some(kind) = Kind::from_name(k)
     {
         let mut out: Vec<CompletionItem> = kinds::fields(kind)
@@ -194,6 +280,13 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
                 Some("labels".into()),
             )
         }));
+        if kind == Kind::Pvc {
+            out.push(item(
+                "storageclass".into(),
+                CompletionItemKind::FIELD,
+                Some("its StorageClass".into()),
+            ));
+        }
         out.extend(program.metrics.iter().filter(|m| m.kind == kind).map(|m| {
             item(
                 m.name.clone(),
@@ -202,6 +295,10 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
             )
         }));
         return out;
+    }
+    // Deeper than these (`pvc.name.`), or a number: nothing to offer.
+    if segments.len() > 1 {
+        return Vec::new();
     }
     // `on ` → kinds.
     if prefix.ends_with("on")
@@ -280,6 +377,61 @@ pub fn complete(ws: &Workspace, a: &Analysis, path: &Path, pos: Position) -> Vec
     out
 }
 
+/// The workspace analyzed with a name completing the dotted name that ends
+/// at `at` (`pvc.` → `pvc.PLACEHOLDER`): a buffer being typed does not parse,
+/// and a file that does not parse has no metrics or tests (rust-analyzer
+/// completes with a dummy identifier too).
+fn placeholder_analysis(ws: &Workspace, path: &Path, at: usize) -> Analysis {
+    let mut ws = ws.clone();
+    if let Some((v, text)) = ws.open.get(path).cloned() {
+        let mut text = text;
+        text.insert_str(at, PLACEHOLDER);
+        ws.open.insert(path.to_path_buf(), (v, text));
+    } else if let Some(text) = ws.disk.get_mut(path) {
+        text.insert_str(at, PLACEHOLDER);
+    }
+    ws.analyze()
+}
+
+/// The name that completes a dotted name for [`placeholder_analysis`].
+const PLACEHOLDER: &str = "autopilot_completion";
+
+/// Whether `key` can be written after a dot (`pvc.labels.app`).
+fn is_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// The keys of `map` (`labels` or `annotations`) of every `kind` object the
+/// workspace's test blocks declare, create or set, sorted.
+fn fixture_keys(a: &Analysis, kind: &str, map: &str) -> std::collections::BTreeSet<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    for (_, file) in a.compiled.user_files() {
+        for item in &file.items {
+            let ast::Item::Test(t) = item else { continue };
+            for stmt in &t.stmts {
+                let (k, fields) = match &stmt.kind {
+                    ast::TestStmtKind::Object { kind, fields, .. }
+                    | ast::TestStmtKind::Change { kind, fields, .. } => (kind, fields),
+                    _ => continue,
+                };
+                if k.name != kind {
+                    continue;
+                }
+                for f in fields.iter().flat_map(|r| &r.fields) {
+                    if f.name.name == map
+                        && let ast::FieldValue::Record(r) = &f.value
+                    {
+                        keys.extend(r.fields.iter().map(|f| f.name.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// Whether `at` is inside the braces of a `policy … { … }`.
 fn inside_policy(text: &str, at: usize) -> bool {
     let before = &text[..at];
@@ -356,19 +508,132 @@ fn replacement(help: &str) -> Option<&str> {
     None
 }
 
-/// Where a name is defined: a `let`, a metric binding (a stdlib one in its
-/// read-only copy, see [`stdlib_copy`]), a policy named in a test.
-pub fn definition(
+/// A name the checker resolves, which definition and references follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Symbol {
+    Let(String),
+    Metric(Kind, String),
+    Policy(String),
+}
+
+/// Where a symbol is written: its span, what it names, and whether it is
+/// the definition.
+type Occurrence = (crate::source::Span, Symbol, bool);
+
+/// The occurrences of lets, metrics and policies in one file, resolved as
+/// the checker resolves a path (`check/expr.rs`): a kind's field before a
+/// metric of that kind, `namespace.…` never a let, a let by its name.
+struct Occurrences<'a> {
+    program: &'a Program,
+    lets: &'a std::collections::BTreeSet<&'a str>,
+    out: Vec<Occurrence>,
+}
+
+impl crate::syntax::visit::Visit for Occurrences<'_> {
+    fn visit_let(&mut self, x: &ast::Let) {
+        self.out
+            .push((x.name.span, Symbol::Let(x.name.name.clone()), true));
+        crate::syntax::visit::visit_let(self, x);
+    }
+
+    fn visit_metric(&mut self, x: &ast::Metric) {
+        if let Some(kind) = Kind::from_name(&x.kind.name) {
+            let span = crate::source::Span::new(
+                x.kind.span.file,
+                x.kind.span.start as usize,
+                x.name.span.end as usize,
+            );
+            self.out
+                .push((span, Symbol::Metric(kind, x.name.name.clone()), true));
+        }
+    }
+
+    fn visit_policy(&mut self, x: &ast::Policy) {
+        self.out
+            .push((x.name.span, Symbol::Policy(x.name.name.clone()), true));
+        crate::syntax::visit::visit_policy(self, x);
+    }
+
+    fn visit_target(&mut self, x: &ast::Target) {
+        if !x.quoted {
+            self.out
+                .push((x.policy.span, Symbol::Policy(x.policy.name.clone()), false));
+        }
+    }
+
+    fn visit_path(&mut self, p: &ast::Path) {
+        let [root, rest @ ..] = &p.segments[..] else {
+            return;
+        };
+        if let Some(kind) = Kind::from_name(&root.name) {
+            if let [second] = rest
+                && !second.quoted
+                && kinds::field(kind, &second.name).is_none()
+                && self
+                    .program
+                    .metrics
+                    .iter()
+                    .any(|m| m.kind == kind && m.name == second.name)
+            {
+                let span = crate::source::Span::new(
+                    root.span.file,
+                    root.span.start as usize,
+                    second.span.end as usize,
+                );
+                self.out
+                    .push((span, Symbol::Metric(kind, second.name.clone()), false));
+            }
+        } else if root.name != "namespace" && self.lets.contains(root.name.as_str()) {
+            self.out
+                .push((root.span, Symbol::Let(root.name.clone()), false));
+        }
+    }
+}
+
+/// Every occurrence of a let, metric or policy in the workspace's files
+/// (the stdlib's included), in file order.
+fn occurrences(a: &Analysis) -> Vec<Occurrence> {
+    use crate::syntax::visit::Visit;
+    let lets: std::collections::BTreeSet<&str> = a
+        .compiled
+        .files
+        .iter()
+        .flat_map(|(_, f)| &f.items)
+        .filter_map(|i| match i {
+            ast::Item::Let(l) => Some(l.name.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut v = Occurrences {
+        program: &a.compiled.checked.program,
+        lets: &lets,
+        out: Vec::new(),
+    };
+    for (_, f) in &a.compiled.files {
+        v.visit_file(f);
+    }
+    v.out
+}
+
+/// The symbol written at `at` in `path`, when the file parses.
+fn symbol_at(all: &[Occurrence], a: &Analysis, path: &Path, at: usize) -> Option<Symbol> {
+    let file = a.file_id(path)?;
+    all.iter()
+        .filter(|(span, _, _)| {
+            span.file == file && span.start as usize <= at && at <= span.end as usize
+        })
+        .min_by_key(|(span, _, _)| span.len())
+        .map(|(_, s, _)| s.clone())
+}
+
+/// A span as a location: a stdlib file's in its read-only copy under
+/// `stdlib_dir` (see [`stdlib_copy`]).
+fn location(
     ws: &Workspace,
     a: &Analysis,
-    path: &Path,
-    pos: Position,
+    span: crate::source::Span,
     stdlib_dir: Option<&Path>,
 ) -> Option<lsp_types::Location> {
-    let text = ws.text(path)?;
-    let at = offset(text, pos, ws.encoding);
-    let (_, word) = word_at(text, at);
-    let span = definition_span(a, word)?;
     let file = a.compiled.sources.get(span.file);
     let target = if file.is_stdlib() {
         stdlib_copy(stdlib_dir?, &file.name, &file.text)?
@@ -381,67 +646,65 @@ pub fn definition(
     })
 }
 
-/// The span that defines `word`: a metric's name, a let's name, a policy's name.
-fn definition_span(a: &Analysis, word: &str) -> Option<crate::source::Span> {
-    for (_, f) in &a.compiled.files {
-        for item in &f.items {
-            match item {
-                ast::Item::Let(l) if l.name.name == word => return Some(l.name.span),
-                ast::Item::Metric(m) if format!("{}.{}", m.kind.name, m.name.name) == word => {
-                    return Some(m.name.span);
-                }
-                ast::Item::Policy(p) if p.name.name == word => return Some(p.name.span),
-                _ => {}
-            }
-        }
-    }
-    None
+/// Where the name at the cursor is defined: a `let`, a metric binding (a
+/// stdlib one in its read-only copy), a policy (from a test). In a buffer
+/// that does not parse, the dotted word at the cursor is looked up by name.
+pub fn definition(
+    ws: &Workspace,
+    a: &Analysis,
+    path: &Path,
+    pos: Position,
+    stdlib_dir: Option<&Path>,
+) -> Option<lsp_types::Location> {
+    let text = ws.text(path)?;
+    let at = offset(text, pos, ws.encoding);
+    let all = occurrences(a);
+    let span = match symbol_at(&all, a, path, at) {
+        Some(symbol) => all
+            .iter()
+            .find(|(_, s, def)| *def && *s == symbol)
+            .map(|(span, _, _)| *span)?,
+        None => definition_span(a, word_at(text, at).1)?,
+    };
+    location(ws, a, span, stdlib_dir)
 }
 
-/// Every use of the name under the cursor in the workspace's files (whole
-/// words outside comments), and its definition.
+/// The span that defines `word`: a metric's name, a let's name, a policy's name.
+fn definition_span(a: &Analysis, word: &str) -> Option<crate::source::Span> {
+    occurrences(a)
+        .into_iter()
+        .find(|(_, s, def)| {
+            *def && match s {
+                Symbol::Let(n) | Symbol::Policy(n) => n == word,
+                Symbol::Metric(k, n) => format!("{k}.{n}") == word,
+            }
+        })
+        .map(|(span, _, _)| span)
+}
+
+/// Every use of the let, metric or policy at the cursor, as the checker
+/// resolves names (a field of the same name, a word in a comment or in
+/// PromQL, is not one), and its definition when `declaration`.
 pub fn references(
     ws: &Workspace,
     a: &Analysis,
     path: &Path,
     pos: Position,
+    declaration: bool,
+    stdlib_dir: Option<&Path>,
 ) -> Vec<lsp_types::Location> {
     let Some(text) = ws.text(path) else {
         return Vec::new();
     };
     let at = offset(text, pos, ws.encoding);
-    let (_, word) = word_at(text, at);
-    if word.is_empty() || definition_span(a, word).is_none() {
+    let all = occurrences(a);
+    let Some(symbol) = symbol_at(&all, a, path, at) else {
         return Vec::new();
-    }
-    let mut out = Vec::new();
-    for (id, _) in a.compiled.user_files() {
-        let file = a.compiled.sources.get(*id);
-        let Some(uri) = super::workspace::uri_of(Path::new(&file.name)) else {
-            continue;
-        };
-        let mut line_start = 0;
-        for line in file.text.split_inclusive('\n') {
-            let code = line.split('#').next().unwrap_or_default();
-            for (i, _) in code.match_indices(word) {
-                let whole = |c: Option<char>| {
-                    c.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                };
-                if whole(code[..i].chars().next_back())
-                    && whole(code[i + word.len()..].chars().next())
-                {
-                    let start = line_start + i;
-                    let span = crate::source::Span::new(*id, start, start + word.len());
-                    out.push(lsp_types::Location {
-                        uri: uri.clone(),
-                        range: range(file, span, ws.encoding),
-                    });
-                }
-            }
-            line_start += line.len();
-        }
-    }
-    out
+    };
+    all.iter()
+        .filter(|(_, s, def)| *s == symbol && (declaration || !def))
+        .filter_map(|(span, _, _)| location(ws, a, *span, stdlib_dir))
+        .collect()
 }
 
 /// A stdlib file (`<stdlib/pvc.apr>`) written once, read-only, under `dir`

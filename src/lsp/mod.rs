@@ -376,10 +376,19 @@ impl Server {
                 match req.extract::<lsp_types::ReferenceParams>(References::METHOD) {
                     Ok((id, p)) => {
                         let at = p.text_document_position;
+                        let declaration = p.context.include_declaration;
+                        let dir = self.stdlib_dir.clone();
                         let found = path_of(&at.text_document.uri)
                             .map(|path| {
                                 self.with_analysis(|ws, a| {
-                                    features::references(ws, a, &path, at.position)
+                                    features::references(
+                                        ws,
+                                        a,
+                                        &path,
+                                        at.position,
+                                        declaration,
+                                        dir.as_deref(),
+                                    )
                                 })
                             })
                             .unwrap_or_default();
