@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Exit {
         },
         (None, None) => to - 7 * 24 * 3_600_000,
     };
-    let window = match history::plan(from, to, step) {
+    let window = match history::plan(from, to, step, history::MAX_STEPS) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: {e}");
@@ -195,6 +195,21 @@ pub fn run(args: Args) -> Exit {
             return Exit::Usage;
         }
     };
+    // Each answer within POINTS_PER_QUERY: a series per object of the most
+    // numerous kind a binding reads.
+    let series = queries
+        .iter()
+        .map(|q| {
+            let kind = program.metric(q.metric).kind;
+            scenario
+                .objects
+                .iter()
+                .filter(|o| o.id.kind == kind)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let window = history::plan(from, to, step, history::steps_for(series)).unwrap_or(window);
     let bar = progress_bar((window.chunks.len() * queries.len()) as u64);
     let fetched = runtime.block_on(history::fetch(
         &prometheus,

@@ -10,6 +10,13 @@
 //! up to a multiple of the step, as Grafana does, so that each point is the
 //! instant query a live tick at that time would have sent.
 //!
+//! Chunks are also cut so that one answer holds at most about
+//! [`POINTS_PER_QUERY`] points, counting a series per object of the kind
+//! the bindings read ([`steps_for`]): at 1,000 PVCs a week at 1m is eleven
+//! answers of ~21 MB of JSON rather than one of 215 MB, each well inside a
+//! query's timeout, and the answers in flight bound the memory both sides
+//! hold.
+//!
 //! A chunk that fails fails the whole history: nothing partial is returned.
 
 use std::collections::HashMap;
@@ -27,6 +34,17 @@ use crate::sim::series::Point;
 
 /// Prometheus's limit: `(end - start) / step` may be at most this.
 pub const MAX_STEPS: i64 = 11_000;
+
+/// The most points (series × evaluation points) one range answer should
+/// hold: about 21 MB of JSON.
+pub const POINTS_PER_QUERY: usize = 1_000_000;
+
+/// Steps per chunk for answers of `series` series: within
+/// [`POINTS_PER_QUERY`] and [`MAX_STEPS`], and at least one.
+pub fn steps_for(series: usize) -> i64 {
+    let points = (POINTS_PER_QUERY / series.max(1)) as i64;
+    (points - 1).clamp(1, MAX_STEPS)
+}
 
 /// One range query's time range, in milliseconds since the epoch; both ends
 /// are evaluation points.
@@ -70,8 +88,8 @@ pub fn align_up(value: Time, step: Time) -> Time {
 }
 
 /// The points `from` (aligned up) … ≤ `to` (inclusive), in chunks of at most
-/// [`MAX_STEPS`] steps.
-pub fn plan(from: Time, to: Time, step: Time) -> Result<Window, PlanError> {
+/// `max_steps` steps (clamped to 1 ..= [`MAX_STEPS`]).
+pub fn plan(from: Time, to: Time, step: Time, max_steps: i64) -> Result<Window, PlanError> {
     if step <= 0 {
         return Err(PlanError::Step);
     }
@@ -80,10 +98,11 @@ pub fn plan(from: Time, to: Time, step: Time) -> Result<Window, PlanError> {
         return Err(PlanError::Empty);
     }
     let end = start + (to - start) / step * step;
+    let max_steps = max_steps.clamp(1, MAX_STEPS);
     let mut chunks = Vec::new();
     let mut at = start;
     while at <= end {
-        let last = at.saturating_add(MAX_STEPS.saturating_mul(step)).min(end);
+        let last = at.saturating_add(max_steps.saturating_mul(step)).min(end);
         chunks.push(Chunk {
             start: at,
             end: last,
@@ -287,7 +306,7 @@ mod tests {
 
     #[test]
     fn eleven_thousand_and_one_points_are_one_chunk() {
-        let w = plan(0, MAX_STEPS * MIN, MIN).unwrap();
+        let w = plan(0, MAX_STEPS * MIN, MIN, MAX_STEPS).unwrap();
         assert_eq!(w.points(), 11_001);
         assert_eq!(
             w.chunks,
@@ -300,7 +319,7 @@ mod tests {
 
     #[test]
     fn eleven_thousand_and_two_points_are_two_chunks() {
-        let w = plan(0, (MAX_STEPS + 1) * MIN, MIN).unwrap();
+        let w = plan(0, (MAX_STEPS + 1) * MIN, MIN, MAX_STEPS).unwrap();
         assert_eq!(w.points(), 11_002);
         assert_eq!(
             w.chunks,
@@ -322,25 +341,50 @@ mod tests {
 
     #[test]
     fn the_start_aligns_up_and_the_end_is_inclusive() {
-        let w = plan(7_000, 3 * MIN, MIN).unwrap();
+        let w = plan(7_000, 3 * MIN, MIN, MAX_STEPS).unwrap();
         assert_eq!((w.start, w.end), (MIN, 3 * MIN));
         assert_eq!(w.points(), 3);
-        let w = plan(MIN, 3 * MIN + 59_999, MIN).unwrap();
+        let w = plan(MIN, 3 * MIN + 59_999, MIN, MAX_STEPS).unwrap();
         assert_eq!((w.start, w.end, w.points()), (MIN, 3 * MIN, 3));
         assert_eq!(align_up(-1, MIN), 0);
         assert_eq!(align_up(0, MIN), 0);
-        assert_eq!(plan(7_000, 59_000, MIN), Err(PlanError::Empty));
-        assert_eq!(plan(0, MIN, 0), Err(PlanError::Step));
+        assert_eq!(plan(7_000, 59_000, MIN, MAX_STEPS), Err(PlanError::Empty));
+        assert_eq!(plan(0, MIN, 0, MAX_STEPS), Err(PlanError::Step));
     }
 
     #[test]
     fn a_week_at_thirty_seconds_is_two_chunks() {
         let week = 7 * 24 * 60 * MIN;
-        let w = plan(0, week, 30_000).unwrap();
+        let w = plan(0, week, 30_000, MAX_STEPS).unwrap();
         assert_eq!(w.points(), 20_161);
         assert_eq!(w.chunks.len(), 2);
         assert_eq!(w.chunks[1].start, w.chunks[0].end + 30_000);
         assert_eq!(w.chunks[1].end, week);
+    }
+
+    #[test]
+    fn a_thousand_series_cut_a_week_at_one_minute_into_eleven_answers() {
+        assert_eq!(steps_for(0), MAX_STEPS);
+        assert_eq!(steps_for(20), MAX_STEPS);
+        assert_eq!(steps_for(1_000), 999);
+        assert_eq!(steps_for(2_000_000), 1);
+        let week = 7 * 24 * 60 * MIN;
+        let w = plan(0, week, MIN, steps_for(1_000)).unwrap();
+        assert_eq!(w.points(), 10_081);
+        assert_eq!(w.chunks.len(), 11);
+        let mut points = 0;
+        for (a, b) in w.chunks.iter().zip(&w.chunks[1..]) {
+            assert_eq!(b.start, a.end + MIN);
+        }
+        for c in &w.chunks {
+            let n = ((c.end - c.start) / MIN + 1) as usize;
+            assert!(n * 1_000 <= POINTS_PER_QUERY);
+            points += n;
+        }
+        assert_eq!(points, w.points());
+        assert_eq!(w.chunks[10].end, week);
+        // A bound past Prometheus's own is Prometheus's.
+        assert_eq!(plan(0, week, MIN, i64::MAX).unwrap().chunks.len(), 1);
     }
 
     fn range(labels: &[(&str, &str)], points: &[(f64, Option<f64>)]) -> RangeSeries {
@@ -355,7 +399,7 @@ mod tests {
 
     #[test]
     fn series_join_to_objects_by_their_labels_step_by_step() {
-        let w = plan(0, 3 * MIN, MIN).unwrap();
+        let w = plan(0, 3 * MIN, MIN, MAX_STEPS).unwrap();
         let join = ["namespace".to_string(), "persistentvolumeclaim".to_string()];
         let m = MetricId(0);
         let mut h = History::default();
