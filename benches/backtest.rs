@@ -150,13 +150,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let bins = match support::binaries::locate() {
-        Ok(bins) => bins,
-        Err(e) => {
-            eprintln!("backtest bench: {e}");
-            std::process::exit(2);
-        }
-    };
+    let bins = support::binaries::locate_or_exit("backtest");
     let pvcs = env_usize("BACKTEST_PVCS", 1_000);
     let runs = env_usize("BACKTEST_RUNS", 3).max(1);
     let data = tsdb(&bins.promtool, pvcs);
@@ -174,7 +168,13 @@ fn main() {
     }
     let file = c.sources.add("bench-scenario.yaml", text.clone());
     let program = Arc::new(c.checked.program);
-    let window = history::plan(START, START + STEPS * MINUTE, MINUTE).expect("the window");
+    let window = history::plan(
+        START,
+        START + STEPS * MINUTE,
+        MINUTE,
+        history::steps_for(pvcs),
+    )
+    .expect("the window");
     let frame = scenario::Frame {
         start: window.start,
         step: window.step,
@@ -273,7 +273,7 @@ fn main() {
             "the backtest produced no actions"
         );
         println!(
-            "  run {r}: wall {:.2?} (query {:.2?}, of which {:.2?} in requests; engine {:.2?}); \
+            "  run {r}: wall {:.2?} (query {:.2?}, requests {:.2?} summed over those in flight; engine {:.2?}); \
              {} requests, {} points, {} events ({} actions)",
             f.wall, f.query, f.in_requests, f.engine, f.requests, f.points, f.events, f.resizes
         );
@@ -283,7 +283,7 @@ fn main() {
     server.stop();
     let last = figures.last().expect("a run");
     println!(
-        "median of {runs}: wall {:.2?}, query {:.2?} (of which {:.2?} in requests), engine {:.2?}; {} requests, {} points fetched, \
+        "median of {runs}: wall {:.2?}, query {:.2?} (requests {:.2?} summed over those in flight), engine {:.2?}; {} requests, {} points fetched, \
          {} events ({} actions); peak RSS {:.0} MiB (this process), {:.0} MiB (Prometheus)",
         median(figures.iter().map(|f| f.wall).collect()),
         median(figures.iter().map(|f| f.query).collect()),

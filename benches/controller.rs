@@ -275,13 +275,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let bins = match support::binaries::locate() {
-        Ok(bins) => bins,
-        Err(e) => {
-            eprintln!("controller bench: {e}");
-            std::process::exit(2);
-        }
-    };
+    let bins = support::binaries::locate_or_exit("controller");
     let dir = tempfile::tempdir().expect("a scratch dir");
     let exporter = Exporter::start().expect("the exporter");
     let mut server =

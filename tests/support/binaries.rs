@@ -15,6 +15,14 @@ pub struct Binaries {
 
 const KEYS: [&str; 4] = ["KUBE_APISERVER", "ETCD", "PROMETHEUS", "PROMTOOL"];
 
+/// [`locate`], or a bench's one-line error (`NAME bench: …`) and exit 2.
+pub fn locate_or_exit(bench: &str) -> Binaries {
+    locate().unwrap_or_else(|e| {
+        eprintln!("{bench} bench: {e}");
+        std::process::exit(2)
+    })
+}
+
 pub fn locate() -> Result<Binaries, String> {
     let help = "the end-to-end tests run against a real kube-apiserver, etcd and Prometheus: \
         run `eval \"$(scripts/test-env)\"` once (it builds and caches them) or set \
