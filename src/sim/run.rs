@@ -149,8 +149,9 @@ impl Sim {
         }
         self.world.change(t);
         self.observe(t, source);
+        self.world.refresh();
         let world = &mut self.world;
-        let objects = world.objects();
+        let objects = world.view();
         let (tick_events, intents) = {
             let metrics = world.metrics(source, self.answers.as_ref());
             if !self.probes.is_empty() {
@@ -180,7 +181,7 @@ impl Sim {
                 }
             }
             let snapshot = Snapshot {
-                objects: &objects,
+                objects,
                 namespaces: world.namespaces(),
                 metrics: &metrics,
             };

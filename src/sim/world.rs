@@ -111,6 +111,12 @@ pub struct World {
     pub events: Vec<Sent>,
     /// Notifications that `notify()` actions sent, in order.
     pub notifications: Vec<Sent>,
+    /// The objects as the engine sees them ([`World::refresh`]), built
+    /// again only after the world changed (`stale`): most ticks change
+    /// nothing, and a thousand PVCs cloned per tick were a third of a
+    /// backtest's engine time.
+    view: Vec<Object>,
+    stale: bool,
 }
 
 impl World {
@@ -158,6 +164,8 @@ impl World {
             changed: 0,
             events: Vec::new(),
             notifications: Vec::new(),
+            view: Vec::new(),
+            stale: true,
         }
     }
 
@@ -169,6 +177,7 @@ impl World {
         {
             let c = c.clone();
             self.changed += 1;
+            self.stale = true;
             let (Change::Set { object, .. }
             | Change::Create { object }
             | Change::Delete { object }) = &c.change;
@@ -199,12 +208,36 @@ impl World {
             {
                 o.object.fields.capacity = Some(to);
                 o.pending = None;
+                self.stale = true;
             }
         }
     }
 
     /// The objects as the engine sees them now: only those in the cluster.
     pub fn objects(&self) -> Vec<Object> {
+        if self.stale {
+            self.build_view()
+        } else {
+            self.view.clone()
+        }
+    }
+
+    /// [`World::objects`] without a copy: rebuilds the view if the world
+    /// changed since, then [`World::view`] reads it.
+    pub fn refresh(&mut self) {
+        if self.stale {
+            self.view = self.build_view();
+            self.stale = false;
+        }
+    }
+
+    /// The objects as of the last [`World::refresh`].
+    pub fn view(&self) -> &[Object] {
+        debug_assert!(!self.stale, "World::view before World::refresh");
+        &self.view
+    }
+
+    fn build_view(&self) -> Vec<Object> {
         self.objects
             .iter()
             .filter(|o| o.presence == Presence::Present)
@@ -298,6 +331,8 @@ impl World {
         if let Some(why) = gone {
             return ActionOutcome::Failed(Failure::permanent(format!("{id} not found ({why})")));
         }
+        // An action on an object in the cluster may change what the engine sees.
+        self.stale = true;
         let allow_expansion = self.allow_expansion(&self.objects[i].object.fields);
         let default_delay = self.resize_delay;
         let o = &mut self.objects[i];

@@ -50,16 +50,23 @@ fn id(s: &str) -> ObjectId {
     s.parse().unwrap()
 }
 
+/// Carries out the action with the view up to date before it, so that
+/// [`fields`] after it sees whether the action marked the view stale.
 fn apply(w: &mut World, t: Time, object: &str, planned: Planned) -> ActionOutcome {
+    w.refresh();
     w.apply(t, "p", &id(object), &planned)
 }
 
-fn fields(w: &World, object: &str) -> Fields {
+/// The object's fields as the engine sees them: through the cached view,
+/// which must be what the world holds now, whatever changed it.
+fn fields(w: &mut World, object: &str) -> Fields {
     let id = id(object);
-    w.objects()
-        .into_iter()
+    w.refresh();
+    assert_eq!(w.view(), w.build_view(), "the view follows the world");
+    w.view()
+        .iter()
         .find(|o| o.id == id)
-        .map(|o| o.fields)
+        .map(|o| o.fields.clone())
         .expect("object is there")
 }
 
@@ -77,7 +84,7 @@ fn resize_without_delay_grows_request_and_capacity_at_once() {
         apply(&mut f.world, 0, "pvc/default/data", resize(200)),
         ActionOutcome::Applied
     );
-    let pvc = fields(&f.world, "pvc/default/data");
+    let pvc = fields(&mut f.world, "pvc/default/data");
     assert_eq!(
         (pvc.requested, pvc.capacity),
         (Some(200 * GI), Some(200 * GI))
@@ -127,7 +134,7 @@ fn resize_of_an_unbound_pvc_is_skipped() {
 fn resize_without_expansion_is_skipped() {
     let mut f = fixture();
     assert_eq!(
-        fields(&f.world, "pvc/default/fixed").expandable,
+        fields(&mut f.world, "pvc/default/fixed").expandable,
         Some(false)
     );
     assert_eq!(
@@ -141,7 +148,7 @@ fn resize_without_expansion_is_skipped() {
         ActionOutcome::Skipped(SkipReason::Blocked(Blocker::NoStorageClass))
     );
     assert_eq!(
-        fields(&f.world, "pvc/default/fixed").capacity,
+        fields(&mut f.world, "pvc/default/fixed").capacity,
         Some(100 * GI)
     );
 }
@@ -161,7 +168,7 @@ fn never_shrinks() {
         ActionOutcome::Declined(_)
     ));
     assert_eq!(
-        fields(&f.world, "pvc/default/data").requested,
+        fields(&mut f.world, "pvc/default/data").requested,
         Some(100 * GI)
     );
 }
@@ -174,7 +181,7 @@ fn scale_sets_replicas_and_ready_replicas_follow() {
         apply(&mut f.world, 0, "statefulset/default/s", planned),
         ActionOutcome::Applied
     );
-    let s = fields(&f.world, "statefulset/default/s");
+    let s = fields(&mut f.world, "statefulset/default/s");
     assert_eq!((s.replicas, s.ready_replicas), (Some(4), Some(4)));
 }
 
@@ -324,4 +331,51 @@ fn volume_stats_follow_the_capacity() {
         m.sample(usage, &id("pvc/default/fixed"), t),
         Sample::Missing
     );
+}
+
+#[test]
+fn scenario_changes_reach_the_view_at_their_time() {
+    let text = r#"
+duration: 10m
+step: 1m
+objects:
+  - {kind: statefulset, name: s, replicas: 3, ready_replicas: 2}
+changes:
+  - {at: 2m, object: statefulset/default/s, set: {ready_replicas: 3}}
+  - {at: 3m, create: {kind: pod, name: p}}
+  - {at: 4m, delete: statefulset/default/s}
+"#;
+    let program = compile(vec![]).checked.program;
+    let scenario =
+        crate::sim::scenario::parse(FileId(0), text).unwrap_or_else(|d| panic!("{d:#?}"));
+    let mut w = World::new(&scenario, &program);
+    let at = |m: i64| scenario.start + m * 60_000;
+    let seen = |w: &mut World, t: Time| {
+        w.change(t);
+        w.refresh();
+        assert_eq!(
+            w.view(),
+            w.build_view(),
+            "the view follows the world at {t}"
+        );
+        w.view()
+            .iter()
+            .map(|o| o.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seen(&mut w, at(1)), ["statefulset/default/s"]);
+    assert_eq!(
+        fields(&mut w, "statefulset/default/s").ready_replicas,
+        Some(2)
+    );
+    w.change(at(2));
+    assert_eq!(
+        fields(&mut w, "statefulset/default/s").ready_replicas,
+        Some(3)
+    );
+    assert_eq!(
+        seen(&mut w, at(3)),
+        ["statefulset/default/s", "pod/default/p"]
+    );
+    assert_eq!(seen(&mut w, at(4)), ["pod/default/p"]);
 }
