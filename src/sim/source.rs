@@ -23,7 +23,8 @@ pub struct ScenarioSource {
     /// The lookback in steps (at least 1): a sample this many steps old is
     /// out of the window.
     lookback: u64,
-    series: HashMap<(MetricId, ObjectId), Timeline>,
+    /// By binding, then object: a lookup borrows the object's id.
+    series: HashMap<MetricId, HashMap<ObjectId, Timeline>>,
     /// The raw series, when the scenario has any.
     raw: Option<RawSeries>,
     /// What an `error` point means: the scenario says so, or (a backtest's
@@ -36,7 +37,7 @@ impl ScenarioSource {
     /// in the binding's unit. Every problem is reported.
     pub fn new(scenario: &Scenario, program: &Program) -> Result<ScenarioSource, Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        let mut series = HashMap::new();
+        let mut series: HashMap<MetricId, HashMap<ObjectId, Timeline>> = HashMap::new();
         let names: Vec<String> = program.metrics.iter().map(|m| m.qualified()).collect();
         for entry in &scenario.series {
             let what = format!("series entry {}", entry.index);
@@ -62,7 +63,10 @@ impl ScenarioSource {
                     let id = MetricId(pos as u32);
                     match entry.values.expand(Some(&program.metric(id).ty)) {
                         Ok(points) => {
-                            series.insert((id, object.clone()), Timeline::new(points));
+                            series
+                                .entry(id)
+                                .or_default()
+                                .insert(object.clone(), Timeline::new(points));
                         }
                         Err(e) => diags.push(
                             entry
@@ -73,7 +77,7 @@ impl ScenarioSource {
                 }
             }
         }
-        let given = |m: MetricId| series.keys().any(|(g, _)| *g == m);
+        let given = |m: MetricId| series.contains_key(&m);
         let raw = match RawSeries::new(scenario, program, &given) {
             Ok(raw) => raw,
             Err(d) => {
@@ -108,7 +112,7 @@ impl ScenarioSource {
                 || self
                     .series
                     .keys()
-                    .any(|(g, _)| *g == m || (derived && volume.contains(&Some(*g))))
+                    .any(|g| *g == m || (derived && volume.contains(&Some(*g))))
         };
         let mut said = Vec::new();
         let mut diags = Vec::new();
@@ -157,14 +161,16 @@ impl ScenarioSource {
 
     /// Whether the scenario gives values of `metric` for `object`.
     pub fn has(&self, metric: MetricId, object: &ObjectId) -> bool {
-        self.series.contains_key(&(metric, object.clone()))
+        self.series
+            .get(&metric)
+            .is_some_and(|by| by.contains_key(object))
     }
 
     /// What an instant query at `t` reads: the newest sample of the last
     /// lookback, nothing before the start or after a staleness marker, a
     /// failure at an `error` step.
     pub fn at(&self, metric: MetricId, object: &ObjectId, t: Time) -> Sample {
-        let Some(timeline) = self.series.get(&(metric, object.clone())) else {
+        let Some(timeline) = self.series.get(&metric).and_then(|by| by.get(object)) else {
             return Sample::Missing;
         };
         if t < self.start || self.step <= 0 {
@@ -191,7 +197,12 @@ impl ScenarioSource {
             start,
             step,
             lookback: lookback_steps(lookback, step),
-            series,
+            series: series
+                .into_iter()
+                .fold(HashMap::new(), |mut by, ((m, o), t)| {
+                    by.entry(m).or_default().insert(o, t);
+                    by
+                }),
             raw: None,
             failed: SERIES_COLLIDE,
         }
