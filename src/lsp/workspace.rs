@@ -197,6 +197,13 @@ impl Workspace {
             selection_range: at(name_span),
             children,
         };
+        // A clause as a child: its first line, the whole clause its range.
+        let clauses = |spans: Vec<Span>| -> Vec<DocumentSymbol> {
+            spans
+                .into_iter()
+                .map(|span| symbol(snippet(span), None, SymbolKind::FIELD, span, span, None))
+                .collect()
+        };
         ast.items
             .iter()
             .map(|item| match item {
@@ -216,30 +223,14 @@ impl Workspace {
                     m.name.span,
                     None,
                 ),
-                ast::Item::Policy(p) => {
-                    let clauses = p
-                        .clauses
-                        .iter()
-                        .map(|c| {
-                            symbol(
-                                snippet(c.span),
-                                None,
-                                SymbolKind::FIELD,
-                                c.span,
-                                c.span,
-                                None,
-                            )
-                        })
-                        .collect();
-                    symbol(
-                        p.name.name.clone(),
-                        Some("policy".into()),
-                        SymbolKind::FUNCTION,
-                        p.span,
-                        p.name.span,
-                        Some(clauses),
-                    )
-                }
+                ast::Item::Policy(p) => symbol(
+                    p.name.name.clone(),
+                    Some("policy".into()),
+                    SymbolKind::FUNCTION,
+                    p.span,
+                    p.name.span,
+                    Some(clauses(p.clauses.iter().map(|c| c.span).collect())),
+                ),
                 ast::Item::Rule(r) => {
                     let (line, _) = file.line_col(r.span.start as usize);
                     symbol(
@@ -251,13 +242,14 @@ impl Workspace {
                         None,
                     )
                 }
+                // A test's statements are its clauses.
                 ast::Item::Test(t) => symbol(
                     t.name.as_plain().unwrap_or_else(|| snippet(t.name.span)),
                     Some("test".into()),
                     SymbolKind::METHOD,
                     t.span,
                     t.name.span,
-                    None,
+                    Some(clauses(t.stmts.iter().map(|s| s.span).collect())),
                 ),
             })
             .collect()
