@@ -24,7 +24,7 @@ pub struct ScenarioSource {
     /// out of the window.
     lookback: u64,
     /// By binding, then object: a lookup borrows the object's id.
-    series: HashMap<MetricId, HashMap<ObjectId, Timeline>>,
+    series: HashMap<MetricId, foldhash::HashMap<ObjectId, Timeline>>,
     /// The raw series, when the scenario has any.
     raw: Option<RawSeries>,
     /// What an `error` point means: the scenario says so, or (a backtest's
@@ -37,7 +37,7 @@ impl ScenarioSource {
     /// in the binding's unit. Every problem is reported.
     pub fn new(scenario: &Scenario, program: &Program) -> Result<ScenarioSource, Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        let mut series: HashMap<MetricId, HashMap<ObjectId, Timeline>> = HashMap::new();
+        let mut series: HashMap<MetricId, foldhash::HashMap<ObjectId, Timeline>> = HashMap::new();
         let names: Vec<String> = program.metrics.iter().map(|m| m.qualified()).collect();
         for entry in &scenario.series {
             let what = format!("series entry {}", entry.index);

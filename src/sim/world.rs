@@ -27,7 +27,7 @@
 //! the bytes in use are kept when the volume grows and its usage drops, as
 //! it would on a cluster.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::engine::answers::Fetched;
 use crate::engine::object::Labels;
@@ -99,7 +99,7 @@ struct VolumeBindings {
 #[derive(Clone, Debug)]
 pub struct World {
     objects: Vec<SimObject>,
-    index: HashMap<ObjectId, usize>,
+    index: foldhash::HashMap<ObjectId, usize>,
     classes: BTreeMap<String, StorageClass>,
     namespaces: BTreeMap<String, Namespace>,
     resize_delay: Time,
