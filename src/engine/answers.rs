@@ -23,7 +23,8 @@ pub struct Series {
 
 /// An answer's entries by namespace (`""` when the join labels name no
 /// namespace) and name, so that a lookup borrows the object's id.
-type ByObject = HashMap<String, HashMap<String, Entry>>;
+/// foldhash: looked up per object per tick; iterated only to be sorted.
+type ByObject = foldhash::HashMap<String, foldhash::HashMap<String, Entry>>;
 
 /// What one binding's query gave this tick.
 #[derive(Clone, Debug)]
@@ -66,7 +67,7 @@ impl Fetched {
                 return;
             }
         };
-        let mut values: ByObject = HashMap::new();
+        let mut values: ByObject = ByObject::default();
         let mut unjoined = 0;
         for mut s in series {
             let Some((namespace, name)) = key_of(join, &mut s) else {

@@ -36,7 +36,8 @@ pub struct Engine {
     /// Per policy, in program order.
     runs: Vec<PolicyRun>,
     /// Objects with at least one stored state: their slot.
-    index: HashMap<ObjectId, u32>,
+    /// foldhash: looked up per object per tick, never iterated.
+    index: foldhash::HashMap<ObjectId, u32>,
     slots: Vec<Slot>,
     /// Counts ticks, to tell which slots a snapshot did not name.
     ticks: u64,
@@ -104,7 +105,7 @@ impl Engine {
             zones: zones(&program),
             program,
             runs,
-            index: HashMap::new(),
+            index: foldhash::HashMap::default(),
             slots: Vec::new(),
             ticks: 0,
             order: Vec::new(),
