@@ -52,6 +52,8 @@ struct Run {
     series: Vec<(String, String, Vec<Option<f64>>)>,
     approvals: Vec<Decision>,
     restarts: Vec<i64>,
+    /// `changes:` entries, as YAML flow maps.
+    changes: Vec<String>,
     sim: Option<(Sim, ScenarioSource, Time)>,
     log: Vec<String>,
 }
@@ -67,6 +69,7 @@ impl Run {
                 .collect(),
             approvals: Vec::new(),
             restarts: Vec::new(),
+            changes: Vec::new(),
             sim: None,
             log: Vec::new(),
         }
@@ -110,6 +113,12 @@ impl Run {
         }
         let restarts: Vec<String> = self.restarts.iter().map(|m| format!("{m}m")).collect();
         let _ = writeln!(y, "restarts: [{}]", restarts.join(", "));
+        if !self.changes.is_empty() {
+            y += "changes:\n";
+            for c in &self.changes {
+                let _ = writeln!(y, "  - {c}");
+            }
+        }
         y
     }
 
@@ -555,6 +564,30 @@ fn invariant_at_most_one_action_per_object_per_cooldown() {
         .map(|l| l.trim_start().split('m').next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(minutes, [0, 10, 20, 30, 40, 50]);
+}
+
+#[test]
+fn invariant_a_flapping_selection_keeps_the_cooldown() {
+    // Resized at 0m, cooldown 30m. The PVC's label takes it out of the
+    // policy's selection at 5m and back at 6m: no second resize before 30m.
+    let src = "policy grow { on pvc where pvc.labels.app == \"pg\" \
+               when pvc.usage > 50% then resize(+1Gi, max = 1Ti) cooldown 30m }";
+    let mut r = Run::new(
+        src,
+        vec![pvc("a", 100 * GI)],
+        &[("pvc.usage", "a", usage(&[99.0; 40]))],
+    );
+    r.changes = [(0, "pg"), (5, "other"), (6, "pg")]
+        .iter()
+        .map(|(m, app)| format!("{{at: {m}m, object: pvc/db/a, set: {{labels: {{app: {app}}}}}}}"))
+        .collect();
+    r.run(0..40);
+    let minutes: Vec<i64> = r
+        .actions()
+        .iter()
+        .map(|l| l.trim_start().split('m').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(minutes, [0, 30], "{:#?}", r.log);
 }
 
 #[test]

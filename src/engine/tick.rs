@@ -592,7 +592,16 @@ impl Engine {
             match eval::eval(filter, cx) {
                 Val::Value(Value::Bool(true)) => {}
                 Val::Value(_) => {
-                    // No longer selected: forget it.
+                    // No longer selected: forget it, all but an action in
+                    // flight and a cooldown still running. An object that
+                    // leaves the selection (a label flaps) and comes back
+                    // within its cooldown is not acted on again: at most
+                    // one action per object per cooldown.
+                    match state.phase {
+                        Phase::Cooldown { until } if t < until => return state,
+                        Phase::Acting { .. } => return state,
+                        _ => {}
+                    }
                     if !state.phase.is_normal() {
                         out.transition(t, &policy.name, id, state.phase.kind(), PhaseName::Normal);
                     }
