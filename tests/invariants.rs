@@ -167,6 +167,14 @@ impl Run {
         self.log.iter().filter(|l| l.contains(" action ")).collect()
     }
 
+    /// The minutes at which actions were logged.
+    fn action_minutes(&self) -> Vec<i64> {
+        self.actions()
+            .iter()
+            .map(|l| l.trim_start().split('m').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
     fn capacity(&mut self, name: &str) -> u64 {
         let (sim, _, _) = self.sim();
         let o = sim.world.get(&id(name)).expect("an object of the world");
@@ -558,11 +566,7 @@ fn invariant_at_most_one_action_per_object_per_cooldown() {
         &[("pvc.usage", "a", usage(&[99.0; 60]))],
     );
     r.run(0..60);
-    let minutes: Vec<i64> = r
-        .actions()
-        .iter()
-        .map(|l| l.trim_start().split('m').next().unwrap().parse().unwrap())
-        .collect();
+    let minutes = r.action_minutes();
     assert_eq!(minutes, [0, 10, 20, 30, 40, 50]);
 }
 
@@ -582,11 +586,7 @@ fn invariant_a_flapping_selection_keeps_the_cooldown() {
         .map(|(m, app)| format!("{{at: {m}m, object: pvc/db/a, set: {{labels: {{app: {app}}}}}}}"))
         .collect();
     r.run(0..40);
-    let minutes: Vec<i64> = r
-        .actions()
-        .iter()
-        .map(|l| l.trim_start().split('m').next().unwrap().parse().unwrap())
-        .collect();
+    let minutes = r.action_minutes();
     assert_eq!(minutes, [0, 30], "{:#?}", r.log);
 }
 
